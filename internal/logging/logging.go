@@ -1,0 +1,75 @@
+// Package logging builds nsinit's zap logger: a console (or JSON) encoder on one file
+// (stderr, the console of a booting machine or the runtime's log of a container), no
+// timestamps (the console, the kernel log and the runtime add their own), no sampling
+// (an init must never drop a line) and a Sync that tolerates terminals.
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+)
+
+// Format selects the encoder.
+type Format string
+
+// Formats accepted by --log-format.
+const (
+	Console Format = "console"
+	JSON    Format = "json"
+)
+
+// ParseFormat accepts "console" or "json".
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case Console, JSON:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown log format %q (want console or json)", s)
+}
+
+// ParseLevel accepts zap's level names (debug, info, warn, error).
+func ParseLevel(s string) (zapcore.Level, error) {
+	var l zapcore.Level
+	if err := l.UnmarshalText([]byte(strings.ToLower(s))); err != nil {
+		return l, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", s)
+	}
+	return l, nil
+}
+
+// syncer makes Sync succeed on terminals and consoles, where fsync fails with EINVAL or
+// ENOTTY (uber-go/zap#370, #880); on a PID 1 a failing Sync before exec would be noise.
+type syncer struct{ f *os.File }
+
+func (s syncer) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+func (s syncer) Sync() error {
+	err := s.f.Sync()
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTTY) {
+		return nil
+	}
+	return err
+}
+
+// New returns a logger named "nsinit" that writes to f at level lvl and above.
+func New(f *os.File, format Format, lvl zapcore.Level) *zap.Logger {
+	cfg := zap.NewDevelopmentEncoderConfig()
+	cfg.TimeKey = ""
+	cfg.CallerKey = ""
+	cfg.StacktraceKey = ""
+	var enc zapcore.Encoder
+	if format == JSON {
+		cfg.EncodeLevel = zapcore.LowercaseLevelEncoder
+		enc = zapcore.NewJSONEncoder(cfg)
+	} else {
+		enc = zapcore.NewConsoleEncoder(cfg)
+	}
+	ws := zapcore.Lock(syncer{f})
+	core := zapcore.NewCore(enc, ws, zap.NewAtomicLevelAt(lvl))
+	return zap.New(core, zap.ErrorOutput(ws)).Named("nsinit")
+}
