@@ -1,0 +1,227 @@
+// Package loadpolicy chooses the binary policy file for the running kernel, validates it
+// and writes it to selinuxfs — libselinux's selinux_mkload_policy without libsepol
+// (selinux-userspace.md §B.2), plus an optional in-memory downgrade for a policy newer than
+// the kernel (policy-versions.md).
+package loadpolicy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nsinit/nsinit/internal/policydb"
+)
+
+// MaxImageSize bounds the policy files nsinit reads: Debian's and Fedora's policies are a
+// few MB; anything near this size is not a policy and must not be read into memory whole.
+const MaxImageSize = 256 << 20
+
+// Image is a policy read from disk, validated and ready to load.
+type Image struct {
+	// Path is the file the image came from.
+	Path string
+	// FileVersion is N of policy.N; Header.Version is what the image says after any
+	// downgrade.
+	FileVersion int
+	Header      policydb.Header
+	Data        []byte
+	// Downgraded is true when Data was converted in memory from a newer version.
+	Downgraded bool
+	// Warnings are non-fatal oddities (e.g. a file name that disagrees with its header).
+	Warnings []string
+	// ReadTime is the time spent reading, validating and downgrading.
+	ReadTime time.Duration
+}
+
+// DowngradeFunc converts an image to an older version or explains why it cannot.
+type DowngradeFunc func(data []byte, to int) ([]byte, error)
+
+// NoPolicyError means no policy.N the kernel can load exists in Dir.
+type NoPolicyError struct {
+	Dir       string
+	KernelMax int
+	// Present lists the versions found in Dir, ascending.
+	Present []int
+	// Refusals explains, per newer file, why it could not be downgraded.
+	Refusals []string
+	// DirErr is set when Dir itself could not be read.
+	DirErr error
+}
+
+func (e *NoPolicyError) Error() string {
+	if e.DirErr != nil {
+		return fmt.Sprintf("no policy: cannot read policy directory %s: %v", e.Dir, unwrapPathErr(e.DirErr))
+	}
+	if len(e.Present) == 0 {
+		return fmt.Sprintf("no policy: %s holds no policy.N file (expected %s)", e.Dir, filepath.Join(e.Dir, "policy."+strconv.Itoa(e.KernelMax)))
+	}
+	names := make([]string, len(e.Present))
+	for i, v := range e.Present {
+		names[i] = "policy." + strconv.Itoa(v)
+	}
+	msg := fmt.Sprintf("no loadable policy in %s: %s present, kernel supports ≤ %d", e.Dir, strings.Join(names, ", "), e.KernelMax)
+	if len(e.Refusals) > 0 {
+		msg += "; " + strings.Join(e.Refusals, "; ")
+	} else if e.Present[0] > e.KernelMax {
+		msg += fmt.Sprintf("; rebuild it at version %d (checkpolicy -M -b -c %d, or policy-version = %d in semanage.conf and semodule -B)", e.KernelMax, e.KernelMax, e.KernelMax)
+	}
+	return msg
+}
+
+// unwrapPathErr drops the *os.PathError wrapper when the message names the path already.
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// InvalidError means the selected file is not a loadable policy.
+type InvalidError struct {
+	Path string
+	Err  error
+}
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("invalid policy %s: %v", e.Path, e.Err) }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// Read selects and reads the policy for a kernel whose maximum version is kernelMax, the way
+// libselinux does: open policy.N from kernelMax down while the file does not exist (any
+// other open error stops the search). When no such file exists, newer files are tried from
+// the lowest up through downgrade (nil: none, and the error says what to rebuild).
+func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
+	start := time.Now()
+	present, dirErr := versions(dir)
+	if dirErr != nil {
+		return nil, &NoPolicyError{Dir: dir, KernelMax: kernelMax, DirErr: dirErr}
+	}
+	for v := kernelMax; v >= policydb.MinVersion; v-- {
+		img, err := readFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if img.Header.Version > kernelMax {
+			return nil, &InvalidError{Path: img.Path, Err: fmt.Errorf("its header says version %d but the kernel supports ≤ %d", img.Header.Version, kernelMax)}
+		}
+		img.ReadTime = time.Since(start)
+		return img, nil
+	}
+	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present}
+	if downgrade == nil {
+		return nil, noPolicy
+	}
+	for _, v := range present {
+		if v <= kernelMax {
+			continue
+		}
+		img, err := readFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
+		if err != nil {
+			noPolicy.Refusals = append(noPolicy.Refusals, err.Error())
+			continue
+		}
+		data, err := downgrade(img.Data, kernelMax)
+		if err != nil {
+			noPolicy.Refusals = append(noPolicy.Refusals, fmt.Sprintf("%s (version %d) cannot be downgraded to %d: %v", img.Path, img.Header.Version, kernelMax, err))
+			continue
+		}
+		h, err := policydb.ParseHeader(data)
+		if err != nil || h.Version != kernelMax {
+			return nil, &InvalidError{Path: img.Path, Err: fmt.Errorf("downgrade produced an invalid image (version %d, %v)", h.Version, err)}
+		}
+		img.Data, img.Header, img.Downgraded = data, h, true
+		img.ReadTime = time.Since(start)
+		return img, nil
+	}
+	return nil, noPolicy
+}
+
+// readFile reads and validates one policy file named for version v.
+func readFile(path string, v int) (*Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &InvalidError{Path: path, Err: fmt.Errorf("not a regular file (%s)", st.Mode().Type())}
+	}
+	if st.Size() > MaxImageSize {
+		return nil, &InvalidError{Path: path, Err: fmt.Errorf("%d bytes, larger than any policy (limit %d)", st.Size(), MaxImageSize)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
+	if err != nil {
+		return nil, err
+	}
+	h, err := policydb.ParseHeader(data)
+	if err != nil {
+		return nil, &InvalidError{Path: path, Err: err}
+	}
+	img := &Image{Path: path, FileVersion: v, Header: h, Data: data}
+	if h.Version != v {
+		img.Warnings = append(img.Warnings, fmt.Sprintf("%s: file name says version %d, header says %d (the header is what the kernel reads)", path, v, h.Version))
+	}
+	return img, nil
+}
+
+// versions lists the N of every policy.N in dir, ascending.
+func versions(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var vs []int
+	for _, e := range ents {
+		s, ok := strings.CutPrefix(e.Name(), "policy.")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.Atoi(s); err == nil && v >= 0 && strconv.Itoa(v) == s {
+			vs = append(vs, v)
+		}
+	}
+	sort.Ints(vs)
+	return vs, nil
+}
+
+// Loader is where an image goes: *selinuxfs.FS in production.
+type Loader interface {
+	Load(image []byte) error
+}
+
+// LoadError means the kernel refused the image.
+type LoadError struct {
+	Path string
+	Err  error
+}
+
+func (e *LoadError) Error() string {
+	msg := fmt.Sprintf("kernel refused policy %s: %v", e.Path, e.Err)
+	if errors.Is(e.Err, os.ErrInvalid) || strings.Contains(e.Err.Error(), "invalid argument") {
+		msg += " (the kernel log says why: dmesg | grep -i selinux)"
+	}
+	return msg
+}
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Load writes img to l in one write and returns how long the kernel took.
+func Load(l Loader, img *Image) (time.Duration, error) {
+	start := time.Now()
+	if err := l.Load(img.Data); err != nil {
+		return time.Since(start), &LoadError{Path: img.Path, Err: err}
+	}
+	return time.Since(start), nil
+}

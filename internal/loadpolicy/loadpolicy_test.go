@@ -1,0 +1,171 @@
+package loadpolicy
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nsinit/nsinit/internal/policydb"
+	"github.com/nsinit/nsinit/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+// image returns a syntactically valid policy header of version v followed by a body.
+func image(v int) []byte {
+	le := binary.LittleEndian
+	b := le.AppendUint32(nil, policydb.Magic)
+	b = le.AppendUint32(b, 8)
+	b = append(b, policydb.Identifier...)
+	ocons := uint32(7)
+	if v >= 31 {
+		ocons = 9
+	}
+	for _, x := range []uint32{uint32(v), 1, 8, ocons} {
+		b = le.AppendUint32(b, x)
+	}
+	return append(b, "body"...)
+}
+
+// policyDir creates a directory with the given files.
+func policyDir(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestReadSelection(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string][]byte
+		kernelMax int
+		want      int    // FileVersion chosen, 0 for an error
+		wantErr   string // substring of the error
+	}{
+		{"exact", map[string][]byte{"policy.33": image(33), "policy.32": image(32)}, 33, 33, ""},
+		{"highest below", map[string][]byte{"policy.30": image(30), "policy.29": image(29)}, 33, 30, ""},
+		{"ignores newer when older exists", map[string][]byte{"policy.35": image(35), "policy.31": image(31)}, 33, 31, ""},
+		{"only newer", map[string][]byte{"policy.35": image(35)}, 33, 0, "policy.35 present, kernel supports ≤ 33"},
+		{"empty dir", map[string][]byte{"README": []byte("x")}, 33, 0, "holds no policy.N"},
+		{"truncated", map[string][]byte{"policy.33": image(33)[:20]}, 33, 0, "truncated"},
+		{"random bytes", map[string][]byte{"policy.33": []byte("\x01\x02\x03\x04 random junk, not a policy at all")}, 33, 0, "bad magic"},
+		{"module package", map[string][]byte{"policy.33": append(binary.LittleEndian.AppendUint32(nil, policydb.ModuleMagic), make([]byte, 40)...)}, 33, 0, "module package"},
+		{"header newer than kernel", map[string][]byte{"policy.33": image(34)}, 33, 0, "header says version 34"},
+		{"empty file", map[string][]byte{"policy.33": nil}, 33, 0, "too short"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := policyDir(t, tt.files)
+			img, err := Read(dir, tt.kernelMax, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Read error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), dir) {
+					t.Fatalf("error %q does not name the directory or file", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.FileVersion != tt.want || img.Path != filepath.Join(dir, "policy."+strconv.Itoa(tt.want)) {
+				t.Fatalf("chose %s (version %d), want version %d", img.Path, img.FileVersion, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	_, err := Read(dir, 33, nil)
+	var np *NoPolicyError
+	if !errors.As(err, &np) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("Read on a missing dir = %v", err)
+	}
+}
+
+func TestReadNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "policy.33"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir, 33, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Read of a directory named policy.33 = %v", err)
+	}
+}
+
+func TestReadNameMismatchWarns(t *testing.T) {
+	dir := policyDir(t, map[string][]byte{"policy.33": image(32)})
+	img, err := Read(dir, 33, nil)
+	if err != nil || len(img.Warnings) != 1 || !strings.Contains(img.Warnings[0], "header says 32") {
+		t.Fatalf("Read = %+v, %v; want a warning about the version mismatch", img, err)
+	}
+}
+
+func TestReadDowngrade(t *testing.T) {
+	dir := policyDir(t, map[string][]byte{"policy.35": image(35), "policy.34": image(34)})
+	var tried []int
+	down := func(data []byte, to int) ([]byte, error) {
+		h, _ := policydb.ParseHeader(data)
+		tried = append(tried, h.Version)
+		if h.Version == 34 {
+			return nil, errors.New("blocked by a feature")
+		}
+		return image(to), nil
+	}
+	img, err := Read(dir, 33, down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !img.Downgraded || img.Header.Version != 33 || img.FileVersion != 35 {
+		t.Fatalf("Read = %+v, want policy.35 downgraded to 33", img)
+	}
+	if len(tried) != 2 || tried[0] != 34 || tried[1] != 35 {
+		t.Fatalf("downgrade tried %v, want the lowest newer file first: [34 35]", tried)
+	}
+	// When every newer file is refused the error lists why.
+	refuse := func([]byte, int) ([]byte, error) { return nil, errors.New("neveraudit rules present") }
+	_, err = Read(dir, 33, refuse)
+	if err == nil || !strings.Contains(err.Error(), "neveraudit rules present") || !strings.Contains(err.Error(), "policy.35") {
+		t.Fatalf("Read with refusals = %v", err)
+	}
+}
+
+type fakeLoader struct{ err error }
+
+func (f fakeLoader) Load([]byte) error { return f.err }
+
+func TestLoadError(t *testing.T) {
+	img := &Image{Path: "/etc/selinux/x/policy/policy.33", Data: image(33)}
+	if _, err := Load(fakeLoader{}, img); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(fakeLoader{&os.PathError{Op: "write", Path: "/sys/fs/selinux/load", Err: unix.EINVAL}}, img)
+	if err == nil || !strings.Contains(err.Error(), img.Path) || !strings.Contains(err.Error(), "dmesg") || !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("Load error = %v", err)
+	}
+}
+
+// TestReadDebian selects Debian's real built policy.
+func TestReadDebian(t *testing.T) {
+	dir := filepath.Join(testutil.DebianPolicyDir(t), "policy")
+	img, err := Read(dir, 33, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.FileVersion != 33 || !img.Header.MLS || len(img.Data) < 1<<20 {
+		t.Fatalf("Debian policy: %s version %d, %d bytes", img.Path, img.FileVersion, len(img.Data))
+	}
+	if _, err := Read(dir, 32, nil); err == nil || !strings.Contains(err.Error(), "policy.33 present, kernel supports ≤ 32") {
+		t.Fatalf("Debian policy on a version-32 kernel: %v", err)
+	}
+}
