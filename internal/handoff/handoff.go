@@ -1,0 +1,157 @@
+// Package handoff chooses the real init, predicts the SELinux domain it will run in, and
+// execs it so that it replaces nsinit as PID 1 with argv, environment and file descriptors
+// intact.
+package handoff
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultInits are tried in order when neither `--` nor init= names the init: sysvinit's and
+// systemd's usual locations (systemd's own search order, minus the shell fallback).
+var DefaultInits = []string{"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd"}
+
+// Source says where the init was chosen from.
+type Source string
+
+// Sources of the init choice.
+const (
+	FromArgs    Source = "arguments after --"
+	FromCmdline Source = "init= on the kernel command line"
+	FromDefault Source = "default search"
+)
+
+// Target is the program nsinit hands PID 1 to.
+type Target struct {
+	Path   string
+	Argv   []string
+	Source Source
+}
+
+// Select picks the init. args are nsinit's positional arguments: when the first is an
+// absolute path it is the init and the rest its arguments; otherwise they are extra
+// arguments for the init found by other means (the kernel passes words like "single" to PID
+// 1 this way). cmdlineInit is init= from the kernel command line ("" outside a boot).
+// The chosen file must exist below root and be executable.
+func Select(root string, args []string, cmdlineInit string) (Target, error) {
+	var t Target
+	switch {
+	case len(args) > 0 && strings.HasPrefix(args[0], "/"):
+		t = Target{Path: args[0], Argv: append([]string(nil), args...), Source: FromArgs}
+	case len(args) > 0 && strings.Contains(args[0], "/"):
+		return Target{}, fmt.Errorf("init %q must be an absolute path", args[0])
+	case cmdlineInit != "":
+		t = Target{Path: cmdlineInit, Argv: append([]string{cmdlineInit}, args...), Source: FromCmdline}
+	default:
+		for _, p := range DefaultInits {
+			if executable(filepath.Join(root, p)) == nil {
+				return Target{Path: p, Argv: append([]string{p}, args...), Source: FromDefault}, nil
+			}
+		}
+		return Target{}, fmt.Errorf("no init found: tried %s below %s; name one after -- (nsinit -- /path/to/init)", strings.Join(DefaultInits, ", "), root)
+	}
+	if err := executable(filepath.Join(root, t.Path)); err != nil {
+		return Target{}, fmt.Errorf("init from %s: %w", t.Source, err)
+	}
+	return t, nil
+}
+
+// executable checks that path is a regular file with an execute bit.
+func executable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return &os.PathError{Op: "exec", Path: path, Err: fmt.Errorf("not a regular file (%s)", st.Mode().Type())}
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return &os.PathError{Op: "exec", Path: path, Err: unix.EACCES}
+	}
+	return nil
+}
+
+// Computer is the part of selinuxfs that predicts transitions (*selinuxfs.FS).
+type Computer interface {
+	ClassIndex(class string) (int, error)
+	ComputeCreate(scon, tcon string, tclass int) (string, error)
+}
+
+// Transition is the domain change an exec will cause.
+type Transition struct {
+	// Current is our context, FileContext the init file's label, Expected the domain the
+	// init will run in (Current when the policy has no transition for the file).
+	Current, FileContext, Expected string
+}
+
+// Stays reports whether the init would keep our domain, which for a PID 1 right after the
+// policy load means kernel_t: almost always a mislabelled init.
+func (t Transition) Stays() bool { return t.Expected == t.Current }
+
+// Predict computes the domain an exec of a file labelled fileContext by a process in current
+// will land in, as the kernel does for an exec without an explicit exec context (the
+// process class's type_transition rules), through selinuxfs's create node.
+func Predict(c Computer, current, fileContext string) (Transition, error) {
+	tr := Transition{Current: current, FileContext: fileContext}
+	idx, err := c.ClassIndex("process")
+	if err != nil {
+		return tr, fmt.Errorf("process class index: %w", err)
+	}
+	tr.Expected, err = c.ComputeCreate(current, fileContext, idx)
+	return tr, err
+}
+
+// ExecFunc replaces the process image; Exec in production, a fake in tests.
+type ExecFunc func(t Target, env []string, execContext string) error
+
+// Exec changes to "/", sets the exec context when execContext is non-empty, and execs t
+// with env. It returns only on failure. The exec context is a per-thread attribute that the
+// kernel consumes at the next execve of that thread, so the goroutine is locked to its OS
+// thread for good: on failure the attribute is cleared, and the thread is never reused for
+// unrelated work.
+func Exec(t Target, env []string, execContext string) error {
+	runtime.LockOSThread()
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	if execContext != "" {
+		if err := writeExecAttr(execContext); err != nil {
+			return err
+		}
+	}
+	err := unix.Exec(t.Path, t.Argv, env)
+	if execContext != "" {
+		// Best effort: the failure to exec is the error that matters.
+		_ = writeExecAttr("")
+	}
+	return &os.PathError{Op: "execve", Path: t.Path, Err: err}
+}
+
+// execAttr is the calling thread's exec-context attribute. thread-self, not self: the
+// attribute is per thread and /proc/self names the thread-group leader.
+const execAttr = "/proc/thread-self/attr/exec"
+
+// writeExecAttr sets (or, with "", clears) the calling thread's exec context. The file is
+// opened without O_CREAT: with it the kernel checks (and logs a denial for) file creation.
+func writeExecAttr(ctx string) error {
+	fd, err := unix.Open(execAttr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: execAttr, Err: err}
+	}
+	defer unix.Close(fd)
+	var data []byte
+	if ctx != "" {
+		data = append([]byte(ctx), 0) // with its NUL, as libselinux writes it
+	}
+	if _, err := unix.Write(fd, data); err != nil {
+		return &os.PathError{Op: fmt.Sprintf("write %q to", ctx), Path: execAttr, Err: err}
+	}
+	return nil
+}
+

@@ -1,0 +1,149 @@
+package handoff
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// tree creates files below a fresh root: name → mode (0 = directory).
+func tree(t *testing.T, files map[string]os.FileMode) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, mode := range files {
+		p := filepath.Join(root, name)
+		if mode == 0 {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestSelect(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]os.FileMode
+		args    []string
+		cmdline string
+		want    Target
+		wantErr string
+	}{
+		{"args win", map[string]os.FileMode{"/bin/app": 0o755, "/sbin/init": 0o755}, []string{"/bin/app", "-x", "y"}, "/sbin/other",
+			Target{"/bin/app", []string{"/bin/app", "-x", "y"}, FromArgs}, ""},
+		{"cmdline init", map[string]os.FileMode{"/sbin/other": 0o755, "/sbin/init": 0o755}, nil, "/sbin/other",
+			Target{"/sbin/other", []string{"/sbin/other"}, FromCmdline}, ""},
+		{"kernel words go to the init", map[string]os.FileMode{"/sbin/init": 0o755}, []string{"single"}, "",
+			Target{"/sbin/init", []string{"/sbin/init", "single"}, FromDefault}, ""},
+		{"default order", map[string]os.FileMode{"/lib/systemd/systemd": 0o755, "/usr/lib/systemd/systemd": 0o755}, nil, "",
+			Target{"/lib/systemd/systemd", []string{"/lib/systemd/systemd"}, FromDefault}, ""},
+		{"skips non-executable default", map[string]os.FileMode{"/sbin/init": 0o644, "/usr/lib/systemd/systemd": 0o755}, nil, "",
+			Target{"/usr/lib/systemd/systemd", []string{"/usr/lib/systemd/systemd"}, FromDefault}, ""},
+		{"none", map[string]os.FileMode{"/etc": 0}, nil, "", Target{}, "no init found"},
+		{"relative", nil, []string{"bin/app"}, "", Target{}, "absolute path"},
+		{"missing explicit", nil, []string{"/bin/nope"}, "", Target{}, "no such file"},
+		{"not executable", map[string]os.FileMode{"/bin/app": 0o644}, []string{"/bin/app"}, "", Target{}, "permission denied"},
+		{"directory", map[string]os.FileMode{"/bin/app": 0}, []string{"/bin/app"}, "", Target{}, "not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tree(t, tt.files)
+			got, err := Select(root, tt.args, tt.cmdline)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Select error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Select = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+type fakeComputer struct {
+	index int
+	rules map[string]string // "scon tcon" → result
+}
+
+func (f fakeComputer) ClassIndex(class string) (int, error) {
+	if class != "process" {
+		return 0, errors.New("unknown class")
+	}
+	return f.index, nil
+}
+
+func (f fakeComputer) ComputeCreate(scon, tcon string, tclass int) (string, error) {
+	if tclass != f.index {
+		return "", errors.New("wrong class")
+	}
+	if r, ok := f.rules[scon+" "+tcon]; ok {
+		return r, nil
+	}
+	return scon, nil
+}
+
+func TestPredict(t *testing.T) {
+	c := fakeComputer{index: 2, rules: map[string]string{
+		"system_u:system_r:kernel_t:s0 system_u:object_r:init_exec_t:s0": "system_u:system_r:init_t:s0",
+	}}
+	tr, err := Predict(c, "system_u:system_r:kernel_t:s0", "system_u:object_r:init_exec_t:s0")
+	if err != nil || tr.Expected != "system_u:system_r:init_t:s0" || tr.Stays() {
+		t.Fatalf("Predict init_exec_t = %+v, %v", tr, err)
+	}
+	tr, err = Predict(c, "system_u:system_r:kernel_t:s0", "system_u:object_r:bin_t:s0")
+	if err != nil || !tr.Stays() {
+		t.Fatalf("Predict bin_t = %+v, %v; want it to stay in kernel_t", tr, err)
+	}
+}
+
+// TestExec runs Exec for real in a child process (exec replaces the process image).
+func TestExec(t *testing.T) {
+	if os.Getenv("NSINIT_HANDOFF_HELPER") == "exec" {
+		if err := os.Chdir(os.TempDir()); err != nil {
+			panic(err)
+		}
+		err := Exec(Target{Path: "/bin/sh", Argv: []string{"sh", "-c", `echo "$PWD|$0|$1|$NSINIT_X"`, "arg0", "arg1"}}, []string{"NSINIT_X=kept"}, "")
+		os.Stdout.WriteString("exec failed: " + err.Error())
+		os.Exit(1)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExec$")
+	cmd.Env = append(os.Environ(), "NSINIT_HANDOFF_HELPER=exec")
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "/|arg0|arg1|kept" {
+		t.Fatalf("exec'd init saw %q (%v), want cwd /, argv and env passed through", out, err)
+	}
+}
+
+// TestExecContextFailure: on a kernel without SELinux the exec attribute cannot be set; Exec
+// must fail before exec-ing, naming the attribute file.
+func TestExecContextFailure(t *testing.T) {
+	if os.Getenv("NSINIT_HANDOFF_HELPER") == "ctx" {
+		err := Exec(Target{Path: "/bin/true", Argv: []string{"true"}}, nil, "system_u:system_r:init_t:s0")
+		os.Stdout.WriteString("error: " + err.Error())
+		os.Exit(3)
+	}
+	if b, _ := os.ReadFile("/proc/filesystems"); strings.Contains(string(b), "selinuxfs") {
+		t.Skip("SELinux is available here; the failure case needs a kernel without it")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExecContextFailure$")
+	cmd.Env = append(os.Environ(), "NSINIT_HANDOFF_HELPER=ctx")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "/proc/thread-self/attr/exec") {
+		t.Fatalf("Exec with a context on a non-SELinux kernel: %v, %q", err, out)
+	}
+}
