@@ -4,17 +4,24 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase (default: all). Layout of CACHE_DIR (default .cache):
+# Steps: apt kernel policy minbase trixie (default: all). Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
 #   policy/etc/selinux/default/   Debian's selinux-policy-default built with semodule:
 #                                 policy/policy.33, contexts/files/file_contexts{,.bin,...}
 #   minbase/                  a debootstrap --variant=minbase bookworm tree (conformance input)
+#   trixie/                   Debian 13's checkpolicy, secilc, libsepol2 3.8.1 (max policy 34) and
+#                             libc6, unpacked (not installed); sid/ below it holds sid's
+#                             checkpolicy/secilc/libsepol2 3.11 (max 35). Run them through
+#                             trixie's loader: trixie/bin/checkpolicy-34, trixie/bin/checkpolicy-35,
+#                             trixie/bin/secilc-34, trixie/bin/secilc-35 are wrapper scripts.
+#   trixie/debian-policy/policy.{33,34,35}  Debian's built policy (step policy) rewritten at
+#                             each version (34 by trixie's checkpolicy, 33/35 by sid's).
 set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase}
+STEPS=${*:-apt kernel policy minbase trixie}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -81,6 +88,53 @@ step_minbase() {
 	# Strip what a running system would not hold and what varies between runs.
 	rm -rf "$CACHE/minbase/var/cache/apt/archives/"*.deb "$CACHE/minbase/debootstrap"
 	touch "$CACHE/minbase/.done"
+}
+
+# step_trixie: newer SELinux compilers than bookworm's (33) without installing anything: a
+# scratch apt configuration (own sources list, lists, cache and an empty dpkg status) fetches
+# the .debs, dpkg-deb -x unpacks them, and wrappers run them through trixie's own loader
+# (they need glibc >= 2.38; bookworm has 2.36). sid's 3.11 only needs glibc 2.38 too.
+step_trixie() {
+	[ -f "$CACHE/trixie/.done" ] && return 0
+	log "fetching trixie's and sid's checkpolicy/secilc/libsepol into $CACHE/trixie"
+	rm -rf "$CACHE/trixie" "$CACHE/trixie.apt"
+	a="$CACHE/trixie.apt"
+	mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/dl/trixie" "$a/dl/sid"
+	: > "$a/status"
+	kr=/usr/share/keyrings/debian-archive-keyring.gpg
+	printf 'deb [signed-by=%s] http://deb.debian.org/debian %s main\n' "$kr" trixie "$kr" sid > "$a/sources.list"
+	set -- -o Dir::Etc::SourceList="$a/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$a/lists" -o Dir::Cache="$a/cache" -o Dir::State::Status="$a/status" \
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Acquire::Languages=none -o APT::Get::List-Cleanup=0
+	apt-get "$@" -qq update
+	(cd "$a/dl/trixie" && apt-get "$@" -qq download checkpolicy/trixie secilc/trixie libsepol2/trixie libc6/trixie)
+	(cd "$a/dl/sid" && apt-get "$@" -qq download checkpolicy/sid secilc/sid libsepol2/sid)
+	root="$CACHE/trixie"
+	for d in "$a"/dl/trixie/*.deb; do dpkg-deb -x "$d" "$root"; done
+	for d in "$a"/dl/sid/*.deb; do dpkg-deb -x "$d" "$root/sid"; done
+	mkdir -p "$root/bin"
+	lib="$root/usr/lib/x86_64-linux-gnu"
+	for v in 34 35; do
+		r=$root; [ $v = 35 ] && r=$root/sid
+		for t in checkpolicy:usr/bin/checkpolicy secilc:usr/bin/secilc; do
+			cat > "$root/bin/${t%%:*}-$v" <<-EOF
+			#!/bin/sh
+			exec "$lib/ld-linux-x86-64.so.2" --library-path "$r/usr/lib/x86_64-linux-gnu:$lib" "$r/${t#*:}" "\$@"
+			EOF
+			chmod +x "$root/bin/${t%%:*}-$v"
+		done
+	done
+	"$root/bin/checkpolicy-34" -V | grep -q '^34 ' || { log "trixie checkpolicy does not run"; exit 1; }
+	"$root/bin/checkpolicy-35" -V | grep -q '^35 ' || { log "sid checkpolicy does not run"; exit 1; }
+	src="$CACHE/policy/etc/selinux/default/policy/policy.33"
+	[ -f "$src" ] || { log "step trixie needs step policy first"; exit 1; }
+	mkdir -p "$root/debian-policy"
+	for v in 33 34 35; do # 34 with Debian 13's own compiler, as trixie ships it
+		cp=checkpolicy-35; [ $v = 34 ] && cp=checkpolicy-34
+		"$root/bin/$cp" -M -b -c $v -o "$root/debian-policy/policy.$v" "$src" >/dev/null 2>&1
+	done
+	rm -rf "$a"
+	touch "$root/.done"
 }
 
 for s in $STEPS; do "step_$s"; done
