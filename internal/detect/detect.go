@@ -1,0 +1,477 @@
+// Package detect classifies the SELinux situation nsinit starts in, before it touches
+// anything: a freshly unshared SELinux namespace waiting for its policy, a boot without a
+// policy, a namespace that already has one, no SELinux at all, or a situation where loading
+// a policy could hit the host's namespace and must be refused.
+//
+// Detect only reads: <proc>/filesystems, <proc>/thread-self/attr/current, the LSM syscalls,
+// the environment and the PID namespace. Every probe is injectable (Env) so that each case
+// is tested on fake proc trees; DefaultEnv wires the real ones. docs/detect.md describes
+// every verdict and its evidence.
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Verdict is the outcome of detection.
+type Verdict int
+
+const (
+	// Unavailable: SELinux cannot be used here (not in the kernel, not enabled, another
+	// major LSM owns the process attributes, or /proc could not be read). Nothing to load.
+	Unavailable Verdict = iota
+	// Refused: attr/current reads "kernel" (no policy) but nothing shows the namespace is
+	// nsinit's own; loading would change the host's SELinux namespace.
+	Refused
+	// Unshared: nsinit runs in a freshly unshared SELinux namespace without a policy: mount
+	// a fresh selinuxfs and load the container's policy (container semantics: the kernel
+	// command line is the host's and is ignored).
+	Unshared
+	// Boot: nsinit is the kernel's PID 1 (PID 1 of the initial PID namespace) and no policy
+	// is loaded: load it (boot semantics: the kernel command line applies).
+	Boot
+	// Initialized: a policy is already loaded in nsinit's namespace: skip the load and hand
+	// off.
+	Initialized
+)
+
+var verdictNames = [...]string{"unavailable", "refused", "unshared", "boot", "initialized"}
+
+// String returns the verdict's lower-case name, as logged and printed by `nsinit status`.
+func (v Verdict) String() string {
+	if v >= 0 && int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "verdict(" + strconv.Itoa(int(v)) + ")"
+}
+
+// Result is a verdict with what led to it.
+type Result struct {
+	// Verdict is the classification.
+	Verdict Verdict
+	// Signal is the observation that decided, human readable, e.g.
+	// "lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1".
+	Signal string
+	// Evidence is every observation, in the order made (for the log and `nsinit status`).
+	Evidence []string
+	// Context is the label read from attr/current, NUL/newline trimmed ("" if unreadable).
+	Context string
+	// Reason is, for Unavailable and Refused, the full message for the user: what was
+	// found, why it matters and what to do. Empty otherwise.
+	Reason string
+}
+
+// Env holds every probe Detect uses, so that tests can fake each one. DefaultEnv returns
+// the real ones. A nil func counts as a probe that failed.
+type Env struct {
+	// ProcDir is where procfs is mounted, normally "/proc".
+	ProcDir string
+	// SelinuxfsDir is an already mounted selinuxfs (normally "/sys/fs/selinux"), only used
+	// for the prototype kernels' "unshare" node (removed from the SELinux namespace patches
+	// in 2025-10); "" skips it.
+	SelinuxfsDir string
+	// Getenv reads the environment (for SELINUXNS).
+	Getenv func(string) string
+	// Getpid returns nsinit's PID as seen in its own PID namespace.
+	Getpid func() int
+	// Gettid returns the calling thread's id, for the /proc/self/task/<tid> fallback when
+	// <proc>/thread-self is missing (Linux < 3.17).
+	Gettid func() int
+	// Unshared asks the kernel whether the calling thread's SELinux namespace was unshared
+	// and has no policy yet (lsm.SELinuxUnshared).
+	Unshared func() (bool, error)
+	// InitialPIDNS reports whether nsinit is in the initial PID namespace (InitialPIDNS).
+	InitialPIDNS func() (bool, error)
+	// Modules returns the names of the active LSMs in the kernel's order
+	// ("lockdown,capability,selinux"); nil skips this probe.
+	Modules func() ([]string, error)
+}
+
+// Options change how Detect decides.
+type Options struct {
+	// AssumeOwnNamespace is the dangerous override (flag --assume-own-namespace): treat
+	// attr/current == "kernel" as nsinit's own namespace even when nothing proves it. It can
+	// make nsinit load a policy into the HOST's namespace.
+	AssumeOwnNamespace bool
+}
+
+// errNotProbed stands in for the result of a nil probe.
+var errNotProbed = errors.New("probe not available")
+
+// Detect classifies the situation; see docs/detect.md. It never panics and never fails:
+// what it cannot observe becomes evidence, and what it cannot prove leads to Unavailable or
+// Refused with a Reason. It locks the calling goroutine to its OS thread while it probes,
+// because SELinux attributes are per thread.
+func Detect(e Env, o Options) Result {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d := &detection{env: e, opts: o}
+	return d.run()
+}
+
+// detection is one run of Detect.
+type detection struct {
+	env  Env
+	opts Options
+	res  Result
+}
+
+// note appends an observation to the evidence.
+func (d *detection) note(format string, args ...any) {
+	d.res.Evidence = append(d.res.Evidence, fmt.Sprintf(format, args...))
+}
+
+// decide sets the verdict and returns the result.
+func (d *detection) decide(v Verdict, signal, reason string) Result {
+	d.res.Verdict, d.res.Signal, d.res.Reason = v, signal, reason
+	return d.res
+}
+
+// facts are the observations Detect makes before deciding.
+type facts struct {
+	fsPath     string // <proc>/filesystems
+	fsErr      error  // reading it failed
+	selinuxfs  bool   // it lists selinuxfs
+	modules    []string
+	modulesErr error // nil with modules == nil: not probed
+	unshared   bool  // the kernel answered 1
+	unsharedEr error // the LSM_ATTR_UNSHARE probe failed: fall back
+	label      string
+	labelPath  string
+	labelErr   error
+	kind       labelKind
+	pid        int
+	initial    bool  // in the initial PID namespace
+	pidnsErr   error // unknown
+	selinuxns  string
+	protoNode  bool // <selinuxfs>/unshare exists (prototype kernels)
+	protoOne   bool // and reads "1"
+}
+
+// run observes everything, each observation becoming evidence, then decides.
+func (d *detection) run() Result {
+	f := d.observe()
+	d.res.Context = f.label
+	return d.classify(f)
+}
+
+// observe runs every probe, in the order the evidence lists them.
+func (d *detection) observe() facts {
+	e := d.env
+	var f facts
+
+	// Is SELinux in this kernel and enabled at boot? selinuxfs is registered only then.
+	f.fsPath = filepath.Join(e.ProcDir, "filesystems")
+	b, err := os.ReadFile(f.fsPath)
+	switch {
+	case err != nil:
+		f.fsErr = err
+		d.note("cannot read %s: %v", f.fsPath, bare(err))
+	default:
+		f.selinuxfs = hasSelinuxfs(b)
+		if f.selinuxfs {
+			d.note("%s lists selinuxfs", f.fsPath)
+		} else {
+			d.note("%s does not list selinuxfs", f.fsPath)
+		}
+	}
+
+	// Is SELinux among the active LSMs?
+	if e.Modules != nil {
+		f.modules, f.modulesErr = e.Modules()
+		if f.modulesErr != nil {
+			d.note("active LSMs unknown: %v", f.modulesErr)
+		} else {
+			d.note("active LSMs: %s", strings.Join(f.modules, ","))
+		}
+	}
+
+	// The kernel's own answer: unshared and no policy yet?
+	f.unsharedEr = errNotProbed
+	if e.Unshared != nil {
+		f.unshared, f.unsharedEr = e.Unshared()
+	}
+	switch {
+	case f.unsharedEr != nil:
+		f.unshared = false
+		d.note("%v (%s); falling back to SELINUXNS and the boot PID 1 check", f.unsharedEr, errnoMeaning(f.unsharedEr))
+	case f.unshared:
+		d.note("lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1: an unshared SELinux namespace without a policy")
+	default:
+		d.note("lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0: not an unshared namespace waiting for its policy")
+	}
+
+	// What does SELinux call this thread?
+	f.label, f.labelPath, f.labelErr = d.readLabel()
+	f.kind = classifyLabel(f.label)
+	switch {
+	case f.labelErr != nil:
+		d.note("cannot read %s: %v", f.labelPath, bare(f.labelErr))
+	case f.kind == labelKernel:
+		d.note("%s = %q: no policy loaded in this SELinux namespace", f.labelPath, f.label)
+	case f.kind == labelSELinux:
+		d.note("%s = %q: an SELinux context, a policy is loaded", f.labelPath, f.label)
+	case f.kind == labelNone:
+		d.note("%s is empty", f.labelPath)
+	default:
+		d.note("%s = %q: not an SELinux context (another LSM answers attr/current)", f.labelPath, f.label)
+	}
+
+	// Who are we: the kernel's PID 1, a container's, something else?
+	f.pid = -1
+	if e.Getpid != nil {
+		f.pid = e.Getpid()
+	}
+	f.pidnsErr = errNotProbed
+	if e.InitialPIDNS != nil {
+		f.initial, f.pidnsErr = e.InitialPIDNS()
+	}
+	switch {
+	case f.pidnsErr != nil:
+		f.initial = false
+		d.note("pid %d; PID namespace unknown: %v", f.pid, f.pidnsErr)
+	case f.initial:
+		d.note("pid %d in the initial PID namespace", f.pid)
+	default:
+		d.note("pid %d in a non-initial PID namespace (a container)", f.pid)
+	}
+
+	if e.Getenv != nil {
+		f.selinuxns = e.Getenv("SELINUXNS")
+	}
+	if f.selinuxns == "" {
+		d.note("SELINUXNS not set")
+	} else {
+		d.note("SELINUXNS=%q in the environment", f.selinuxns)
+	}
+
+	f.protoNode, f.protoOne = d.prototypeUnshare()
+	return f
+}
+
+// classify turns the facts into the verdict (docs/detect.md has the table).
+func (d *detection) classify(f facts) Result {
+	proc := d.env.ProcDir
+	if f.fsErr != nil {
+		return d.decide(Unavailable, "cannot read "+f.fsPath, fmt.Sprintf(
+			"cannot detect SELinux: cannot read %s: %v. Detection needs procfs mounted at %s "+
+				"(mount -t proc proc %s).", f.fsPath, bare(f.fsErr), proc, proc))
+	}
+	if !f.selinuxfs {
+		return d.decide(Unavailable, "no selinuxfs in "+f.fsPath, fmt.Sprintf(
+			"SELinux is not available: the kernel does not list selinuxfs in %s, so SELinux "+
+				"is not built in or was not enabled at boot. Boot a kernel with "+
+				"CONFIG_SECURITY_SELINUX=y and SELinux enabled (security=selinux, or selinux "+
+				"in lsm=); a container gets SELinux from its host's kernel.", f.fsPath))
+	}
+	if f.modulesErr == nil && f.modules != nil && !slices.Contains(f.modules, "selinux") {
+		list := strings.Join(f.modules, ",")
+		return d.decide(Unavailable, "SELinux is not an active LSM (active: "+list+")", fmt.Sprintf(
+			"SELinux is not available: it is not among the kernel's active LSMs (%s). "+
+				"Boot with SELinux enabled (security=selinux, or selinux in lsm=).", list))
+	}
+
+	// The kernel's answer decides when it can be had.
+	if f.unshared {
+		if f.kind != labelKernel {
+			d.note("note: attr/current should read \"kernel\" in an unshared namespace; trusting the kernel's answer")
+		}
+		return d.decide(Unshared, "lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1", "")
+	}
+
+	switch f.kind {
+	case labelSELinux:
+		return d.decide(Initialized, fmt.Sprintf("attr/current = %q (a policy is loaded)", f.label), "")
+	case labelForeign:
+		return d.decide(Unavailable, fmt.Sprintf("attr/current = %q is not an SELinux context", f.label), fmt.Sprintf(
+			"SELinux is not available: %s reads %q, which is not an SELinux context, so another "+
+				"LSM (AppArmor, Smack, ...) owns the process attributes. Boot with SELinux as "+
+				"the major LSM (security=selinux, or selinux before the others in lsm=).",
+			f.labelPath, f.label))
+	case labelNone:
+		why := "it is empty"
+		if f.labelErr != nil {
+			why = bare(f.labelErr).Error()
+		}
+		return d.decide(Unavailable, "attr/current unreadable", fmt.Sprintf(
+			"SELinux is not available: cannot get this thread's SELinux context from %s: %s. "+
+				"SELinux is listed in %s but does not answer attr/current; check that it is the "+
+				"major LSM and that procfs is mounted at %s.", f.labelPath, why, f.fsPath, proc))
+	}
+
+	// attr/current == "kernel": no policy in this namespace. Whose namespace is it?
+	if f.pid == 1 && f.initial {
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: nsinit is the kernel's PID 1")
+		}
+		return d.decide(Boot, "PID 1 of the initial PID namespace and attr/current = kernel", "")
+	}
+	if f.unsharedEr == nil {
+		// The kernel answered 0: this is the initial SELinux namespace, the host's.
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: the kernel says this is not an unshared namespace")
+		}
+	} else {
+		if f.selinuxns == "1" {
+			return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedEr)), "")
+		}
+		if f.selinuxns != "" {
+			d.note("SELINUXNS=%q ignored: only \"1\" (what systemd-nspawn --selinux-namespace sets) counts", f.selinuxns)
+		}
+		if f.protoOne {
+			return d.decide(Unshared, filepath.Join(d.env.SelinuxfsDir, "unshare")+" = 1 and attr/current = kernel (prototype kernel)", "")
+		}
+	}
+
+	if d.opts.AssumeOwnNamespace {
+		d.note("WARNING: --assume-own-namespace: treating this SELinux namespace as nsinit's own " +
+			"without proof; if it is the host's, the policy load will change the host")
+		v := Unshared
+		if f.initial {
+			v = Boot
+		}
+		return d.decide(v, "--assume-own-namespace and attr/current = kernel (UNVERIFIED)", "")
+	}
+	return d.decide(Refused, "attr/current = kernel, but nsinit is not the boot PID 1 and nothing shows the namespace is its own",
+		refusal(f))
+}
+
+// refusal builds the Refused message.
+func refusal(f facts) string {
+	pid, initial, perr, uerr, selinuxns := f.pid, f.initial, f.pidnsErr, f.unsharedEr, f.selinuxns
+	var why []string
+	if uerr == nil {
+		why = append(why, "the kernel answered lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0, i.e. this is not an unshared SELinux namespace")
+	} else {
+		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s)", errnoHint(uerr)))
+		if selinuxns != "1" {
+			why = append(why, "SELINUXNS=1 is not in the environment")
+		}
+	}
+	switch {
+	case perr != nil:
+		why = append(why, fmt.Sprintf("nsinit is pid %d and its PID namespace is unknown (%v)", pid, perr))
+	case initial:
+		why = append(why, fmt.Sprintf("nsinit is pid %d, not PID 1, of the initial PID namespace", pid))
+	default:
+		why = append(why, fmt.Sprintf("nsinit is pid %d of a container's PID namespace, not the kernel's PID 1", pid))
+	}
+	return "refusing to load an SELinux policy: no policy is loaded (attr/current reads \"kernel\"), " +
+		"but " + strings.Join(why, "; ") + ". This is most likely the host's SELinux namespace, " +
+		"and loading a policy would replace the host's. Give the container its own SELinux namespace " +
+		"(lsm_set_self_attr(LSM_ATTR_UNSHARE) before exec, e.g. unshareselinux or " +
+		"systemd-nspawn --selinux-namespace) and, where seccomp blocks lsm_get_self_attr, put " +
+		"SELINUXNS=1 in its environment; at boot, run nsinit as the kernel's PID 1. " +
+		"--assume-own-namespace skips this check: it is dangerous, because on a host it loads the " +
+		"policy into the host's namespace."
+}
+
+// readLabel reads this thread's SELinux label: <proc>/thread-self/attr/current, else
+// <proc>/self/task/<tid>/attr/current, else <proc>/self/attr/current (the thread group
+// leader's, the last resort). Only a missing file moves on to the next path. It returns the
+// path it used (or tried last).
+func (d *detection) readLabel() (string, string, error) {
+	proc := d.env.ProcDir
+	paths := []string{filepath.Join(proc, "thread-self", "attr", "current")}
+	if d.env.Gettid != nil {
+		if tid := d.env.Gettid(); tid > 0 {
+			paths = append(paths, filepath.Join(proc, "self", "task", strconv.Itoa(tid), "attr", "current"))
+		}
+	}
+	paths = append(paths, filepath.Join(proc, "self", "attr", "current"))
+	last := len(paths) - 1
+	for _, p := range paths[:last] {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			return parseAttr(b), p, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", p, err
+		}
+		d.note("%s missing, trying the next path", p)
+	}
+	b, err := os.ReadFile(paths[last])
+	if err != nil {
+		return "", paths[last], err
+	}
+	return parseAttr(b), paths[last], nil
+}
+
+// prototypeUnshare reads <selinuxfs>/unshare, the prototype kernels' node ("1" when the
+// reader is in a child SELinux namespace). ok is false when there is no such node.
+func (d *detection) prototypeUnshare() (v, ok bool) {
+	if d.env.SelinuxfsDir == "" {
+		return false, false
+	}
+	p := filepath.Join(d.env.SelinuxfsDir, "unshare")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			d.note("cannot read %s: %v", p, bare(err))
+		}
+		return false, false
+	}
+	s := strings.TrimSpace(string(b))
+	d.note("%s = %q (prototype SELinux namespace kernel)", p, s)
+	return s == "1", true
+}
+
+// errnoMeaning explains an error of the LSM_ATTR_UNSHARE probe for the evidence.
+func errnoMeaning(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return "unexpected answer"
+	}
+	switch errno {
+	case syscall.ENOSYS:
+		return "ENOSYS: the kernel has no LSM syscalls, Linux < 6.8"
+	case syscall.EPERM:
+		return "EPERM: the syscall is blocked, most likely by a seccomp filter (container runtimes do not allow it)"
+	case syscall.EOPNOTSUPP:
+		return "EOPNOTSUPP: SELinux did not answer: the kernel has no SELinux namespace support (LSM_ATTR_UNSHARE), or SELinux is not active"
+	}
+	return errnoName(errno) + ": unexpected error"
+}
+
+// errnoHint is the short form of errnoMeaning, for the one-line Signal.
+func errnoHint(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return "unexpected answer"
+	}
+	switch errno {
+	case syscall.ENOSYS:
+		return "ENOSYS, Linux < 6.8"
+	case syscall.EPERM:
+		return "EPERM, seccomp?"
+	case syscall.EOPNOTSUPP:
+		return "EOPNOTSUPP, no SELinux namespace support"
+	}
+	return errnoName(errno)
+}
+
+// errnoName returns "EPERM" for EPERM, or the errno's text when it has no known name.
+func errnoName(errno syscall.Errno) string {
+	if n := unix.ErrnoName(errno); n != "" {
+		return n
+	}
+	return errno.Error()
+}
+
+// bare strips the *os.PathError around err, for messages that already name the path.
+func bare(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
