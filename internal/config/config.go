@@ -1,0 +1,224 @@
+// Package config reads /etc/selinux/config with libselinux's semantics, parses the kernel
+// command line, gives the policy-root layout its single home, and resolves the effective
+// SELinux mode from nsinit's flag, its environment, the kernel command line and the config.
+//
+// The libselinux rules are the contract (docs/config.md): the mode comes from the first
+// valid "SELINUX=" line at column 0 (selinux_getenforcemode), the policy type from the last
+// "SELINUXTYPE=" line (init_selinux_config). Wherever libselinux would read a line
+// differently from how it looks — or from how a shell or INI reader of the same file reads
+// it — Parse records a Warning with the file and line.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// DefaultType is the policy type libselinux uses when the config has no SELINUXTYPE= line
+// or does not exist (SELINUXDEFAULT in libselinux/src/selinux_config.c).
+const DefaultType = "targeted"
+
+// MaxSize is the largest config file Parse accepts. libselinux has no limit; a PID 1 must
+// not read an unbounded file (a config symlinked to /dev/zero, say), and a real config is
+// well under a kilobyte.
+const MaxSize = 1 << 20
+
+// ErrTooLarge is wrapped by Parse's error for input larger than MaxSize.
+var ErrTooLarge = errors.New("file too large for an SELinux config")
+
+// Warning is a remark about one line of the config file (Line 0: the whole file).
+type Warning struct {
+	File    string
+	Line    int
+	Message string
+}
+
+// String formats w as "file:line: message", or "file: message" when Line is 0.
+func (w Warning) String() string {
+	if w.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Message)
+	}
+	return w.File + ": " + w.Message
+}
+
+// Config is what libselinux reads from an /etc/selinux/config file.
+type Config struct {
+	Path     string    // the file read
+	Found    bool      // false when the file does not exist (defaults apply, with a Warning)
+	Mode     Mode      // SELINUX= by selinux_getenforcemode's rules; ModeUnset if no valid line
+	ModeLine int       // line of the winning SELINUX= (0 if none)
+	Type     string    // SELINUXTYPE= by init_selinux_config's rules (last wins); DefaultType if none
+	TypeLine int       // line of the winning SELINUXTYPE= (0 if none)
+	Warnings []Warning // lines libselinux reads differently from how they look, in line order
+}
+
+// configPath is where libselinux reads its config (SELINUXCONFIG), relative to a root.
+var configPath = filepath.Join("etc", "selinux", "config")
+
+// Load reads and parses <root>/etc/selinux/config ("" means "/"). A missing file is not an
+// error: as in libselinux the mode is unset and the type is DefaultType; the returned Config
+// has Found false and a Warning. Any other failure (permission, not a regular file, I/O,
+// larger than MaxSize) is an error naming the path, where libselinux would silently use
+// the defaults: a PID 1 that was asked for enforcing must not quietly lose its config.
+func Load(root string) (*Config, error) {
+	if root == "" {
+		root = "/"
+	}
+	path := filepath.Join(root, configPath)
+	// O_NONBLOCK so that a FIFO planted at the path cannot hang PID 1 in open(2); it is
+	// then refused as not a regular file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Config{Path: path, Type: DefaultType, Warnings: []Warning{{File: path,
+			Message: "file not found: SELINUX is unset (permissive, as libselinux) and SELINUXTYPE is " + DefaultType}}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses data, the content of the config file at path (used in messages only). It
+// fails only for input larger than MaxSize; every other input gives a Config.
+func Parse(path string, data []byte) (*Config, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, MaxSize)
+	}
+	c := &Config{Path: path, Found: true, Type: DefaultType}
+	lines := splitLines(data)
+	scanMode(data, lines)
+	scanType(lines)
+	for i := range lines {
+		if c.ModeLine == 0 {
+			for _, h := range lines[i].modeHits {
+				if h.mode != ModeUnset {
+					c.Mode, c.ModeLine = h.mode, lines[i].no
+					break
+				}
+			}
+		}
+		if lines[i].typeHit {
+			c.Type, c.TypeLine = lines[i].typeValue, lines[i].no
+		}
+	}
+	c.Warnings = crossCheck(c, lines)
+	return c, nil
+}
+
+// physLine is one line of the file and what each libselinux parser makes of it.
+type physLine struct {
+	no        int
+	text      []byte    // the line without its '\n'
+	chunks    int       // how many fgets() reads selinux_getenforcemode needs for it
+	modeHits  []modeHit // pieces of the line that selinux_getenforcemode sees as SELINUX= lines
+	typeHit   bool      // init_selinux_config reads SELINUXTYPE= here
+	typeValue string    // ... with this value
+}
+
+// modeHit is a piece of a line that starts with SELINUX=.
+type modeHit struct {
+	offset int    // byte offset of the piece in its line (non-zero only in over-long lines)
+	value  []byte // the text after "SELINUX=" and blanks, up to any NUL
+	mode   Mode   // ModeUnset when the value is not recognised
+}
+
+// splitLines splits data at '\n' as getline(3) does; a final line without '\n' counts.
+func splitLines(data []byte) []physLine {
+	var lines []physLine
+	for no := 1; len(data) > 0; no++ {
+		text := data
+		rest := []byte(nil)
+		for i, b := range data {
+			if b == '\n' {
+				text, rest = data[:i], data[i+1:]
+				break
+			}
+		}
+		lines = append(lines, physLine{no: no, text: text})
+		data = rest
+	}
+	return lines
+}
+
+// pageSize is selinux_page_size, the size of selinux_getenforcemode's line buffer.
+var pageSize = os.Getpagesize()
+
+// scanMode applies selinux_getenforcemode's reading (selinux-userspace.md §A.1): fgets()
+// into a one-page buffer, so a line longer than pageSize-1 bytes arrives as several pieces,
+// each tested as a line; a piece counts if it starts with exactly "SELINUX=" (case-sensitive,
+// column 0); blanks after '=' are skipped; the value is a case-insensitive prefix match.
+// It records every hit; Parse takes the first recognised one as libselinux does (libselinux
+// stops there, the warnings need the rest).
+func scanMode(data []byte, lines []physLine) {
+	const tag = "SELINUX="
+	li := 0
+	lineStart := 0
+	for off := 0; off < len(data); {
+		end := min(off+pageSize-1, len(data))
+		for i := off; i < end; i++ {
+			if data[i] == '\n' {
+				end = i + 1
+				break
+			}
+		}
+		lines[li].chunks++
+		if piece := cString(data[off:end]); len(piece) >= len(tag) && string(piece[:len(tag)]) == tag {
+			v := trimLeftCSpace(piece[len(tag):])
+			lines[li].modeHits = append(lines[li].modeHits, modeHit{offset: off - lineStart, value: v, mode: modePrefix(v)})
+		}
+		if data[end-1] == '\n' {
+			li++
+			lineStart = end
+		}
+		off = end
+	}
+}
+
+// modePrefix is selinux_getenforcemode's value test: a case-insensitive prefix match.
+func modePrefix(v []byte) Mode {
+	switch {
+	case hasPrefixFoldASCII(v, "enforcing"):
+		return ModeEnforcing
+	case hasPrefixFoldASCII(v, "permissive"):
+		return ModePermissive
+	case hasPrefixFoldASCII(v, "disabled"):
+		return ModeDisabled
+	}
+	return ModeUnset
+}
+
+// scanType applies init_selinux_config's reading (§A.2): whole lines, read up to any NUL;
+// leading blanks skipped; blank and '#' lines skipped; key "SELINUXTYPE=" in any ASCII case;
+// blanks after '=' skipped; trailing blanks and control characters stripped, except the
+// value's first character; no quote or comment handling.
+func scanType(lines []physLine) {
+	const tag = "SELINUXTYPE="
+	for i := range lines {
+		p := trimLeftCSpace(cString(lines[i].text))
+		if len(p) == 0 || p[0] == '#' || !hasPrefixFoldASCII(p, tag) {
+			continue
+		}
+		v := trimLeftCSpace(p[len(tag):])
+		for len(v) > 1 && (isCSpace(v[len(v)-1]) || isCCntrl(v[len(v)-1])) {
+			v = v[:len(v)-1]
+		}
+		lines[i].typeHit, lines[i].typeValue = true, string(v)
+	}
+}
