@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/boot"
+	"github.com/nsinit/nsinit/internal/config"
+	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/logging"
+	"github.com/nsinit/nsinit/internal/selinuxfs"
+)
+
+// sigRTMin3 is SIGRTMIN+3 as userspace numbers it (glibc's SIGRTMIN is 34): the signal
+// podman and systemd use to stop a systemd container.
+const sigRTMin3 = unix.Signal(37)
+
+// abortSignals stop the bring-up cleanly. Without a handler a Go PID 1 exits with status 2
+// on SIGTERM and ignores the others (go-dependencies-and-pid1.md §3.3).
+var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGPWR, sigRTMin3}
+
+// modeFlag adapts config.Mode to flag.Value.
+type modeFlag struct{ m *config.Mode }
+
+func (f modeFlag) String() string {
+	if f.m == nil || *f.m == config.ModeUnset {
+		return ""
+	}
+	return f.m.String()
+}
+
+func (f modeFlag) Set(s string) error {
+	m, err := config.ParseMode(s)
+	if err == nil {
+		*f.m = m
+	}
+	return err
+}
+
+// logFlags are the logging flags every long-running command shares.
+type logFlags struct{ format, level string }
+
+func (l *logFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&l.format, "log-format", "console", "log `FORMAT`: console (human-readable) or json (one object per line)")
+	fs.StringVar(&l.level, "log-level", "info", "minimum log `LEVEL`: debug, info, warn or error")
+}
+
+// bringUpFlags are the flags of the default command.
+type bringUpFlags struct {
+	opts boot.Options
+	log  logFlags
+}
+
+func init() {
+	register(&command{
+		Name:     "",
+		Synopsis: "nsinit [flags] [-- INIT [ARGS...]]",
+		Summary:  "bring SELinux up as PID 1 and exec the real init (the default command)",
+		Help: `Run as PID 1 of a container that has its own, freshly unshared SELinux namespace, or
+as the machine's first process (initramfs style). nsinit detects whether the SELinux
+namespace is its own and still without a policy, reads <root>/etc/selinux/config with
+libselinux's rules, mounts a fresh selinuxfs, loads the newest policy.N the kernel accepts,
+relabels where needed, sets the mode, and execs the init in its policy domain.
+
+The init is the program after --, else init= from the kernel command line (at boot only),
+else the first of /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd. Arguments
+before -- that are not flags are passed to that init (the kernel hands words such as
+"single" to PID 1 this way). argv, environment and file descriptors pass through.
+
+Mode precedence: --mode, then NSINIT_MODE, then enforcing= on the kernel command line (at
+boot only: inside a container /proc/cmdline is the host's), then SELINUX= in the config,
+else permissive (as libselinux).
+
+Fail closed: when the mode is enforcing and any step fails, the init is never executed.
+nsinit prints "nsinit: emergency: ..." naming what failed and what to do, then exits 4 in a
+container, or freezes as the machine's PID 1 (exiting would panic the kernel). In permissive
+mode failures are warnings and the init runs.
+
+Examples:
+  nsinit -- /lib/systemd/systemd --log-level=debug     container entrypoint before systemd
+  nsinit --mode permissive                              boot, permissive, default init
+  nsinit status                                         what nsinit would do here`,
+		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+			f := &bringUpFlags{}
+			o := &f.opts
+			fs.StringVar(&o.Root, "root", "/", "`DIR` holding etc/selinux/config, the policy and the init (tests and chroots)")
+			fs.StringVar(&o.ProcDir, "proc", "/proc", "`DIR` where procfs is (mounted there if missing)")
+			fs.StringVar(&o.SysDir, "sys", "/sys", "`DIR` where sysfs is (mounted there if missing)")
+			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` where the fresh selinuxfs is mounted")
+			fs.Var(modeFlag{&o.Mode}, "mode", "SELinux `MODE`: enforcing, permissive or disabled (overrides NSINIT_MODE, the kernel command line and the config)")
+			fs.StringVar(&o.ExecContext, "exec-context", "", "exec the init in `CONTEXT` explicitly (needs process:transition and file:entrypoint) instead of the policy's automatic transition")
+			fs.BoolVar(&o.AssumeOwnNamespace, "assume-own-namespace", false, "DANGEROUS: load a policy even when nothing proves the SELinux namespace is nsinit's own; on a host without a policy this changes the host's SELinux state")
+			f.log.bind(fs)
+			return func(e *env, args []string) int { return runBringUp(e, f, args) }
+		},
+	})
+}
+
+// runBringUp builds the logger and signal handling, and runs the bring-up.
+func runBringUp(e *env, f *bringUpFlags, args []string) int {
+	log, err := newLogger(&f.log)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, "nsinit:", err)
+		return exitcode.Usage
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, abortSignals...)
+	go func() {
+		s := <-sigs
+		cancel(fmt.Errorf("received %v", s))
+	}()
+
+	o := f.opts
+	o.Args = args
+	o.Log = log
+	o.Console = e.Stderr
+	return boot.Run(ctx, o, boot.RealSystem(o.ProcDir))
+}
+
+// newLogger builds the logger the flags ask for.
+func newLogger(l *logFlags) (*zap.Logger, error) {
+	format, err := logging.ParseFormat(l.format)
+	if err != nil {
+		return nil, err
+	}
+	level, err := logging.ParseLevel(l.level)
+	if err != nil {
+		return nil, err
+	}
+	return logging.New(os.Stderr, format, level), nil
+}

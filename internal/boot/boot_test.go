@@ -1,0 +1,244 @@
+package boot
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/nsinit/nsinit/internal/config"
+	"github.com/nsinit/nsinit/internal/detect"
+	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/policydb"
+	"github.com/nsinit/nsinit/internal/selinuxfs"
+)
+
+// policyImage returns a policy image with a valid header of version v.
+func policyImage(v int) []byte {
+	le := binary.LittleEndian
+	b := le.AppendUint32(nil, policydb.Magic)
+	b = le.AppendUint32(b, 8)
+	b = append(b, policydb.Identifier...)
+	for _, x := range []uint32{uint32(v), 1 | 4, 8, 9} {
+		b = le.AppendUint32(b, x)
+	}
+	return append(b, "rest of the policy"...)
+}
+
+// world is a fake machine: an image root, a fake selinuxfs and recorded side effects.
+type world struct {
+	t        *testing.T
+	root     string
+	sfs      string
+	verdict  detect.Verdict
+	pid1     bool
+	env      map[string]string
+	mountErr error
+
+	execed  *handoff.Target
+	execCtx string
+	frozen  bool
+	console bytes.Buffer
+	mounted bool
+}
+
+func newWorld(t *testing.T, configText string) *world {
+	t.Helper()
+	w := &world{t: t, root: t.TempDir(), sfs: t.TempDir(), verdict: detect.Boot, pid1: true, env: map[string]string{}}
+	w.write("etc/selinux/config", configText, 0o644)
+	w.write("etc/selinux/default/policy/policy.33", string(policyImage(33)), 0o644)
+	w.write("sbin/init", "#!/bin/sh\n", 0o755)
+	for name, content := range map[string]string{"policyvers": "33", "enforce": "0", "load": "", "mls": "1"} {
+		if err := os.WriteFile(filepath.Join(w.sfs, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(w.sfs, "class"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) write(rel, content string, mode os.FileMode) {
+	w.t.Helper()
+	p := filepath.Join(w.root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) node(name string) string {
+	b, err := os.ReadFile(filepath.Join(w.sfs, name))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
+}
+
+var errFakeExec = errors.New("fake exec: process image would be replaced here")
+
+func (w *world) system() System {
+	return System{
+		Getenv:     func(k string) string { return w.env[k] },
+		Environ:    func() []string { return []string{"container=test"} },
+		KernelPID1: func() bool { return w.pid1 },
+		MountAPI:   func(string, string) ([]string, error) { return nil, nil },
+		Detect: func(detect.Options) detect.Result {
+			return detect.Result{Verdict: w.verdict, Signal: "test", Context: "kernel", Reason: "test reason"}
+		},
+		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
+			if w.mountErr != nil {
+				return nil, selinuxfs.MountResult{}, w.mountErr
+			}
+			w.mounted = true
+			return selinuxfs.Open(w.sfs), selinuxfs.MountResult{}, nil
+		},
+		CurrentContext: func() (string, error) { return "system_u:system_r:kernel_t:s0", nil },
+		FileContext:    func(string) (string, error) { return "system_u:object_r:init_exec_t:s0", nil },
+		Exec: func(t handoff.Target, env []string, execCtx string) error {
+			w.execed, w.execCtx = &t, execCtx
+			return errFakeExec
+		},
+		Freeze: func() { w.frozen = true },
+	}
+}
+
+func (w *world) run(ctx context.Context, o Options) int {
+	o.Root, o.ProcDir, o.SysDir, o.SelinuxfsDir = w.root, "/nonexistent/proc", "/nonexistent/sys", w.sfs
+	o.Log = zap.NewNop()
+	o.Console = &w.console
+	return Run(ctx, o, w.system())
+}
+
+func TestBringUp(t *testing.T) {
+	const enforcing = "SELINUX=enforcing\nSELINUXTYPE=default\n"
+	const permissive = "SELINUX=permissive\nSELINUXTYPE=default\n"
+	// The fake exec returns an error (a real one does not return), so every case that
+	// reaches the exec ends with exitcode.ExecFailed.
+	tests := []struct {
+		name    string
+		config  string
+		setup   func(w *world)
+		opts    Options
+		code    int    // expected status (after the fake exec "fails": see errFakeExec)
+		exec    bool   // the init was executed
+		loaded  bool   // the policy reached the load node
+		enforce string // final enforce node ("" = don't check)
+		frozen  bool
+		console string // substring of the console output
+	}{
+		{name: "boot enforcing", config: enforcing, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "1", frozen: true},
+		{name: "permissive", config: permissive, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "0", frozen: true},
+		{name: "disabled", config: "SELINUX=disabled\nSELINUXTYPE=default\n", code: exitcode.ExecFailed, exec: true, loaded: false, enforce: "0", frozen: true},
+		{name: "flag overrides config", config: enforcing, opts: Options{Mode: config.ModePermissive}, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "0", frozen: true},
+		{name: "env overrides config", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforcing" }, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "1", frozen: true},
+		{name: "bad env", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforce-ish" }, code: exitcode.Usage, frozen: true, console: "NSINIT_MODE"},
+		{name: "enforcing, policy missing", config: enforcing,
+			setup: func(w *world) { os.Remove(filepath.Join(w.root, "etc/selinux/default/policy/policy.33")) },
+			code:  exitcode.FailClosed, frozen: true, enforce: "0", console: "etc/selinux/default/policy"},
+		{name: "permissive, policy missing", config: permissive,
+			setup: func(w *world) { os.Remove(filepath.Join(w.root, "etc/selinux/default/policy/policy.33")) },
+			code:  exitcode.ExecFailed, exec: true, frozen: true, enforce: "0"},
+		{name: "enforcing, corrupt policy", config: enforcing,
+			setup: func(w *world) {
+				w.write("etc/selinux/default/policy/policy.33", "garbage garbage garbage garbage!", 0o644)
+			},
+			code: exitcode.FailClosed, frozen: true, console: "bad magic"},
+		{name: "enforcing in a container: exit, no freeze", config: enforcing,
+			setup: func(w *world) { w.pid1 = false; w.verdict = detect.Unshared; w.mountErr = os.ErrPermission },
+			code:  exitcode.FailClosed, console: "mount selinuxfs"},
+		{name: "refused, enforcing", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Refused },
+			code: exitcode.Refused, console: "test reason"},
+		{name: "refused, permissive: init runs, nothing touched", config: permissive, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Refused },
+			code: exitcode.ExecFailed, exec: true, enforce: "0"},
+		{name: "unavailable, enforcing", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Unavailable },
+			code: exitcode.FailClosed, console: "security=selinux"},
+		{name: "already initialized", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Initialized },
+			code: exitcode.ExecFailed, exec: true, enforce: "0"},
+		{name: "no init", config: permissive, setup: func(w *world) { w.pid1 = false; os.Remove(filepath.Join(w.root, "sbin/init")) },
+			code: exitcode.ExecFailed},
+		{name: "explicit init and args", config: permissive,
+			setup: func(w *world) { w.pid1 = false; w.write("bin/app", "", 0o755) },
+			opts:  Options{Args: []string{"/bin/app", "--flag"}}, code: exitcode.ExecFailed, exec: true, loaded: true},
+		{name: "exec context passed", config: enforcing, opts: Options{ExecContext: "system_u:system_r:init_t:s0"},
+			code: exitcode.ExecFailed, exec: true, loaded: true, frozen: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, tt.config)
+			if tt.setup != nil {
+				tt.setup(w)
+			}
+			code := w.run(context.Background(), tt.opts)
+			if code != tt.code {
+				t.Errorf("status %d, want %d; console:\n%s", code, tt.code, w.console.String())
+			}
+			if (w.execed != nil) != tt.exec {
+				t.Errorf("init executed = %v, want %v; console:\n%s", w.execed != nil, tt.exec, w.console.String())
+			}
+			if got := w.node("load") != ""; got != tt.loaded {
+				t.Errorf("policy loaded = %v, want %v", got, tt.loaded)
+			}
+			if tt.enforce != "" && w.node("enforce") != tt.enforce {
+				t.Errorf("enforce = %q, want %q", w.node("enforce"), tt.enforce)
+			}
+			if w.frozen != tt.frozen {
+				t.Errorf("frozen = %v, want %v", w.frozen, tt.frozen)
+			}
+			if !strings.Contains(w.console.String(), tt.console) {
+				t.Errorf("console %q does not contain %q", w.console.String(), tt.console)
+			}
+			if tt.opts.ExecContext != "" && w.execCtx != tt.opts.ExecContext {
+				t.Errorf("exec context %q, want %q", w.execCtx, tt.opts.ExecContext)
+			}
+			if tt.opts.Args != nil && w.execed != nil && strings.Join(w.execed.Argv, " ") != strings.Join(tt.opts.Args, " ") {
+				t.Errorf("argv %q, want %q", w.execed.Argv, tt.opts.Args)
+			}
+		})
+	}
+}
+
+// TestRelabelOrderAndFailure: the relabel step runs permissive after the load, and its
+// failure in enforcing mode stops the bring-up before the mode switch and the exec.
+func TestRelabelOrderAndFailure(t *testing.T) {
+	w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+	if err := os.WriteFile(filepath.Join(w.sfs, "enforce"), []byte("1"), 0o644); err != nil { // booted with enforcing=1
+		t.Fatal(err)
+	}
+	var sawEnforce, sawLoad string
+	relabel := func(ctx context.Context, req RelabelRequest) (string, error) {
+		sawEnforce, sawLoad = w.node("enforce"), w.node("load")
+		return "", errors.New("3 objects could not be relabelled")
+	}
+	code := w.run(context.Background(), Options{Relabel: relabel})
+	if sawEnforce != "0" || sawLoad == "" {
+		t.Fatalf("relabel ran with enforce=%q, load=%d bytes; want permissive, after the load", sawEnforce, len(sawLoad))
+	}
+	if code != exitcode.FailClosed || w.execed != nil || w.node("enforce") != "0" {
+		t.Fatalf("relabel failure in enforcing: status %d, exec %v, enforce %q", code, w.execed, w.node("enforce"))
+	}
+	if !strings.Contains(w.console.String(), "3 objects could not be relabelled") {
+		t.Fatalf("console: %s", w.console.String())
+	}
+}
+
+func TestAbortedBySignal(t *testing.T) {
+	w := newWorld(t, "SELINUX=permissive\nSELINUXTYPE=default\n")
+	w.pid1 = false
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("received terminated"))
+	code := w.run(ctx, Options{})
+	if code != exitcode.Aborted || w.execed != nil || !strings.Contains(w.console.String(), "received terminated") {
+		t.Fatalf("aborted bring-up: status %d, exec %v, console %q", code, w.execed, w.console.String())
+	}
+}

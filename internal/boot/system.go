@@ -1,0 +1,80 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/opencontainers/selinux/go-selinux"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/detect"
+	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/selinuxfs"
+)
+
+// RealSystem returns the side effects of a real bring-up, with procfs at procDir.
+func RealSystem(procDir string) System {
+	env := detect.DefaultEnv()
+	env.ProcDir = procDir
+	return System{
+		Getenv:  os.Getenv,
+		Environ: os.Environ,
+		KernelPID1: func() bool {
+			if os.Getpid() != 1 {
+				return false
+			}
+			initial, err := env.InitialPIDNS()
+			return err == nil && initial
+		},
+		MountAPI: MountAPI,
+		Detect:   func(o detect.Options) detect.Result { return detect.Detect(env, o) },
+		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
+			return selinuxfs.Mount(dir)
+		},
+		// go-selinux's attribute and xattr readers hold no cached selinuxfs state, so they
+		// are safe here (go-dependencies-and-pid1.md §1.2).
+		CurrentContext: selinux.CurrentLabel,
+		FileContext:    selinux.FileLabel,
+		Exec:           handoff.Exec,
+		Freeze:         freeze,
+	}
+}
+
+// freeze blocks forever without exiting and without looking like a deadlock to the Go
+// runtime (a blocked syscall is not one).
+func freeze() {
+	for {
+		_ = unix.Pause()
+	}
+}
+
+// apiMount is one API filesystem nsinit needs before it can detect anything.
+type apiMount struct {
+	dir, fstype string
+	magic       int64
+}
+
+// MountAPI mounts procfs at procDir and sysfs at sysDir where they are not mounted yet (an
+// initramfs boot; a container runtime mounts both). It returns what it mounted.
+func MountAPI(procDir, sysDir string) ([]string, error) {
+	var mounted []string
+	var errs []error
+	for _, m := range []apiMount{{procDir, "proc", unix.PROC_SUPER_MAGIC}, {sysDir, "sysfs", unix.SYSFS_MAGIC}} {
+		dir := m.dir
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err == nil && st.Type == m.magic {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o555); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := unix.Mount(m.fstype, dir, m.fstype, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			errs = append(errs, &os.PathError{Op: "mount " + m.fstype, Path: dir, Err: err})
+			continue
+		}
+		mounted = append(mounted, fmt.Sprintf("%s on %s", m.fstype, dir))
+	}
+	return mounted, errors.Join(errs...)
+}
