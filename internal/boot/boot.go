@@ -386,7 +386,7 @@ func (r *run) predict(target handoff.Target) string {
 		r.log.Warn("cannot read our context", zap.Error(err))
 		return ""
 	}
-	fc, err := r.sys.FileContext(filepath.Join(r.o.Root, target.Path))
+	fc, err := r.sys.FileContext(target.Path)
 	if err != nil {
 		r.log.Warn("cannot read the init's label", zap.String("init", target.Path), zap.Error(err))
 		return ""

@@ -29,7 +29,9 @@ const (
 
 // Target is the program nsinit hands PID 1 to.
 type Target struct {
-	Path   string
+	// Path is the file to execute: the init's name joined to the image root.
+	Path string
+	// Argv is the init's argument vector; Argv[0] is the name as given.
 	Argv   []string
 	Source Source
 }
@@ -38,7 +40,8 @@ type Target struct {
 // absolute path it is the init and the rest its arguments; otherwise they are extra
 // arguments for the init found by other means (the kernel passes words like "single" to PID
 // 1 this way). cmdlineInit is init= from the kernel command line ("" outside a boot).
-// The chosen file must exist below root and be executable.
+// The init is looked up below root (the image root: "/" as PID 1) and must be an
+// executable regular file there.
 func Select(root string, args []string, cmdlineInit string) (Target, error) {
 	var t Target
 	switch {
@@ -51,12 +54,13 @@ func Select(root string, args []string, cmdlineInit string) (Target, error) {
 	default:
 		for _, p := range DefaultInits {
 			if executable(filepath.Join(root, p)) == nil {
-				return Target{Path: p, Argv: append([]string{p}, args...), Source: FromDefault}, nil
+				return Target{Path: filepath.Join(root, p), Argv: append([]string{p}, args...), Source: FromDefault}, nil
 			}
 		}
 		return Target{}, fmt.Errorf("no init found: tried %s below %s; name one after -- (nsinit -- /path/to/init)", strings.Join(DefaultInits, ", "), root)
 	}
-	if err := executable(filepath.Join(root, t.Path)); err != nil {
+	t.Path = filepath.Join(root, t.Path)
+	if err := executable(t.Path); err != nil {
 		return Target{}, fmt.Errorf("init from %s: %w", t.Source, err)
 	}
 	return t, nil

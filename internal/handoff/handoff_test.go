@@ -67,6 +67,7 @@ func TestSelect(t *testing.T) {
 				}
 				return
 			}
+			tt.want.Path = filepath.Join(root, tt.want.Path)
 			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Select = %+v, %v; want %+v", got, err, tt.want)
 			}
