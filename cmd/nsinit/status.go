@@ -156,4 +156,3 @@ func boolOrErr(b bool, err error) string {
 	}
 	return "0"
 }
-

@@ -158,4 +158,3 @@ func writeExecAttr(ctx string) error {
 	}
 	return nil
 }
-
