@@ -1,0 +1,186 @@
+package policydb
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fixture reads testdata/name (built by testdata/gen.sh with a real checkpolicy).
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// fixtures lists the binary fixtures.
+func fixtures(tb testing.TB) []string {
+	tb.Helper()
+	m, err := filepath.Glob("testdata/*.3[0-9]")
+	if err != nil || len(m) == 0 {
+		tb.Fatalf("no fixtures: %v", err)
+	}
+	for i := range m {
+		m[i] = filepath.Base(m[i])
+	}
+	return m
+}
+
+func TestAnalyzeFixtures(t *testing.T) {
+	tests := []struct {
+		file                 string
+		version              int
+		mls                  bool
+		neveraudit           int
+		condXperms, nlmsg    int
+		rules, cond, condAVs int
+	}{
+		{"rich.33", 33, true, 0, 0, 0, 11, 2, 4},
+		{"rich.34", 34, true, 0, 0, 0, 11, 2, 4},
+		{"rich.35", 35, true, 0, 0, 0, 11, 2, 4},
+		{"nonmls.33", 33, false, 0, 0, 0, 11, 2, 4},
+		{"nonmls.35", 35, false, 0, 0, 0, 11, 2, 4},
+		{"condxperm.34", 34, true, 0, 1, 0, 11, 2, 5},
+		{"condxperm.35", 35, true, 0, 1, 0, 11, 2, 5},
+		{"neveraudit.35", 35, true, 1, 0, 0, 11, 2, 4},
+		{"nlmsg.34", 34, true, 0, 0, 1, 12, 2, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			a, err := Analyze(fixture(t, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Header.Version != tt.version || a.Header.MLS != tt.mls || a.NeverauditTypes != tt.neveraudit ||
+				len(a.CondXperms) != tt.condXperms || len(a.OtherXperms) != tt.nlmsg ||
+				a.Rules != tt.rules || a.CondBlocks != tt.cond || a.CondRules != tt.condAVs || a.Booleans != 2 {
+				t.Errorf("Analyze = %+v, want %+v", a, tt)
+			}
+		})
+	}
+}
+
+func TestAnalyzeNamesOffendingRules(t *testing.T) {
+	a, err := Analyze(fixture(t, "condxperm.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.CondXperms[0].String()
+	if want := "allowxperm init_t dev_t:blk_file ioctl (driver) inside `if` on b1, b2 (byte "; !strings.HasPrefix(got, want) {
+		t.Errorf("rule = %q, want prefix %q", got, want)
+	}
+	a, err = Analyze(fixture(t, "nlmsg.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := a.OtherXperms[0].String(), "allowxperm init_t init_t:netlink_route_socket nlmsg (byte "; !strings.HasPrefix(got, want) {
+		t.Errorf("rule = %q, want prefix %q", got, want)
+	}
+}
+
+// TestAnalyzeTruncated: every proper prefix of a valid image is rejected with a typed error.
+func TestAnalyzeTruncated(t *testing.T) {
+	for _, name := range []string{"rich.35", "nonmls.34", "condxperm.34"} {
+		data := fixture(t, name)
+		for n := 0; n < len(data); n++ {
+			_, err := Analyze(data[:n])
+			var fe *FormatError
+			var he *HeaderError
+			if !errors.As(err, &fe) && !errors.As(err, &he) {
+				t.Fatalf("%s[:%d]: err = %v, want a FormatError or HeaderError", name, n, err)
+			}
+		}
+	}
+}
+
+// TestAnalyzeBitFlips: flipping any single byte never panics, and whatever is accepted still
+// walks to the end.
+func TestAnalyzeBitFlips(t *testing.T) {
+	for _, name := range []string{"rich.35", "nonmls.33"} {
+		data := fixture(t, name)
+		rejected := 0
+		for i := range data {
+			for _, mask := range []byte{0x01, 0x80, 0xff} {
+				b := append([]byte(nil), data...)
+				b[i] ^= mask
+				if _, err := Analyze(b); err != nil {
+					rejected++
+				}
+			}
+		}
+		// Most flips land in names, values or permission bits the walker need not check;
+		// but lengths, counts and bitmap headers must be caught.
+		if rejected == 0 {
+			t.Errorf("%s: no bit flip was rejected", name)
+		}
+		t.Logf("%s: %d of %d flips rejected", name, rejected, 3*len(data))
+	}
+}
+
+// put32 returns a copy of data with the little-endian word at off set to v.
+func put32(data []byte, off int, v uint32) []byte {
+	b := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint32(b[off:], v)
+	return b
+}
+
+func TestAnalyzeMalformed(t *testing.T) {
+	rich := fixture(t, "rich.35")
+	// Offsets in rich.35: the three bitmaps start at 32, 44 (with one node: 56) and 80.
+	const neveraudit = 80
+	tests := []struct {
+		name, want string
+		data       []byte
+	}{
+		{"trailing byte", "1 unexpected trailing bytes", append(append([]byte(nil), rich...), 0)},
+		{"oversized by 1 MiB", "unexpected trailing bytes", append(append([]byte(nil), rich...), make([]byte, 1<<20)...)},
+		{"bitmap node size", "ebitmap node size 32", put32(rich, neveraudit, 32)},
+		{"bitmap high bit unaligned", "not a multiple of 64", put32(rich, neveraudit+4, 65)},
+		{"bitmap high bit without nodes", "with 0 nodes", put32(rich, neveraudit+4, 64)},
+		{"bitmap huge node count", "needs 51539607540 bytes", put32(put32(rich, neveraudit+4, 64), neveraudit+8, 0xffffffff)},
+		{"huge symbol count", "(commons entry 1): needs", put32(rich, neveraudit+12+4, 0xffffffff)},
+		{"version 30 not walked", "only versions 33-35", put32(put32(rich, 16, 30), 28, 7)},
+		{"unknown avtab kind", "not exactly one rule kind", setAvtabKind(t, rich, 0x0003)},
+		{"no avtab kind", "not exactly one rule kind", setAvtabKind(t, rich, 0x0800)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Analyze(tt.data)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Analyze error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// setAvtabKind returns a copy of data whose first avtab entry has the given specified field.
+func setAvtabKind(t *testing.T, data []byte, spec uint16) []byte {
+	t.Helper()
+	off := avtabOffset(t, data)
+	b := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint16(b[off+4+6:], spec) // skip nel and three u16 key fields
+	return b
+}
+
+// avtabOffset finds where the avtab starts by walking the sections before it.
+func avtabOffset(t *testing.T, data []byte) int {
+	t.Helper()
+	h, err := ParseHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &walker{r: reader{data: data, off: headerSize}, a: &Analysis{Header: h}, h: h}
+	if err := w.bitmaps(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.symtabs(); err != nil {
+		t.Fatal(err)
+	}
+	return w.r.off
+}
