@@ -154,8 +154,7 @@ type facts struct {
 	initial    bool  // in the initial PID namespace
 	pidnsErr   error // unknown
 	selinuxns  string
-	protoNode  bool // <selinuxfs>/unshare exists (prototype kernels)
-	protoOne   bool // and reads "1"
+	protoOne   bool // <selinuxfs>/unshare (prototype kernels) reads "1"
 }
 
 // run observes everything, each observation becoming evidence, then decides.
@@ -255,7 +254,7 @@ func (d *detection) observe() facts {
 		d.note("SELINUXNS=%q in the environment", f.selinuxns)
 	}
 
-	f.protoNode, f.protoOne = d.prototypeUnshare()
+	f.protoOne = d.prototypeUnshare()
 	return f
 }
 
@@ -407,11 +406,12 @@ func (d *detection) readLabel() (string, string, error) {
 	return parseAttr(b), paths[last], nil
 }
 
-// prototypeUnshare reads <selinuxfs>/unshare, the prototype kernels' node ("1" when the
-// reader is in a child SELinux namespace). ok is false when there is no such node.
-func (d *detection) prototypeUnshare() (v, ok bool) {
+// prototypeUnshare reports whether <selinuxfs>/unshare, the prototype kernels' node, reads
+// "1" (the reader is in a child SELinux namespace). A missing node is not evidence: current
+// kernels have none.
+func (d *detection) prototypeUnshare() bool {
 	if d.env.SelinuxfsDir == "" {
-		return false, false
+		return false
 	}
 	p := filepath.Join(d.env.SelinuxfsDir, "unshare")
 	b, err := os.ReadFile(p)
@@ -419,11 +419,11 @@ func (d *detection) prototypeUnshare() (v, ok bool) {
 		if !errors.Is(err, os.ErrNotExist) {
 			d.note("cannot read %s: %v", p, bare(err))
 		}
-		return false, false
+		return false
 	}
 	s := strings.TrimSpace(string(b))
 	d.note("%s = %q (prototype SELinux namespace kernel)", p, s)
-	return s == "1", true
+	return s == "1"
 }
 
 // errnoMeaning explains an error of the LSM_ATTR_UNSHARE probe for the evidence.
