@@ -69,7 +69,11 @@ func Load(root string) (*Config, error) {
 	if root == "" {
 		root = "/"
 	}
-	path := filepath.Join(root, configPath)
+	return loadFile(filepath.Join(root, configPath))
+}
+
+// loadFile is Load for the config file at path.
+func loadFile(path string) (*Config, error) {
 	// O_NONBLOCK so that a FIFO planted at the path cannot hang PID 1 in open(2); it is
 	// then refused as not a regular file.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)

@@ -65,6 +65,9 @@ func intended(raw string) string {
 	return v
 }
 
+// seen is intended(raw) up to any NUL byte: a NUL has a warning of its own.
+func seen(raw string) string { return intended(string(cString([]byte(raw)))) }
+
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 // maxWarnings bounds the warnings kept for one file: a PID 1 logs them all on the console.
@@ -144,7 +147,7 @@ func checkModeLine(c *Config, l *physLine, in iniLine, add func(int, string, ...
 			add(n, "SELINUX value %s is quoted: libselinux does not remove quotes and ignores this line", shown(h.value))
 		case h.mode == ModeUnset:
 			add(n, "SELINUX value %s is not enforcing, permissive or disabled: libselinux ignores this line", shown(h.value))
-		case h.offset == 0 && in.isKey && !equalFoldASCII(intended(in.value), h.mode.String()):
+		case h.offset == 0 && in.isKey && !equalFoldASCII(seen(in.value), h.mode.String()):
 			add(n, "libselinux reads SELINUX value %q as %s: it only compares the leading letters", in.value, h.mode)
 		}
 		if h.mode != ModeUnset {
@@ -171,8 +174,12 @@ func checkTypeLine(l *physLine, in iniLine, lastType int, add func(int, string, 
 		add(n, "SELINUXTYPE= overridden by line %d: the last one wins", lastType)
 	case v == "":
 		add(n, "empty SELINUXTYPE: libselinux uses /etc/selinux/ itself as the policy directory")
-	case in.isKey && v != intended(in.value):
-		add(n, "libselinux reads SELINUXTYPE as %q (policy directory %q) where a shell or INI reader sees %q: it removes no quotes or comments", v, "/etc/selinux/"+v, intended(in.value))
+	case in.isKey && v != seen(in.value):
+		why := ""
+		if seen(in.value) != strings.TrimSpace(string(cString([]byte(in.value)))) {
+			why = ": libselinux removes no quotes or comments"
+		}
+		add(n, "libselinux reads SELINUXTYPE as %q (policy directory %q) where a shell or INI reader sees %q%s", v, "/etc/selinux/"+v, seen(in.value), why)
 	case strings.Contains(v, "/") || v == "." || v == "..":
 		add(n, "SELINUXTYPE %q is a path, not a name: the policy directory is %q", v, "/etc/selinux/"+v)
 	}
