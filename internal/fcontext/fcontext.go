@@ -1,0 +1,495 @@
+// Package fcontext answers "which SELinux label does this path get?" from a file_contexts
+// configuration, giving exactly the answers of libselinux's file backend (selabel_lookup with
+// SELABEL_CTX_FILE) in its classic 3.4–3.7 semantics, and much faster.
+//
+// Load reads file_contexts and its companions (.homedirs, .local, .subs, .subs_dist), each as
+// text or compiled .bin chosen like libselinux. Lookup normalises the key (collapses "//",
+// drops one trailing "/"), applies the aliases, and returns the context of the winning spec:
+// the last matching spec in libselinux's order, where every spec without regex meta
+// characters comes after every regex spec, and specs are otherwise in input order (base,
+// .homedirs, .local; line order within a file). A spec only takes part when its file type
+// field matches the lookup mode (or either is "any") and, as libselinux ≤ 3.7 does, when its
+// stem (first path component, if plain) equals the key's. A winning "<<none>>" means no
+// label.
+//
+// Speed comes from indexing, not from changing the rule: exact specs sit in a hash map, and
+// regex specs are filed under the directory part of their required literal prefix, so that
+// a lookup evaluates only the few specs that could match, newest first, and stops at the
+// first match. See docs/fcontext.md for the semantics and the differences from libselinux.
+package fcontext
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// none is the context that means "do not label".
+const none = "<<none>>"
+
+// spec is one line of a specification file, in libselinux ≤ 3.7 terms.
+type spec struct {
+	regex   string // pattern text as written (escapes included)
+	ctx     string
+	stem    string // first path component of the pattern when plain (get_stem_from_spec), "" = none
+	mode    uint32 // S_IFMT value of the file type field; 0 = any
+	input   int32  // 0 file_contexts, 1 .homedirs, 2 .local
+	line    int32  // source line (record number for compiled files)
+	literal bool   // no regex meta characters (spec_hasMetaChars): sorted after all regexes
+}
+
+// entry is a spec ready for lookups.
+type entry struct {
+	spec
+	none   bool   // ctx is <<none>>
+	prefix string // literal text every matching key starts with
+	match  matcher
+}
+
+// matcher decides whether a (normalised, substituted) key matches an entry's pattern.
+type matcher struct {
+	kind  uint8  // matchExact, matchRegex
+	exact string // matchExact: the un-escaped literal
+	re    atomic.Pointer[regexp.Regexp]
+	src   string // matchRegex: RE2 program text (compiled lazily)
+}
+
+const (
+	matchExact = iota
+	matchRegex
+)
+
+// Handle is a loaded file_contexts configuration. It is immutable after Load and safe for
+// concurrent use.
+type Handle struct {
+	entries  []entry            // libselinux order: regex specs, then literal specs
+	exact    map[string][]int32 // plain literal → entry indices, descending
+	nodes    map[string][]int32 // directory prefix → candidate regex entries (with ancestors'), descending
+	subs     []sub              // .subs, last line first
+	distSubs []sub              // .subs_dist, last line first
+	sources  []string
+}
+
+// Load reads a file_contexts file and its companions exactly as libselinux's file backend
+// does: the aliases path.subs_dist and path.subs (missing is fine), then path (required),
+// path.homedirs and path.local (optional), each from its text or its .bin form, whichever is
+// newer (by whole seconds; a tie goes to .bin), falling back to the other when it cannot be
+// read. Any malformed line, or a regex that RE2 cannot compile, fails the load; the error
+// names the file and line.
+func Load(path string) (*Handle, error) {
+	distSubs, err := loadSubs(path + ".subs_dist")
+	if err != nil {
+		return nil, err
+	}
+	subs, err := loadSubs(path + ".subs")
+	if err != nil {
+		return nil, err
+	}
+	in := &loader{ctxs: map[string]string{}}
+	for i, suffix := range []string{"", ".homedirs", ".local"} {
+		err := in.input(path+suffix, i)
+		if err != nil && (i == 0 || !errors.Is(err, fs.ErrNotExist)) {
+			return nil, err
+		}
+	}
+	h, err := build(in.specs, in.files)
+	if err != nil {
+		return nil, err
+	}
+	h.subs, h.distSubs, h.sources = subs, distSubs, in.sources
+	return h, nil
+}
+
+// Sources returns the specification files the handle was built from, in input order (for
+// each input, the text or .bin file that was used).
+func (h *Handle) Sources() []string { return append([]string(nil), h.sources...) }
+
+// Len returns the number of specs loaded.
+func (h *Handle) Len() int { return len(h.entries) }
+
+// loader accumulates specs from the inputs.
+type loader struct {
+	specs   []spec
+	files   []string // file name per input number, for errors
+	sources []string
+	ctxs    map[string]string
+}
+
+func (l *loader) intern(b []byte) string {
+	if s, ok := l.ctxs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	l.ctxs[s] = s
+	return s
+}
+
+// input loads one input (open_file / process_file): the newer of path and path.bin first,
+// then the other one if the first cannot be processed.
+func (l *loader) input(path string, n int) error {
+	cands := []string{path, path + ".bin"}
+	var found []string
+	var mtimes []int64
+	for _, c := range cands {
+		st, err := os.Stat(c)
+		if err != nil {
+			continue
+		}
+		found = append(found, c)
+		mtimes = append(mtimes, st.ModTime().Unix())
+	}
+	if len(found) == 0 {
+		return &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	if len(found) == 2 && mtimes[1] >= mtimes[0] { // newer .bin, or a tie: .bin first
+		found[0], found[1] = found[1], found[0]
+	}
+	for len(l.files) <= n {
+		l.files = append(l.files, "")
+	}
+	var firstErr error
+	for _, f := range found {
+		mark := len(l.specs)
+		err := l.file(f, n)
+		if err == nil {
+			l.files[n] = f
+			l.sources = append(l.sources, f)
+			return nil
+		}
+		l.specs = l.specs[:mark]
+		if firstErr == nil {
+			firstErr = err
+		} else {
+			firstErr = fmt.Errorf("%w (and %v)", firstErr, err)
+		}
+	}
+	return firstErr
+}
+
+// file parses one specification file, text or compiled.
+func (l *loader) file(path string, n int) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	switch binKind(data) {
+	case 5:
+		return parseBinV5(data, path, n, l.intern, &l.specs)
+	case 6:
+		return parseBinV6(data, path, n, l.intern, &l.specs)
+	}
+	return parseText(data, path, n, l.intern, &l.specs)
+}
+
+// build orders the specs like libselinux (sort_specs: literal specs after regex specs,
+// stable), prepares their matchers and indexes them.
+func build(specs []spec, files []string) (*Handle, error) {
+	h := &Handle{
+		entries: make([]entry, 0, len(specs)),
+		exact:   make(map[string][]int32),
+		nodes:   make(map[string][]int32),
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i := range specs {
+			if specs[i].literal == (pass == 1) {
+				h.entries = append(h.entries, entry{spec: specs[i], none: specs[i].ctx == none})
+			}
+		}
+	}
+	// Classify and translate. Compiling thousands of regexes would cost more than the whole
+	// libselinux load, so a regex whose structure is known to be fine for RE2 (safeStructure)
+	// is compiled on first use; any other one is compiled now, so RE2 errors fail the load.
+	direct := map[string][]int32{}
+	for i := range h.entries {
+		e := &h.entries[i]
+		if lit, ok := plainLiteral(e.regex); ok && e.literal {
+			e.match.kind = matchExact
+			e.match.exact = lit
+			e.prefix = lit
+			h.exact[lit] = append(h.exact[lit], int32(i))
+			continue
+		}
+		src, err := translate(e.regex)
+		if err != nil {
+			return nil, e.errorf(files, err)
+		}
+		e.match.kind = matchRegex
+		e.match.src = src
+		if !safeStructure(e.regex) {
+			re, err := regexp.Compile(src)
+			if err != nil {
+				return nil, e.errorf(files, err)
+			}
+			e.match.re.Store(re)
+		}
+		e.prefix = requiredPrefix(e.regex)
+		dir := e.prefix[:strings.LastIndexByte(e.prefix, '/')+1]
+		direct[dir] = append(direct[dir], int32(i))
+	}
+	for k, v := range h.exact {
+		reverse(v)
+		h.exact[k] = v
+	}
+	// Each node gets its own specs and all its ancestors' (every existing node that is a
+	// directory prefix of it), newest first, so a lookup reads one list.
+	for dir := range direct {
+		var list []int32
+		for i := 0; i <= len(dir); i++ {
+			if i == 0 || dir[i-1] == '/' {
+				list = append(list, direct[dir[:i]]...)
+			}
+		}
+		sort.Slice(list, func(a, b int) bool { return list[a] > list[b] })
+		h.nodes[dir] = list
+	}
+	return h, nil
+}
+
+func reverse(v []int32) {
+	for i, j := 0, len(v)-1; i < j; i, j = i+1, j-1 {
+		v[i], v[j] = v[j], v[i]
+	}
+}
+
+func (e *entry) errorf(files []string, err error) error {
+	file := ""
+	if int(e.input) < len(files) {
+		file = files[e.input]
+	}
+	return &ParseError{File: file, Line: int(e.line), Reason: fmt.Sprintf("invalid regex %s: %v", e.regex, err)}
+}
+
+// plainLiteral returns the text a pattern matches when it is a plain string: no meta
+// characters and only escapes of punctuation (which stand for themselves). Patterns such as
+// "/a\d" or "/a)" are left to the regex engine.
+func plainLiteral(re string) (string, bool) {
+	if !strings.ContainsAny(re, `\.^$?*+|[](){}`) {
+		return re, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(re); i++ {
+		c := re[i]
+		switch c {
+		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{', ')':
+			return "", false
+		case '\\':
+			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
+				return "", false
+			}
+			i++
+			c = re[i]
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+// requiredPrefix returns literal text that every key matching "^" + re + "$" starts with
+// (possibly ""): the pattern's leading plain characters, minus one made optional by a
+// following quantifier; nothing when the pattern has a top-level alternation.
+func requiredPrefix(re string) string {
+	if topLevelAlternation(re) {
+		return ""
+	}
+	var b []byte
+	for i := 0; i < len(re); {
+		c := re[i]
+		n := 1
+		switch {
+		case c == '\\':
+			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
+				return string(b)
+			}
+			c = re[i+1]
+			n = 2
+		case strings.IndexByte(`.^$?*+|[](){}`, c) >= 0 || c >= 0x80:
+			return string(b)
+		}
+		if i+n < len(re) {
+			switch re[i+n] {
+			case '?', '*', '{':
+				return string(b)
+			}
+		}
+		b = append(b, c)
+		i += n
+	}
+	return string(b)
+}
+
+// topLevelAlternation reports whether re has a "|" outside any group and class.
+func topLevelAlternation(re string) bool {
+	depth := 0
+	for i := 0; i < len(re); i++ {
+		switch re[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth <= 0 {
+				return true
+			}
+		case '[':
+			// Skip the class: "]" right after "[" or "[^" is literal.
+			j := i + 1
+			if j < len(re) && re[j] == '^' {
+				j++
+			}
+			if j < len(re) && re[j] == ']' {
+				j++
+			}
+			for j < len(re) && re[j] != ']' {
+				if re[j] == '\\' {
+					j++
+				} else if re[j] == '[' && j+1 < len(re) && re[j+1] == ':' {
+					if k := strings.Index(re[j+2:], ":]"); k >= 0 {
+						j += k + 3
+					}
+				}
+				j++
+			}
+			i = j
+		}
+	}
+	return false
+}
+
+// Lookup returns the context for path (a lookup key; normalised like libselinux) and st_mode
+// (with S_IFMT bits; 0 = any type). ok is false for no match and for <<none>>.
+// It is safe for concurrent use and does not allocate for ordinary keys.
+func (h *Handle) Lookup(path string, mode uint32) (context string, ok bool) {
+	e := h.lookupEntry(path, mode)
+	if e == nil || e.none {
+		return "", false
+	}
+	return e.ctx, true
+}
+
+// lookupEntry returns the winning entry, or nil.
+func (h *Handle) lookupEntry(path string, mode uint32) *entry {
+	key, ok := normalize(path)
+	if !ok || len(h.entries) == 0 {
+		return nil
+	}
+	if s, ok := applySub(h.subs, key); ok {
+		if d, ok := applySub(h.distSubs, s); ok {
+			s = d
+		}
+		key = s
+	} else if d, ok := applySub(h.distSubs, key); ok {
+		key = d
+	}
+	return h.match(key, mode&sIFMT)
+}
+
+// match finds the last entry (in libselinux order) that matches the normalised key.
+func (h *Handle) match(key string, mode uint32) *entry {
+	stem := stemOfKey(key)
+	best := int32(-1)
+	h.bestExact(key, mode, stem, &best)
+	if n := len(key); n > 0 && key[n-1] == '\n' {
+		// PCRE's "$" also matches before a final newline.
+		h.bestExact(key[:n-1], mode, stem, &best)
+	}
+	var mapped string
+	mappedDone := false
+	for _, i := range h.candidates(key) {
+		if i < best {
+			break
+		}
+		e := &h.entries[i]
+		if !e.applies(mode, stem) || !strings.HasPrefix(key, e.prefix) {
+			continue
+		}
+		if !mappedDone {
+			mapped, _ = latin1(key)
+			mappedDone = true
+		}
+		if e.match.regexp().MatchString(mapped) {
+			return e
+		}
+	}
+	if best >= 0 {
+		return &h.entries[best]
+	}
+	return nil
+}
+
+// bestExact raises *best to the newest plain-literal entry equal to key that applies.
+func (h *Handle) bestExact(key string, mode uint32, stem string, best *int32) {
+	for _, i := range h.exact[key] {
+		if i <= *best {
+			return
+		}
+		if h.entries[i].applies(mode, stem) {
+			*best = i
+			return
+		}
+	}
+}
+
+// applies is libselinux's pre-filter: the stem and the file type.
+func (e *entry) applies(mode uint32, stem string) bool {
+	return (e.mode == 0 || mode == 0 || e.mode == mode) && (e.stem == "" || e.stem == stem)
+}
+
+// candidates returns the regex entries that could match key: those filed under the deepest
+// directory prefix of key that has a node (that list includes the ancestors' entries).
+func (h *Handle) candidates(key string) []int32 {
+	for i := len(key) - 1; i >= 0; i-- {
+		if key[i] == '/' {
+			if l, ok := h.nodes[key[:i+1]]; ok {
+				return l
+			}
+		}
+	}
+	return h.nodes[""]
+}
+
+// normalize is lookup_all's key clean-up: every run of "/" becomes one "/", and one trailing
+// "/" is dropped from keys longer than one byte. An empty key is invalid.
+func normalize(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	if strings.Contains(key, "//") {
+		b := make([]byte, 0, len(key))
+		for i := 0; i < len(key); i++ {
+			if key[i] == '/' && i > 0 && key[i-1] == '/' {
+				continue
+			}
+			b = append(b, key[i])
+		}
+		key = string(b)
+	}
+	if len(key) > 1 && key[len(key)-1] == '/' {
+		key = key[:len(key)-1]
+	}
+	return key, true
+}
+
+// neverMatch stands in for a regex that failed to compile lazily. safeStructure is meant to
+// rule that out (FuzzSafeStructure checks it); this keeps a lookup from panicking anyway.
+var neverMatch = regexp.MustCompile(`[^\x00-\x{10FFFF}]`)
+
+// regexp returns the compiled regex, compiling it on first use. Concurrent first uses may
+// compile twice; both results are equivalent.
+func (m *matcher) regexp() *regexp.Regexp {
+	if re := m.re.Load(); re != nil {
+		return re
+	}
+	re, err := regexp.Compile(m.src)
+	if err != nil {
+		re = neverMatch
+	}
+	m.re.Store(re)
+	return re
+}

@@ -1,0 +1,417 @@
+package fcontext
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp/syntax"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/testutil"
+)
+
+// lookupKey is one conformance probe: a key and an st_mode.
+type lookupKey struct {
+	path string
+	mode uint32
+}
+
+// buildOracle compiles testdata/oracle/selabel_lookup.c against Debian's libselinux.
+func buildOracle(tb testing.TB) string {
+	tb.Helper()
+	gcc := testutil.RequireTool(tb, "gcc")
+	if _, err := os.Stat("/usr/include/selinux/label.h"); err != nil {
+		if os.Getenv("NSINIT_REQUIRE_REAL") == "1" {
+			tb.Fatalf("libselinux1-dev not installed (NSINIT_REQUIRE_REAL=1)")
+		}
+		tb.Skip("skipping: libselinux1-dev not installed")
+	}
+	out := filepath.Join(tb.TempDir(), "selabel_lookup")
+	cmd := exec.Command(gcc, "-O2", "-Wall", "-o", out, filepath.Join("testdata", "oracle", "selabel_lookup.c"), "-lselinux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building the libselinux oracle: %v\n%s", err, b)
+	}
+	return out
+}
+
+// runOracle asks libselinux (through the oracle) for every key and returns its answers:
+// a context, "<<none>>" (ENOENT) or "<<error N>>".
+func runOracle(tb testing.TB, oracle, fc string, keys []lookupKey) []string {
+	tb.Helper()
+	var in bytes.Buffer
+	for _, k := range keys {
+		fmt.Fprintf(&in, "%s\t%o\n", k.path, k.mode)
+	}
+	cmd := exec.Command(oracle, fc)
+	cmd.Stdin = &in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("oracle %s: %v\n%s", fc, err, stderr.Bytes())
+	}
+	var res []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, '\t')
+		if i < 0 {
+			tb.Fatalf("oracle output line without tab: %q", line)
+		}
+		res = append(res, line[i+1:])
+	}
+	if len(res) != len(keys) {
+		tb.Fatalf("oracle answered %d of %d keys", len(res), len(keys))
+	}
+	return res
+}
+
+// treeKeys returns every object of root as a key ("/" + path relative to root) with its
+// lstat mode, like setfiles run on the tree's root would look them up.
+func treeKeys(tb testing.TB, root string) []lookupKey {
+	tb.Helper()
+	var keys []lookupKey
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		key := "/"
+		if rel != "." {
+			key += rel
+		}
+		keys = append(keys, lookupKey{key, st.Mode})
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// allModes are the st_mode type values a lookup can carry, 0 (unknown) first.
+var allModes = []uint32{0, sIFREG, sIFDIR, sIFLNK, sIFCHR, sIFBLK, sIFIFO, sIFSOCK}
+
+// specKeys derives keys that hit every spec of h: sample paths generated from each pattern,
+// each with unknown type, the spec's own type and one other type; every fourth spec also
+// with a trailing slash and with doubled slashes.
+func specKeys(h *Handle) []lookupKey {
+	var keys []lookupKey
+	seen := map[lookupKey]bool{}
+	add := func(k lookupKey) {
+		if !seen[k] && k.path != "" && !strings.ContainsAny(k.path, "\n\t\x00") {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for i := range h.entries {
+		e := &h.entries[i]
+		for _, p := range samplePaths(e.regex) {
+			add(lookupKey{p, 0})
+			if e.mode != 0 {
+				add(lookupKey{p, e.mode | 0o644})
+			}
+			add(lookupKey{p, allModes[1+i%7]})
+			if i%4 == 0 {
+				add(lookupKey{p + "/", 0})
+				add(lookupKey{strings.ReplaceAll(p, "/", "//"), e.mode})
+			}
+		}
+	}
+	return keys
+}
+
+// samplePaths returns up to three distinct strings that the pattern matches (generated
+// from its parse tree with different choices of repetitions, alternatives and characters).
+func samplePaths(pattern string) []string {
+	re, err := syntax.Parse("(?s)"+pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for v := 0; v < 3; v++ {
+		var b strings.Builder
+		generate(&b, re, v)
+		s := b.String()
+		if !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// generate writes one string matched by re; v selects among choices.
+func generate(b *strings.Builder, re *syntax.Regexp, v int) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		for _, r := range re.Rune {
+			b.WriteByte(byte(r))
+		}
+	case syntax.OpCharClass:
+		b.WriteByte(pickRune(re.Rune, v))
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		b.WriteByte("xqz"[v%3])
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		lo, hi := re.Min, re.Max
+		switch re.Op {
+		case syntax.OpStar:
+			lo, hi = 0, 2
+		case syntax.OpPlus:
+			lo, hi = 1, 2
+		case syntax.OpQuest:
+			lo, hi = 0, 1
+		}
+		if hi < 0 {
+			hi = lo + 1
+		}
+		n := lo + v%(hi-lo+1)
+		for i := 0; i < n; i++ {
+			generate(b, re.Sub[0], v+i)
+		}
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			generate(b, s, v)
+		}
+	case syntax.OpAlternate:
+		generate(b, re.Sub[v%len(re.Sub)], v)
+	case syntax.OpCapture:
+		generate(b, re.Sub[0], v)
+	}
+}
+
+// pickRune picks a byte from a class: a plain letter or digit when the class has one,
+// varying with v, else the first byte it contains.
+func pickRune(ranges []rune, v int) byte {
+	var cands []byte
+	for i := 0; i+1 < len(ranges); i += 2 {
+		for r := ranges[i]; r <= ranges[i+1] && r < 256; r++ {
+			c := byte(r)
+			if isAlnum(c) || c == '_' || c == '-' || c == '.' {
+				cands = append(cands, c)
+			}
+			if len(cands) > 64 {
+				break
+			}
+		}
+	}
+	if len(cands) > 0 {
+		return cands[(v*7)%len(cands)]
+	}
+	if len(ranges) > 0 && ranges[0] < 256 {
+		return byte(ranges[0])
+	}
+	return 'x'
+}
+
+// extraKeys covers aliases (every .subs_dist line, applied to real paths of the tree),
+// home directories, odd normalisation cases and non-ASCII bytes.
+func extraKeys(h *Handle, tree []lookupKey) []lookupKey {
+	var keys []lookupKey
+	for _, s := range h.distSubs {
+		keys = append(keys, lookupKey{s.src, 0}, lookupKey{s.src + "/", sIFDIR}, lookupKey{s.src + "/x", sIFREG})
+		n := 0
+		for _, k := range tree {
+			if strings.HasPrefix(k.path, s.dst+"/") && n < 40 {
+				keys = append(keys, lookupKey{s.src + k.path[len(s.dst):], k.mode})
+				n++
+			}
+		}
+	}
+	for _, p := range []string{
+		"/", "//", "///", "/./", "/usr/", "/usr//", "//usr", "relative", "relative/path", "/.",
+		"/home", "/home/", "/home/alice", "/home/alice/.ssh", "/home/alice/.ssh/authorized_keys",
+		"/root", "/root/", "/root/.k5login", "/root/.ssh/id_rsa", "/home/bob/public_html/x.cgi",
+		"/run/user/1000", "/tmp/x", "/tmp/.X11-unix", "/dev/tty1", "/dev/ttyé", "/usr/share/é/x",
+		"/usr/lib/\xff", "/opt/\xc3\xa9.so", "/etc/passwd/", "/etc//shadow", "/var/run/utmp",
+		"/var/run//utmp/", "/lib64/ld-linux-x86-64.so.2", "/bin", "/bin/", "/sbin/init",
+		"/usr/lib64/x", "/usr/local/lib/x.so", "/etc/init.d/ssh", "/run/lock/x",
+	} {
+		for _, m := range allModes {
+			keys = append(keys, lookupKey{p, m})
+		}
+	}
+	return keys
+}
+
+// compare checks h against the oracle's answers and reports every difference.
+func compare(t *testing.T, h *Handle, keys []lookupKey, want []string) {
+	t.Helper()
+	diffs := 0
+	for i, k := range keys {
+		got, ok := h.Lookup(k.path, k.mode)
+		if !ok {
+			got = none
+		}
+		w := want[i]
+		if strings.HasPrefix(w, "<<error") {
+			// libselinux fails the lookup (EINVAL for an empty key); ours says "no label".
+			w = none
+		}
+		if got != w {
+			if diffs < 30 {
+				e := h.lookupEntry(k.path, k.mode)
+				why := "no entry"
+				if e != nil {
+					why = fmt.Sprintf("entry %q (input %d line %d, mode %o)", e.regex, e.input, e.line, e.mode)
+				}
+				t.Errorf("Lookup(%q, %o) = %q, libselinux says %q; ours chose %s", k.path, k.mode, got, want[i], why)
+			}
+			diffs++
+		}
+	}
+	if diffs > 0 {
+		t.Errorf("%d differences out of %d keys", diffs, len(keys))
+	}
+}
+
+// policyCopy copies Debian's contexts/files directory and sets the mtimes so that libselinux
+// picks the text files (binNewer false) or the .bin files (binNewer true).
+func policyCopy(t *testing.T, binNewer bool) string {
+	t.Helper()
+	src := filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files")
+	dst := filepath.Join(t.TempDir(), "files")
+	testutil.CopyTree(t, src, dst)
+	old, recent := mustTime("2020-01-01T00:00:00Z"), mustTime("2024-01-01T00:00:00Z")
+	ents, err := os.ReadDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		isBin := strings.HasSuffix(e.Name(), ".bin")
+		tm := old
+		if isBin == binNewer {
+			tm = recent
+		}
+		if err := os.Chtimes(filepath.Join(dst, e.Name()), tm, tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dst, "file_contexts")
+}
+
+// TestConformanceDebian compares every answer with libselinux on Debian's built policy:
+// every object of the minbase tree plus keys generated to hit every spec, aliases, home
+// directories and odd keys; once with the text inputs and once with the .bin inputs.
+func TestConformanceDebian(t *testing.T) {
+	oracle := buildOracle(t)
+	tree := treeKeys(t, testutil.Minbase(t))
+	for _, tc := range []struct {
+		name     string
+		binNewer bool
+		suffix   string
+	}{{"text", false, ""}, {"bin", true, ".bin"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fc := policyCopy(t, tc.binNewer)
+			h, err := Load(fc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srcs := h.Sources()
+			if len(srcs) != 2 || srcs[0] != fc+tc.suffix || srcs[1] != fc+".homedirs"+tc.suffix {
+				t.Fatalf("Sources() = %v, want file_contexts%s and file_contexts.homedirs%s", srcs, tc.suffix, tc.suffix)
+			}
+			keys := append(append(append([]lookupKey(nil), tree...), specKeys(h)...), extraKeys(h, tree)...)
+			want := runOracle(t, oracle, fc, keys)
+			compare(t, h, keys, want)
+			t.Logf("%d keys (%d tree objects) agree with libselinux", len(keys), len(tree))
+		})
+	}
+}
+
+// TestConformanceHandwritten runs the precedence suite of testdata/precedence against
+// libselinux: each directory holds a file_contexts (and companions) and a keys file.
+func TestConformanceHandwritten(t *testing.T) {
+	oracle := buildOracle(t)
+	dirs, err := filepath.Glob(filepath.Join("testdata", "precedence", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no precedence cases: %v", err)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			keys := readKeys(t, filepath.Join(dir, "keys"))
+			fc := filepath.Join(dir, "file_contexts")
+			h, err := Load(fc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := runOracle(t, oracle, fc, keys)
+			compare(t, h, keys, want)
+			checkExpected(t, h, filepath.Join(dir, "keys"))
+		})
+	}
+}
+
+// readKeys reads "PATH MODE [EXPECTED]" lines (MODE octal or a type word).
+func readKeys(t *testing.T, file string) []lookupKey {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []lookupKey
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		m, err := ParseMode(f[1])
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		keys = append(keys, lookupKey{f[0], m})
+	}
+	return keys
+}
+
+// checkExpected verifies the optional third column (the expected answer written by hand),
+// so that the suite also documents what each case is about.
+func checkExpected(t *testing.T, h *Handle, file string) {
+	data, _ := os.ReadFile(file)
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		m, _ := ParseMode(f[1])
+		got, ok := h.Lookup(f[0], m)
+		if !ok {
+			got = none
+		}
+		if got != f[2] {
+			t.Errorf("%s: Lookup(%q, %s) = %q, expected %q", file, f[0], f[1], got, f[2])
+		}
+	}
+}
+
+func mustTime(s string) time.Time {
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return tm
+}

@@ -1,0 +1,178 @@
+package fcontext
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// File type fields (D.1) and the S_IFMT values they stand for (<linux/stat.h>).
+const (
+	sIFMT   = 0o170000 // S_IFMT: file type mask
+	sIFSOCK = 0o140000 // S_IFSOCK
+	sIFLNK  = 0o120000 // S_IFLNK
+	sIFREG  = 0o100000 // S_IFREG
+	sIFBLK  = 0o060000 // S_IFBLK
+	sIFDIR  = 0o040000 // S_IFDIR
+	sIFCHR  = 0o020000 // S_IFCHR
+	sIFIFO  = 0o010000 // S_IFIFO
+)
+
+// typeField maps the two-character file type field to an S_IFMT value
+// (label_file.h string_to_mode).
+func typeField(f []byte) (uint32, bool) {
+	if len(f) != 2 || f[0] != '-' {
+		return 0, false
+	}
+	switch f[1] {
+	case 'b':
+		return sIFBLK, true
+	case 'c':
+		return sIFCHR, true
+	case 'd':
+		return sIFDIR, true
+	case 'p':
+		return sIFIFO, true
+	case 'l':
+		return sIFLNK, true
+	case 's':
+		return sIFSOCK, true
+	case '-':
+		return sIFREG, true
+	}
+	return 0, false
+}
+
+// isSpace is C isspace in the C locale.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// ParseError is a malformed line (or unreadable compiled file) in a specification file.
+type ParseError struct {
+	File   string
+	Line   int // 0 when the error is not about one line (compiled files)
+	Reason string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
+
+// parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
+// read_spec_entries, label_file.h process_line) and appends its specs to *out. Contexts are
+// interned through intern so that many specs share one string.
+func parseText(data []byte, file string, input int, intern func([]byte) string, out *[]spec) error {
+	for lineno := 1; len(data) > 0; lineno++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if err := parseLine(line, file, lineno, input, intern, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseLine handles one line (with its "\n", if any).
+func parseLine(line []byte, file string, lineno, input int, intern func([]byte) string, out *[]spec) error {
+	// libselinux works on the C string: a NUL byte ends the line.
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	var fields [3][]byte
+	n := 0
+	p := 0
+	for p < len(line) && isSpace(line[p]) {
+		p++
+	}
+	if p == len(line) || line[p] == '#' {
+		return nil
+	}
+	for n < 3 {
+		for p < len(line) && isSpace(line[p]) {
+			p++
+		}
+		if p == len(line) {
+			break
+		}
+		start := p
+		for p < len(line) && !isSpace(line[p]) {
+			if line[p] >= 0x80 {
+				return &ParseError{File: file, Line: lineno, Reason: "error due to: Non-ASCII characters found"}
+			}
+			p++
+		}
+		fields[n] = line[start:p]
+		n++
+	}
+	if n < 2 {
+		return &ParseError{File: file, Line: lineno, Reason: "line is missing fields"}
+	}
+	s := spec{regex: string(fields[0]), input: int32(input), line: int32(lineno)}
+	ctx := fields[1]
+	if n == 3 {
+		m, ok := typeField(fields[1])
+		if !ok {
+			return &ParseError{File: file, Line: lineno, Reason: fmt.Sprintf("invalid file type %s", fields[1])}
+		}
+		s.mode = m
+		ctx = fields[2]
+	}
+	s.ctx = intern(ctx)
+	*out = append(*out, withDerived(s))
+	return nil
+}
+
+// hasMetaChars is libselinux ≤ 3.7 spec_hasMetaChars: a backslash skips the next character,
+// whatever it is; only . ^ $ ? * + | [ ( { count.
+func hasMetaChars(re string) bool {
+	for i := 0; i < len(re); i++ {
+		switch re[i] {
+		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{':
+			return true
+		case '\\':
+			i++
+		}
+	}
+	return false
+}
+
+// stemOfSpec is libselinux ≤ 3.7 get_stem_from_spec: the text before the second "/", when
+// there is one and that text has no meta characters; "" means no stem.
+func stemOfSpec(re string) string {
+	if len(re) < 2 {
+		return ""
+	}
+	i := strings.IndexByte(re[1:], '/')
+	if i < 0 {
+		return ""
+	}
+	stem := re[:i+1]
+	for j := 0; j < len(stem); j++ {
+		switch stem[j] {
+		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{':
+			return ""
+		}
+	}
+	return stem
+}
+
+// stemOfKey is libselinux get_stem_from_file_name: the key up to its second "/", or "".
+func stemOfKey(key string) string {
+	if len(key) < 2 {
+		return ""
+	}
+	for i := 1; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return ""
+}
