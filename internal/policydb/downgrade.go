@@ -7,6 +7,14 @@ import (
 	"strings"
 )
 
+// fixHints says what the standard fixes do about each refused feature.
+var fixHints = map[string]string{
+	featureNeveraudit: "libsepol drops the neveraudit rules with a warning: those types are audited again",
+	featureCondXperms: "both fail while the policy has them (libsepol refuses too): move them out of the if blocks or remove them first",
+	featureNlmsg:      "the rewritten policy keeps the nlmsg rules: use it only on Linux 6.13 or later, or remove them first",
+	featureXpermKind:  "remove those rules first",
+}
+
 // Features named by RefusedError.Feature.
 const (
 	featureNeveraudit = "neveraudit rules"
@@ -43,9 +51,8 @@ func (e *RefusedError) Fixes(file string) string {
 	s := fmt.Sprintf("fix offline: checkpolicy -M -b -c %d -o %s %s\n"+
 		"or in the image: set `policy-version = %d` in /etc/selinux/semanage.conf, then run `semodule -B`",
 		e.To, out, file, e.To)
-	if e.Feature != featureNeveraudit {
-		// libsepol refuses these too; only neveraudit is dropped (with a warning).
-		s += fmt.Sprintf("\n(both fail while the policy still has %s: remove them from its modules first)", e.Feature)
+	if hint := fixHints[e.Feature]; hint != "" {
+		s += "\n(" + hint + ")"
 	}
 	return s
 }

@@ -114,15 +114,19 @@ func TestRefusedErrorMessage(t *testing.T) {
 	for _, want := range []string{
 		"checkpolicy -M -b -c 33 -o /etc/selinux/default/policy/policy.33 /etc/selinux/default/policy/policy.34",
 		"`policy-version = 33` in /etc/selinux/semanage.conf, then run `semodule -B`",
-		"remove them from its modules first",
+		"move them out of the if blocks or remove them first",
 	} {
 		if !strings.Contains(fixes, want) {
 			t.Errorf("Fixes() = %q, missing %q", fixes, want)
 		}
 	}
 	na := &RefusedError{From: 35, To: 34, Feature: featureNeveraudit}
-	if f := na.Fixes("policy.35"); strings.Contains(f, "remove them") || !strings.Contains(f, "-o policy.34 policy.35") {
+	if f := na.Fixes("policy.35"); !strings.Contains(f, "audited again") || !strings.Contains(f, "-o policy.34 policy.35") {
 		t.Errorf("neveraudit Fixes() = %q", f)
+	}
+	old := &RefusedError{From: 33, To: 31, Feature: featureOldTarget}
+	if f := old.Fixes("policy.33"); strings.Contains(f, "(") {
+		t.Errorf("old-target Fixes() has a hint: %q", f)
 	}
 }
 
