@@ -139,22 +139,23 @@ func (d *detection) decide(v Verdict, signal, reason string) Result {
 
 // facts are the observations Detect makes before deciding.
 type facts struct {
-	fsPath     string // <proc>/filesystems
-	fsErr      error  // reading it failed
-	selinuxfs  bool   // it lists selinuxfs
-	modules    []string
-	modulesErr error // nil with modules == nil: not probed
-	unshared   bool  // the kernel answered 1
-	unsharedEr error // the LSM_ATTR_UNSHARE probe failed: fall back
-	label      string
-	labelPath  string
-	labelErr   error
-	kind       labelKind
-	pid        int
-	initial    bool  // in the initial PID namespace
-	pidnsErr   error // unknown
-	selinuxns  string
-	protoOne   bool // <selinuxfs>/unshare (prototype kernels) reads "1"
+	fsPath       string // <proc>/filesystems
+	fsErr        error  // reading it failed
+	selinuxfs    bool   // it lists selinuxfs
+	modules      []string
+	modulesErr   error // nil with modules == nil: not probed
+	unshared     bool  // the kernel answered 1
+	unsharedEr   error // the LSM_ATTR_UNSHARE probe failed: fall back
+	label        string
+	labelPath    string
+	labelErr     error
+	kind         labelKind
+	pid          int
+	initial      bool  // in the initial PID namespace
+	pidnsErr     error // unknown
+	selinuxns    string
+	proto        string // <selinuxfs>/unshare (prototype kernels), trimmed
+	protoPresent bool   // and it could be read
 }
 
 // run observes everything, each observation becoming evidence, then decides.
@@ -254,7 +255,7 @@ func (d *detection) observe() facts {
 		d.note("SELINUXNS=%q in the environment", f.selinuxns)
 	}
 
-	f.protoOne = d.prototypeUnshare()
+	f.proto, f.protoPresent = d.prototypeUnshare()
 	return f
 }
 
@@ -315,20 +316,36 @@ func (d *detection) classify(f facts) Result {
 		}
 		return d.decide(Boot, "PID 1 of the initial PID namespace and attr/current = kernel", "")
 	}
-	if f.unsharedEr == nil {
+	// why collects, for the refusal, each reason the namespace is not shown to be ours.
+	var why []string
+	switch {
+	case f.unsharedEr == nil:
 		// The kernel answered 0: this is the initial SELinux namespace, the host's.
+		why = append(why, "the kernel answered lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0: this is not an unshared SELinux namespace")
 		if f.selinuxns != "" {
 			d.note("SELINUXNS ignored: the kernel says this is not an unshared namespace")
 		}
-	} else {
-		if f.selinuxns == "1" {
-			return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedEr)), "")
+	case f.protoPresent && f.proto == "1":
+		return d.decide(Unshared, filepath.Join(d.env.SelinuxfsDir, "unshare")+" = 1 and attr/current = kernel (prototype kernel)", "")
+	case f.protoPresent:
+		why = append(why, fmt.Sprintf("the prototype kernel's %s reads %q: this is not a child SELinux namespace",
+			filepath.Join(d.env.SelinuxfsDir, "unshare"), f.proto))
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: the kernel's unshare node says this is not a child namespace")
 		}
+	case errors.Is(f.unsharedEr, syscall.EOPNOTSUPP):
+		// selinuxfs is registered, so SELinux is active and its own hook refused
+		// LSM_ATTR_UNSHARE: this kernel has no SELinux namespaces, whatever SELINUXNS says.
+		why = append(why, "the kernel's SELinux has no namespace support (lsm_get_self_attr: EOPNOTSUPP), so no child SELinux namespace can exist")
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: the kernel's SELinux has no namespace support (EOPNOTSUPP)")
+		}
+	case f.selinuxns == "1":
+		return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedEr)), "")
+	default:
+		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s) and SELINUXNS=1 is not in the environment", errnoHint(f.unsharedEr)))
 		if f.selinuxns != "" {
 			d.note("SELINUXNS=%q ignored: only \"1\" (what systemd-nspawn --selinux-namespace sets) counts", f.selinuxns)
-		}
-		if f.protoOne {
-			return d.decide(Unshared, filepath.Join(d.env.SelinuxfsDir, "unshare")+" = 1 and attr/current = kernel (prototype kernel)", "")
 		}
 	}
 
@@ -342,21 +359,12 @@ func (d *detection) classify(f facts) Result {
 		return d.decide(v, "--assume-own-namespace and attr/current = kernel (UNVERIFIED)", "")
 	}
 	return d.decide(Refused, "attr/current = kernel, but nsinit is not the boot PID 1 and nothing shows the namespace is its own",
-		refusal(f))
+		refusal(f, why))
 }
 
-// refusal builds the Refused message.
-func refusal(f facts) string {
-	pid, initial, perr, uerr, selinuxns := f.pid, f.initial, f.pidnsErr, f.unsharedEr, f.selinuxns
-	var why []string
-	if uerr == nil {
-		why = append(why, "the kernel answered lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0, i.e. this is not an unshared SELinux namespace")
-	} else {
-		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s)", errnoHint(uerr)))
-		if selinuxns != "1" {
-			why = append(why, "SELINUXNS=1 is not in the environment")
-		}
-	}
+// refusal builds the Refused message from the reasons classify found and the PID facts.
+func refusal(f facts, why []string) string {
+	pid, initial, perr := f.pid, f.initial, f.pidnsErr
 	switch {
 	case perr != nil:
 		why = append(why, fmt.Sprintf("nsinit is pid %d and its PID namespace is unknown (%v)", pid, perr))
@@ -406,12 +414,12 @@ func (d *detection) readLabel() (string, string, error) {
 	return parseAttr(b), paths[last], nil
 }
 
-// prototypeUnshare reports whether <selinuxfs>/unshare, the prototype kernels' node, reads
-// "1" (the reader is in a child SELinux namespace). A missing node is not evidence: current
-// kernels have none.
-func (d *detection) prototypeUnshare() bool {
+// prototypeUnshare reads <selinuxfs>/unshare, the prototype kernels' node: "1" when the
+// reader is in a child SELinux namespace, "0" in the initial one. ok is false when it cannot
+// be read; a missing node is not even evidence, current kernels have none.
+func (d *detection) prototypeUnshare() (v string, ok bool) {
 	if d.env.SelinuxfsDir == "" {
-		return false
+		return "", false
 	}
 	p := filepath.Join(d.env.SelinuxfsDir, "unshare")
 	b, err := os.ReadFile(p)
@@ -419,11 +427,11 @@ func (d *detection) prototypeUnshare() bool {
 		if !errors.Is(err, os.ErrNotExist) {
 			d.note("cannot read %s: %v", p, bare(err))
 		}
-		return false
+		return "", false
 	}
-	s := strings.TrimSpace(string(b))
-	d.note("%s = %q (prototype SELinux namespace kernel)", p, s)
-	return s == "1"
+	v = strings.TrimSpace(string(b))
+	d.note("%s = %q (prototype SELinux namespace kernel)", p, v)
+	return v, true
 }
 
 // errnoMeaning explains an error of the LSM_ATTR_UNSHARE probe for the evidence.

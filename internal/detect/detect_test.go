@@ -212,12 +212,6 @@ func TestDetect(t *testing.T) {
 			evidence: []string{"ENOSYS: the kernel has no LSM syscalls, Linux < 6.8"},
 		},
 		{
-			name:   "EOPNOTSUPP + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.EOPNOTSUPP) },
-			want:   Unshared, signal: "(lsm_get_self_attr: EOPNOTSUPP, no SELinux namespace support)",
-			evidence: []string{"EOPNOTSUPP: SELinux did not answer"},
-		},
-		{
 			name:   "bare errno + SELINUXNS=1",
 			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = syscall.EPERM },
 			want:   Unshared, signal: "EPERM, seccomp?",
@@ -247,6 +241,15 @@ func TestDetect(t *testing.T) {
 			change: func(f *fake) { f.unsharedErr = errno(syscall.ENOSYS); f.selinuxfs = map[string]string{"unshare": "1"} },
 			want:   Unshared, signal: "unshare = 1 and attr/current = kernel (prototype kernel)",
 			evidence: []string{`unshare = "1" (prototype SELinux namespace kernel)`},
+		},
+
+		{
+			name: "prototype node 1 with EOPNOTSUPP",
+			change: func(f *fake) {
+				f.unsharedErr = errno(syscall.EOPNOTSUPP)
+				f.selinuxfs = map[string]string{"unshare": "1\n"}
+			},
+			want: Unshared, signal: "(prototype kernel)",
 		},
 
 		// Boot.
@@ -304,7 +307,7 @@ func TestDetect(t *testing.T) {
 			want:     Refused,
 			signal:   "attr/current = kernel, but nsinit is not the boot PID 1",
 			evidence: []string{"SELINUXNS not set", "pid 57 in a non-initial PID namespace"},
-			reason:   []string{"lsm_get_self_attr: EPERM, seccomp?", "SELINUXNS=1 is not in the environment", "pid 57 of a container's PID namespace", "host's", "--assume-own-namespace", "dangerous"},
+			reason:   []string{"lsm_get_self_attr: EPERM, seccomp?) and SELINUXNS=1 is not in the environment", "pid 57 of a container's PID namespace", "host's", "--assume-own-namespace", "dangerous"},
 			context:  "kernel",
 		},
 		{
@@ -332,6 +335,20 @@ func TestDetect(t *testing.T) {
 			want:     Refused,
 			evidence: []string{"pid 1; PID namespace unknown: stat /proc/self/ns/pid: permission denied"},
 			reason:   []string{"its PID namespace is unknown"},
+		},
+		{
+			name:     "EOPNOTSUPP: SELINUXNS=1 cannot be right",
+			change:   func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.EOPNOTSUPP) },
+			want:     Refused,
+			evidence: []string{"EOPNOTSUPP: SELinux did not answer", "SELINUXNS ignored: the kernel's SELinux has no namespace support"},
+			reason:   []string{"no namespace support (lsm_get_self_attr: EOPNOTSUPP)", "pid 57"},
+		},
+		{
+			name:     "prototype node 0 beats SELINUXNS=1",
+			change:   func(f *fake) { f.environ["SELINUXNS"] = "1"; f.selinuxfs = map[string]string{"unshare": "0"} },
+			want:     Refused,
+			evidence: []string{"SELINUXNS ignored: the kernel's unshare node"},
+			reason:   []string{`unshare reads "0": this is not a child SELinux namespace`},
 		},
 		{
 			name:     "prototype node reads 0",
