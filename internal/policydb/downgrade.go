@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
-	"strings"
 )
 
 // fixHints says what the standard fixes do about each refused feature.
@@ -94,23 +93,15 @@ func Downgrade(data []byte, to int) ([]byte, error) {
 	if h.Version >= VersionNeveraudit && a.NeverauditTypes > 0 {
 		return nil, refuse(featureNeveraudit, fmt.Sprintf("%d type(s) are neveraudit; version %d has no way to express them", a.NeverauditTypes, to))
 	}
-	if h.Version >= VersionCondXperms && to < VersionCondXperms && len(a.CondXperms) > 0 {
-		return nil, refuse(featureCondXperms, describe(a.CondXperms)+
+	if h.Version >= VersionCondXperms && to < VersionCondXperms && a.CondXperms.Count > 0 {
+		return nil, refuse(featureCondXperms, a.CondXperms.String()+
 			"; kernels older than policy version 34 accept them and then crash (BUG) evaluating them")
 	}
-	var nlmsg, unknown []XpermRule
-	for _, x := range a.OtherXperms {
-		if x.Kind == XpermsNlmsg {
-			nlmsg = append(nlmsg, x)
-		} else {
-			unknown = append(unknown, x)
-		}
+	if a.UnknownXperms.Count > 0 {
+		return nil, refuse(featureXpermKind, a.UnknownXperms.String())
 	}
-	if len(unknown) > 0 {
-		return nil, refuse(featureXpermKind, describe(unknown))
-	}
-	if to < VersionCondXperms && len(nlmsg) > 0 {
-		return nil, refuse(featureNlmsg, describe(nlmsg)+
+	if to < VersionCondXperms && a.NlmsgXperms.Count > 0 {
+		return nil, refuse(featureNlmsg, a.NlmsgXperms.String()+
 			"; a kernel that reports version 33 may predate them (Linux 6.13) and crash (BUG) evaluating them")
 	}
 	out := make([]byte, 0, len(data))
@@ -121,18 +112,4 @@ func Downgrade(data []byte, to int) ([]byte, error) {
 	}
 	binary.LittleEndian.PutUint32(out[16:], uint32(to))
 	return out, nil
-}
-
-// describe lists the first few offending rules and how many there are.
-func describe(rules []XpermRule) string {
-	const show = 3
-	var parts []string
-	for i, r := range rules {
-		if i == show {
-			parts = append(parts, fmt.Sprintf("and %d more", len(rules)-show))
-			break
-		}
-		parts = append(parts, r.String())
-	}
-	return strings.Join(parts, "; ")
 }

@@ -119,18 +119,58 @@ type Analysis struct {
 	NeverauditTypes int
 	// CondXperms are the extended-permission entries inside conditional blocks (allowed
 	// from version 34 only).
-	CondXperms []XpermRule
-	// OtherXperms are extended-permission entries of a kind other than ioctl, anywhere.
-	OtherXperms []XpermRule
+	CondXperms Findings
+	// NlmsgXperms are nlmsg extended-permission entries (Linux 6.13), anywhere.
+	NlmsgXperms Findings
+	// UnknownXperms are extended-permission entries of a kind this package does not know.
+	UnknownXperms Findings
 
 	// neverauditStart/End delimit the neveraudit bitmap's bytes (version 35).
 	neverauditStart, neverauditEnd int
 }
 
-// symbol is a name and value of a symbol-table entry; name aliases the image.
+// Findings counts the entries of one kind and describes the first few.
+type Findings struct {
+	Count    int
+	Examples []XpermRule
+}
+
+// maxExamples bounds Findings.Examples: a hostile image may hold millions of entries.
+const maxExamples = 3
+
+// add counts one entry; describe is called only while examples are still wanted.
+func (f *Findings) add(describe func() XpermRule) {
+	f.Count++
+	if len(f.Examples) < maxExamples {
+		f.Examples = append(f.Examples, describe())
+	}
+}
+
+// String lists the examples and how many more there are.
+func (f Findings) String() string {
+	parts := make([]string, 0, len(f.Examples)+1)
+	for _, x := range f.Examples {
+		parts = append(parts, x.String())
+	}
+	if more := f.Count - len(f.Examples); more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// symbol is the last symbol-table entry read: its value, name (aliasing the image) and
+// whether it is a primary name (types have aliases with the same value).
 type symbol struct {
-	value uint32
-	name  []byte
+	value   uint32
+	name    []byte
+	primary bool
+}
+
+// table locates the entries of a symbol table, to name values in messages later without
+// keeping every name in memory.
+type table struct {
+	off int
+	nel uint32
 }
 
 // walker carries the state of one Analyze call.
@@ -138,8 +178,9 @@ type walker struct {
 	r reader
 	a *Analysis
 	h Header
-	// classes, types (primaries only) and bools, for naming entries in messages.
-	classes, types, bools []symbol
+	// last is the symbol-table entry just read; tables locates each table's entries.
+	last   symbol
+	tables [symCats + 1]table
 	// nTypes is the type table's nprim: the number of type_attr_map bitmaps.
 	nTypes uint32
 }
@@ -193,10 +234,9 @@ func (w *walker) bitmaps() error {
 
 // symtabs reads the eight symbol tables (policydb_read's read_f loop).
 func (w *walker) symtabs() error {
-	names := [...]string{"commons", "classes", "roles", "types", "users", "booleans", "sensitivities", "categories"}
-	readers := [...]func() error{w.common, w.class, w.role, w.typ, w.user, w.boolean, w.sensitivity, w.category}
+	readers := w.symReaders()
 	for i := range readers {
-		w.r.at(names[i])
+		w.r.at(symNames[i])
 		var hdr [2]uint32 // nprim, nel
 		if err := w.r.u32s(hdr[:]); err != nil {
 			return err
@@ -204,8 +244,9 @@ func (w *walker) symtabs() error {
 		if i == symTypes {
 			w.nTypes = hdr[0]
 		}
+		w.tables[i] = table{off: w.r.off, nel: hdr[1]}
 		for j := uint32(0); j < hdr[1]; j++ {
-			w.r.atEntry(names[i], j)
+			w.r.atEntry(symNames[i], j)
 			if err := readers[i](); err != nil {
 				return err
 			}
@@ -218,6 +259,26 @@ func (w *walker) symtabs() error {
 		}
 	}
 	return nil
+}
+
+// symNames names the symbol tables for messages.
+var symNames = [...]string{"commons", "classes", "roles", "types", "users", "booleans", "sensitivities", "categories"}
+
+// symReaders returns the entry reader of each symbol table, in file order.
+func (w *walker) symReaders() [symCats + 1]func() error {
+	return [...]func() error{w.common, w.class, w.role, w.typ, w.user, w.boolean, w.sensitivity, w.category}
+}
+
+// name returns the primary name of value v in symbol table t, by reading the table again.
+func (w *walker) name(t int, v uint32) string {
+	sub := &walker{r: reader{data: w.r.data, off: w.tables[t].off}, a: &Analysis{}, h: w.h}
+	read := sub.symReaders()[t]
+	for i := uint32(0); i < w.tables[t].nel && read() == nil; i++ {
+		if sub.last.primary && sub.last.value == v {
+			return string(sub.last.name)
+		}
+	}
+	return fmt.Sprintf("<%s %d>", symNames[t], v)
 }
 
 // entry reads an entry's fixed words (the first is the key length) and then its key.
@@ -253,7 +314,7 @@ func (w *walker) class() error {
 	if err != nil {
 		return err
 	}
-	w.classes = append(w.classes, symbol{c[2], name})
+	w.last = symbol{c[2], name, true}
 	if err := w.r.skip(uint64(c[1])); err != nil {
 		return err
 	}
@@ -327,9 +388,7 @@ func (w *walker) typ() error {
 	if err != nil {
 		return err
 	}
-	if t[2]&typeFlagPrimary != 0 {
-		w.types = append(w.types, symbol{t[1], name})
-	}
+	w.last = symbol{t[1], name, t[2]&typeFlagPrimary != 0}
 	return nil
 }
 
@@ -360,7 +419,7 @@ func (w *walker) boolean() error {
 	if err != nil {
 		return err
 	}
-	w.bools = append(w.bools, symbol{b[0], name})
+	w.last = symbol{b[0], name, true}
 	return nil
 }
 
@@ -456,16 +515,16 @@ func (w *walker) avEntries(n uint32, where string, cond bool, bools []uint32) er
 		if err := w.r.skip(1 + 4*avtabXpermWords); err != nil { // driver, perms
 			return err
 		}
-		other := kind != XpermsIoctlFunction && kind != XpermsIoctlDriver
-		if !cond && !other {
-			continue
-		}
-		x := w.xperm(start, key, kind, cond, bools)
+		describe := func() XpermRule { return w.xperm(start, key, kind, cond, bools) }
 		if cond {
-			w.a.CondXperms = append(w.a.CondXperms, x)
+			w.a.CondXperms.add(describe)
 		}
-		if other {
-			w.a.OtherXperms = append(w.a.OtherXperms, x)
+		switch kind {
+		case XpermsIoctlFunction, XpermsIoctlDriver:
+		case XpermsNlmsg:
+			w.a.NlmsgXperms.add(describe)
+		default:
+			w.a.UnknownXperms.add(describe)
 		}
 	}
 	return nil
@@ -475,24 +534,14 @@ func (w *walker) avEntries(n uint32, where string, cond bool, bools []uint32) er
 func (w *walker) xperm(off int, key [4]uint16, kind uint8, cond bool, bools []uint32) XpermRule {
 	rule := map[uint16]string{avtabXpermsAllowed: "allowxperm", avtabXpermsAuditAll: "auditallowxperm", avtabXpermsDontAud: "dontauditxperm"}[key[3]&avtabXperms]
 	x := XpermRule{Offset: off, Rule: rule, Kind: kind,
-		Source: lookup(w.types, key[0], "type"), Target: lookup(w.types, key[1], "type"), Class: lookup(w.classes, key[2], "class")}
+		Source: w.name(symTypes, uint32(key[0])), Target: w.name(symTypes, uint32(key[1])), Class: w.name(symClasses, uint32(key[2]))}
 	if cond {
 		x.Booleans = []string{}
 		for _, b := range bools {
-			x.Booleans = append(x.Booleans, lookup(w.bools, b, "boolean"))
+			x.Booleans = append(x.Booleans, w.name(symBools, b))
 		}
 	}
 	return x
-}
-
-// lookup names value v of a symbol table, or describes it when absent.
-func lookup[V uint16 | uint32](syms []symbol, v V, what string) string {
-	for _, s := range syms {
-		if s.value == uint32(v) {
-			return string(s.name)
-		}
-	}
-	return fmt.Sprintf("<%s %d>", what, v)
 }
 
 // condList reads the conditional blocks: each an expression over booleans and a true and a

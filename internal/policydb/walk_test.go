@@ -58,7 +58,7 @@ func TestAnalyzeFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			if a.Header.Version != tt.version || a.Header.MLS != tt.mls || a.NeverauditTypes != tt.neveraudit ||
-				len(a.CondXperms) != tt.condXperms || len(a.OtherXperms) != tt.nlmsg ||
+				a.CondXperms.Count != tt.condXperms || a.NlmsgXperms.Count != tt.nlmsg || a.UnknownXperms.Count != 0 ||
 				a.Rules != tt.rules || a.CondBlocks != tt.cond || a.CondRules != tt.condAVs || a.Booleans != 2 {
 				t.Errorf("Analyze = %+v, want %+v", a, tt)
 			}
@@ -71,7 +71,7 @@ func TestAnalyzeNamesOffendingRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := a.CondXperms[0].String()
+	got := a.CondXperms.String()
 	if want := "allowxperm init_t dev_t:blk_file ioctl (driver) inside `if` on b1, b2 (byte "; !strings.HasPrefix(got, want) {
 		t.Errorf("rule = %q, want prefix %q", got, want)
 	}
@@ -79,7 +79,7 @@ func TestAnalyzeNamesOffendingRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := a.OtherXperms[0].String(), "allowxperm init_t init_t:netlink_route_socket nlmsg (byte "; !strings.HasPrefix(got, want) {
+	if got, want := a.NlmsgXperms.String(), "allowxperm init_t init_t:netlink_route_socket nlmsg (byte "; !strings.HasPrefix(got, want) {
 		t.Errorf("rule = %q, want prefix %q", got, want)
 	}
 }
@@ -183,4 +183,20 @@ func avtabOffset(t *testing.T, data []byte) int {
 		t.Fatal(err)
 	}
 	return w.r.off
+}
+
+// TestFindingsBounded: however many offending entries an image holds, only a few are
+// described (each description re-reads symbol tables).
+func TestFindingsBounded(t *testing.T) {
+	var f Findings
+	described := 0
+	for i := 0; i < 1000; i++ {
+		f.add(func() XpermRule { described++; return XpermRule{Rule: "allowxperm", Offset: i} })
+	}
+	if f.Count != 1000 || len(f.Examples) != maxExamples || described != maxExamples {
+		t.Fatalf("count %d, %d examples, %d described", f.Count, len(f.Examples), described)
+	}
+	if s := f.String(); !strings.HasSuffix(s, "; and 997 more") {
+		t.Errorf("String() = %q", s)
+	}
 }
