@@ -145,7 +145,7 @@ type facts struct {
 	modules      []string
 	modulesErr   error // nil with modules == nil: not probed
 	unshared     bool  // the kernel answered 1
-	unsharedEr   error // the LSM_ATTR_UNSHARE probe failed: fall back
+	unsharedErr  error // the LSM_ATTR_UNSHARE probe failed: fall back
 	label        string
 	labelPath    string
 	labelErr     error
@@ -197,14 +197,18 @@ func (d *detection) observe() facts {
 	}
 
 	// The kernel's own answer: unshared and no policy yet?
-	f.unsharedEr = errNotProbed
+	f.unsharedErr = errNotProbed
 	if e.Unshared != nil {
-		f.unshared, f.unsharedEr = e.Unshared()
+		f.unshared, f.unsharedErr = e.Unshared()
 	}
 	switch {
-	case f.unsharedEr != nil:
+	case f.unsharedErr != nil:
 		f.unshared = false
-		d.note("%v (%s); falling back to SELINUXNS and the boot PID 1 check", f.unsharedEr, errnoMeaning(f.unsharedEr))
+		fallback := "falling back to SELINUXNS and the boot PID 1 check"
+		if errors.Is(f.unsharedErr, syscall.EOPNOTSUPP) {
+			fallback = "falling back to the boot PID 1 check (SELINUXNS cannot count without namespace support)"
+		}
+		d.note("%v (%s); %s", f.unsharedErr, errnoMeaning(f.unsharedErr), fallback)
 	case f.unshared:
 		d.note("lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1: an unshared SELinux namespace without a policy")
 	default:
@@ -319,7 +323,7 @@ func (d *detection) classify(f facts) Result {
 	// why collects, for the refusal, each reason the namespace is not shown to be ours.
 	var why []string
 	switch {
-	case f.unsharedEr == nil:
+	case f.unsharedErr == nil:
 		// The kernel answered 0: this is the initial SELinux namespace, the host's.
 		why = append(why, "the kernel answered lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0: this is not an unshared SELinux namespace")
 		if f.selinuxns != "" {
@@ -333,7 +337,7 @@ func (d *detection) classify(f facts) Result {
 		if f.selinuxns != "" {
 			d.note("SELINUXNS ignored: the kernel's unshare node says this is not a child namespace")
 		}
-	case errors.Is(f.unsharedEr, syscall.EOPNOTSUPP):
+	case errors.Is(f.unsharedErr, syscall.EOPNOTSUPP):
 		// selinuxfs is registered, so SELinux is active and its own hook refused
 		// LSM_ATTR_UNSHARE: this kernel has no SELinux namespaces, whatever SELINUXNS says.
 		why = append(why, "the kernel's SELinux has no namespace support (lsm_get_self_attr: EOPNOTSUPP), so no child SELinux namespace can exist")
@@ -341,9 +345,9 @@ func (d *detection) classify(f facts) Result {
 			d.note("SELINUXNS ignored: the kernel's SELinux has no namespace support (EOPNOTSUPP)")
 		}
 	case f.selinuxns == "1":
-		return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedEr)), "")
+		return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedErr)), "")
 	default:
-		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s) and SELINUXNS=1 is not in the environment", errnoHint(f.unsharedEr)))
+		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s) and SELINUXNS=1 is not in the environment", errnoHint(f.unsharedErr)))
 		if f.selinuxns != "" {
 			d.note("SELINUXNS=%q ignored: only \"1\" (what systemd-nspawn --selinux-namespace sets) counts", f.selinuxns)
 		}
