@@ -1,0 +1,408 @@
+package relabel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/testutil"
+)
+
+// makeTree builds objects of every kind and awkward names under root.
+func makeTree(t *testing.T, root string) {
+	t.Helper()
+	for _, d := range []string{"etc/sub", "data/deep/a/b/c/d", "none-dir/x", "bin"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"etc/passwd", "etc/none-skip", "etc/sub/f", "data/a", "data/sp ace",
+		"data/new\nline", "data/\xff\xfe-latin1", "data/deep/a/b/c/d/leaf", "none-dir/x/y", "bin/sh", "none-file"} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(unix.Mkfifo(filepath.Join(root, "data/fifo"), 0o600))
+	must(unix.Mknod(filepath.Join(root, "data/null"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))))
+	must(unix.Mknod(filepath.Join(root, "data/blk"), unix.S_IFBLK|0o600, int(unix.Mkdev(7, 0))))
+	must(os.Symlink("/etc/passwd", filepath.Join(root, "data/link")))
+	must(os.Symlink("../nowhere", filepath.Join(root, "data/dangling")))
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(root, "data/sock"), Net: "unix"})
+	must(err)
+	l.SetUnlinkOnClose(false)
+	l.Close()
+}
+
+// expectForce returns what a forced relabel with fakeLabeler gives every object.
+func expectForce(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	walkObjects(t, root, func(p string) {
+		rel, _ := filepath.Rel(root, p)
+		key := "/"
+		if rel != "." {
+			key = "/" + rel
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if ctx, ok := (fakeLabeler{}).Lookup(key, st.Mode); ok {
+			m[rel] = ctx + "\x00"
+		} else {
+			m[rel] = "<none>"
+		}
+	})
+	return m
+}
+
+func TestRunForceEveryKind(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	want := expectForce(t, root)
+	for _, jobs := range []int{1, 2, 7} {
+		stripLabels(t, root)
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		if err != nil {
+			t.Fatalf("jobs=%d: %v", jobs, err)
+		}
+		compareLabels(t, want, labelsOf(t, root))
+		sum := s.Relabeled + s.Unchanged + s.NoMatch + s.Customized + s.Skipped + s.NotWritable + s.Errors
+		if s.Seen != uint64(len(want)) || sum != s.Seen || s.NoMatch != 3 || s.Errors != 0 {
+			t.Errorf("jobs=%d: stats %+v for %d objects", jobs, s, len(want))
+		}
+		// A second run changes nothing.
+		s, err = Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		if err != nil || s.Relabeled != 0 || s.Unchanged != s.Seen-s.NoMatch {
+			t.Errorf("jobs=%d: second run: %+v, %v", jobs, s, err)
+		}
+	}
+}
+
+func TestRunTypeOnly(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	types, err := ParseCustomizableTypes(strings.NewReader("public_content_t\n"), "types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, cur, force, noForce string
+	}{
+		{"no-label", "", "system_u:object_r:file_t:s0", "system_u:object_r:file_t:s0"},
+		{"other-type", "system_u:object_r:tmp_t:s0", "system_u:object_r:file_t:s0", "system_u:object_r:file_t:s0"},
+		{"only-user-range", "unconfined_u:object_r:file_t:s0-s0:c0.c1023", "system_u:object_r:file_t:s0", "unconfined_u:object_r:file_t:s0-s0:c0.c1023"},
+		{"user-and-type", "staff_u:staff_r:tmp_t:s0:c1", "system_u:object_r:file_t:s0", "staff_u:staff_r:file_t:s0:c1"},
+		{"no-range", "system_u:object_r:tmp_t", "system_u:object_r:file_t:s0", "system_u:object_r:file_t"},
+		{"customizable", "system_u:object_r:public_content_t:s0", "system_u:object_r:file_t:s0", "system_u:object_r:public_content_t:s0"},
+	}
+	for _, force := range []bool{false, true} {
+		for _, tc := range tests {
+			p := filepath.Join(root, tc.name)
+			os.WriteFile(p, nil, 0o644)
+			if tc.cur != "" {
+				setLabel(t, p, tc.cur)
+			} else {
+				unix.Lremovexattr(p, "security.selinux")
+			}
+		}
+		bad := filepath.Join(root, "garbage")
+		os.WriteFile(bad, nil, 0o644)
+		setLabel(t, bad, "not a context")
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Customizable: types, Force: force, Jobs: 2})
+		for _, tc := range tests {
+			want := tc.noForce
+			if force {
+				want = tc.force
+			}
+			if got := getLabel(t, filepath.Join(root, tc.name)); got != want {
+				t.Errorf("force=%v %s: got %q, want %q", force, tc.name, got, want)
+			}
+		}
+		if force {
+			if err != nil || s.Errors != 0 || getLabel(t, bad) != "system_u:object_r:file_t:s0" {
+				t.Errorf("force: garbage label not overwritten: %+v %v", s, err)
+			}
+		} else if !errors.Is(err, ErrIncomplete) || s.Errors != 1 || s.Customized != 1 {
+			t.Errorf("no force: an unparsable label must be one error and the customizable type kept: %+v %v", s, err)
+		}
+	}
+}
+
+func TestRunDryRunReport(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	stripLabels(t, root)
+	setLabel(t, filepath.Join(root, "etc/passwd"), "system_u:object_r:tmp_t:s0")
+	var rep bytes.Buffer
+	core, logs := observer.New(zap.InfoLevel)
+	s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, DryRun: true, Report: &rep, Log: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, l := range labelsOf(t, root) {
+		if l != "<none>" && rel != "etc/passwd" {
+			t.Errorf("dry run wrote %q on %q", l, rel)
+		}
+	}
+	n := uint64(0)
+	sc := bufio.NewScanner(&rep)
+	for sc.Scan() {
+		var line struct{ Path, From, To string }
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("report line %q: %v", sc.Text(), err)
+		}
+		if !strings.HasPrefix(line.Path, root+"/") && line.Path != root {
+			t.Errorf("report path %q not under %q", line.Path, root)
+		}
+		if line.Path == filepath.Join(root, "etc/passwd") && (line.From != "system_u:object_r:tmp_t:s0" || line.To != "system_u:object_r:etc_t:s0") {
+			t.Errorf("report line %+v", line)
+		}
+		n++
+	}
+	if n == 0 || n != s.Relabeled {
+		t.Errorf("report has %d lines, stats say %d relabelled", n, s.Relabeled)
+	}
+	if logs.FilterMessageSnippet("dry run").Len() != 1 {
+		t.Errorf("no dry-run summary line: %v", logs.All())
+	}
+}
+
+// dfsOrder lists the keys of root's objects as setfiles' fts walk visits them: depth first,
+// each directory in the order the kernel returns its entries.
+func dfsOrder(t *testing.T, root, key string, out *[]string) {
+	t.Helper()
+	*out = append(*out, key)
+	f, err := os.Open(filepath.Join(root, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		k := strings.TrimSuffix(key, "/") + "/" + n
+		if fi, err := os.Lstat(filepath.Join(root, k)); err == nil && fi.IsDir() {
+			dfsOrder(t, root, k, out)
+		} else {
+			*out = append(*out, k)
+		}
+	}
+}
+
+func TestRunHardLinksFirstNameWins(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	for _, d := range []string{"etc", "bin", "usr/a", "usr/b", "var"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	// Several inodes with names in differently labelled places, and one with equal contexts.
+	groups := [][]string{
+		{"etc/one", "bin/one", "usr/a/one", "var/one"},
+		{"bin/two", "etc/two"},
+		{"usr/a/three", "usr/b/three", "var/three"},
+		{"usr/b/four", "none-four"},
+	}
+	for _, g := range groups {
+		os.WriteFile(filepath.Join(root, g[0]), nil, 0o644)
+		for _, n := range g[1:] {
+			if err := os.Link(filepath.Join(root, g[0]), filepath.Join(root, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var order []string
+	dfsOrder(t, root, "/", &order)
+	pos := map[string]int{}
+	for i, k := range order {
+		pos[k] = i
+	}
+	for _, jobs := range []int{1, 3} {
+		stripLabels(t, root)
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conflicts := 0
+		for _, g := range groups {
+			first, firstCtx := "", ""
+			ctxs := map[string]bool{}
+			for _, n := range g {
+				ctx, ok := (fakeLabeler{}).Lookup("/"+n, unix.S_IFREG)
+				if !ok {
+					continue
+				}
+				ctxs[ctx] = true
+				if first == "" || pos["/"+n] < pos[first] {
+					first, firstCtx = "/"+n, ctx
+				}
+			}
+			if len(ctxs) > 1 {
+				conflicts++
+			}
+			if got := getLabel(t, filepath.Join(root, g[0])); got != firstCtx {
+				t.Errorf("jobs=%d %v: label %q, want %q (first name %s)", jobs, g, got, firstCtx, first)
+			}
+		}
+		if s.Conflicts != uint64(conflicts) || s.Skipped != 6 {
+			t.Errorf("jobs=%d: stats %+v, want %d conflicts and 6 names skipped", jobs, s, conflicts)
+		}
+	}
+}
+
+func TestRunExcludeAndPaths(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	stripLabels(t, root)
+	_, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true,
+		Paths:    []string{filepath.Join(root, "data"), filepath.Join(root, "etc/passwd")},
+		Excludes: []string{filepath.Join(root, "data/deep/a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]string{
+		"data": "system_u:object_r:dir_t:s0", "data/a": "system_u:object_r:file_t:s0",
+		"data/deep": "system_u:object_r:dir_t:s0", "data/deep/a": "", "data/deep/a/b": "",
+		"etc/passwd": "system_u:object_r:etc_t:s0", "etc": "", "etc/sub/f": "", ".": "",
+	} {
+		if got := getLabel(t, filepath.Join(root, rel)); got != want {
+			t.Errorf("%s: %q, want %q", rel, got, want)
+		}
+	}
+	if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Paths: []string{"/elsewhere"}}); err == nil {
+		t.Error("a path outside the root was accepted")
+	}
+	os.Symlink("data", filepath.Join(root, "via-link"))
+	if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Paths: []string{filepath.Join(root, "via-link/a")}}); err == nil {
+		t.Error("a start path through a symlink was accepted")
+	}
+}
+
+func TestRunFaultsAreCountedAndReported(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	stripLabels(t, root)
+	faults := map[string]error{"/data/a": unix.ENOSPC, "/etc/passwd": unix.EIO, "/data/deep": unix.EIO}
+	core, logs := observer.New(zap.InfoLevel)
+	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, Log: zap.New(core),
+		setxattrFault: func(key string) error { return faults[key] }}
+	s, err := Run(context.Background(), o)
+	if !errors.Is(err, ErrIncomplete) || s.Errors != 3 {
+		t.Fatalf("want 3 errors and ErrIncomplete, got %+v %v", s, err)
+	}
+	errs := logs.FilterMessage("cannot relabel").All()
+	if len(errs) != 3 {
+		t.Fatalf("want 3 error lines, got %v", errs)
+	}
+	for _, e := range errs {
+		f := e.ContextMap()
+		p, _ := f["path"].(string)
+		key := strings.TrimPrefix(p, root)
+		if f["op"] != "setxattr" || !strings.Contains(f["error"].(string), faults[key].Error()) {
+			t.Errorf("error line %v", f)
+		}
+	}
+	// The walk went on: the faulty directory's children and everything else are labelled.
+	for _, rel := range []string{"data/deep/a", "data/sp ace", "etc/sub/f", "bin/sh"} {
+		if getLabel(t, filepath.Join(root, rel)) == "" {
+			t.Errorf("%s not labelled after another object's error", rel)
+		}
+	}
+}
+
+func TestRunSymlinkSwapCannotEscape(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, outside := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(outside, "sub"), 0o755)
+	os.WriteFile(filepath.Join(outside, "secret"), nil, 0o600)
+	os.WriteFile(filepath.Join(outside, "sub/secret2"), nil, 0o600)
+	for _, d := range []string{"d/x", "e/y", "f"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+		os.WriteFile(filepath.Join(root, d, "secret"), nil, 0o644)
+	}
+	stripLabels(t, outside)
+	swap := func(name string) {
+		p := filepath.Join(root, name)
+		if err := os.Rename(p, p+".moved"); err != nil {
+			t.Error(err)
+		}
+		if err := os.Symlink(outside, p); err != nil {
+			t.Error(err)
+		}
+	}
+	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, hook: func(pt hookPoint, key string) {
+		switch {
+		case pt == hookBeforeOpenDir && key == "/d":
+			swap("d") // listed as a directory, a symlink by the time it is opened
+		case pt == hookBeforeEntries && key == "/e":
+			swap("e") // opened, then swapped before its entries are labelled
+		case pt == hookBeforeEntries && key == "/f":
+			swap("f") // f/secret is labelled through f's fd, whatever the name f is now
+		}
+	}}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	for rel, l := range labelsOf(t, outside) {
+		if l != "<none>" {
+			t.Errorf("outside the root %s was labelled %q", rel, l)
+		}
+	}
+	if got := getLabel(t, filepath.Join(root, "d")); got != "system_u:object_r:link_t:s0" {
+		t.Errorf("the swapped-in symlink d: %q, want the link's own label", got)
+	}
+	for _, rel := range []string{"e.moved/y/secret", "f.moved/secret"} {
+		if getLabel(t, filepath.Join(root, rel)) == "" {
+			t.Errorf("%s: the opened directory's entries were not labelled", rel)
+		}
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	ctx, cancel := context.WithCancel(context.Background())
+	o := Options{Root: root, Labeler: fakeLabeler{}, Jobs: 1, hook: func(pt hookPoint, key string) {
+		if key == "/data" {
+			cancel()
+		}
+	}}
+	if _, err := Run(ctx, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for _, p := range []Policy{RelabelAuto, RelabelAlways, RelabelNever} {
+		if q, err := ParsePolicy(p.String()); err != nil || q != p {
+			t.Errorf("%v: %v %v", p, q, err)
+		}
+	}
+	if _, err := ParsePolicy("sometimes"); err == nil {
+		t.Error("bad policy accepted")
+	}
+}

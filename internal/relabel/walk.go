@@ -1,0 +1,572 @@
+package relabel
+
+import (
+	"context"
+	"errors"
+	"path"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// dirRef is an open directory shared by the jobs of its subdirectories: it is closed when
+// its own job and every child job have opened what they need from it.
+type dirRef struct {
+	fd   int
+	refs atomic.Int32
+}
+
+func (d *dirRef) release() {
+	if d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// job is one unit of work: a directory to open (relative to parent), label and read, or —
+// for a start path that is not a directory — one object to label.
+type job struct {
+	parent *dirRef
+	name   string // in parent, NUL-terminated
+	key    string
+	order  []uint32 // position in a depth-first walk in directory order (hard links)
+	single bool     // label this one non-directory object only
+}
+
+// walk is one start path: the directories of one filesystem (mount) below it.
+type walk struct {
+	*run
+	ctx      context.Context
+	startKey string
+	startFd  *dirRef // directory of the start (the start itself, or its parent for a file)
+	baseKey  string  // key of startFd
+	mnt      uint64  // mount id of the start, when the kernel reports it
+	hasMnt   bool
+	devMaj   uint32
+	devMin   uint32
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	stack   []*job
+	pending int
+
+	stop     atomic.Bool // cancelled, or the filesystem cannot store labels
+	readOnly atomic.Bool
+	roOnce   sync.Once
+	nlOnce   sync.Once
+
+	links hardlinks
+}
+
+// walk labels the tree at key and returns its counters.
+func (r *run) walk(ctx context.Context, key string) Stats {
+	w := &walk{run: r, ctx: ctx, startKey: key}
+	w.cond.L = &w.mu
+	w.links.m = map[inodeKey]*linkEntry{}
+	var s Stats
+	fail := func(op string, err error) Stats {
+		s.Seen, s.Errors = 1, 1
+		r.fail(key, op, err)
+		return s
+	}
+	if r.excluded([]byte(key)) {
+		r.log.Info("start path is excluded", zap.String("path", r.hostPath(key)))
+		return s
+	}
+	// The start's parent, opened beneath the root without following any symlink.
+	rel := "."
+	if key != "/" {
+		rel = key[1:]
+	}
+	parentRel, name := path.Dir(rel), path.Base(rel)
+	pfd, err := openBeneath(r.rootFd, parentRel, unix.O_PATH|unix.O_DIRECTORY, false)
+	if err != nil {
+		return fail("open", err)
+	}
+	parent := &dirRef{fd: pfd}
+	parent.refs.Store(1)
+	defer parent.release()
+	var st unix.Statx_t
+	cname := name + "\x00"
+	if err := statxAt(pfd, unsafe.StringData(cname), statxNoFollow, &st); err != nil {
+		return fail("statx", err)
+	}
+	w.devMaj, w.devMin = st.Dev_major, st.Dev_minor
+	w.mnt, w.hasMnt = st.Mnt_id, st.Mask&unix.STATX_MNT_ID != 0
+	w.startFd, w.baseKey = parent, path.Dir(key)
+	j := &job{parent: parent, name: cname, key: key, single: st.Mode&unix.S_IFMT != unix.S_IFDIR}
+	if !j.single {
+		// The start is a directory, and the walk's reference for mounts is that directory.
+		fd, err := openDirAt(pfd, unsafe.StringData(cname))
+		if err != nil {
+			return fail("open", err)
+		}
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(fd, &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0 && !r.o.DryRun {
+			w.markReadOnly()
+		}
+		w.startFd, w.baseKey = &dirRef{fd: fd}, key
+		w.startFd.refs.Store(1)
+		defer w.startFd.release()
+		j = &job{key: key}
+	}
+	w.push(j)
+	workers := make([]*worker, r.jobs())
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = newWorker(w)
+		wg.Add(1)
+		go func(wk *worker) {
+			defer wg.Done()
+			wk.loop()
+		}(workers[i])
+	}
+	wg.Wait()
+	for _, wk := range workers {
+		s.add(&wk.stats)
+	}
+	if !w.stop.Load() {
+		s.add(w.labelLinks())
+	}
+	return s
+}
+
+// markReadOnly notes (once) that the filesystem is read-only: changes are counted, not made.
+func (w *walk) markReadOnly() {
+	w.readOnly.Store(true)
+	w.roOnce.Do(func() {
+		w.log.Warn("read-only filesystem: labels not changed", zap.String("path", w.hostPath(w.startKey)))
+	})
+}
+
+// markNoLabels notes (once) that the filesystem cannot store labels and stops the walk.
+func (w *walk) markNoLabels() {
+	w.stop.Store(true)
+	w.nlOnce.Do(func() {
+		w.log.Warn("filesystem cannot store security labels: skipped", zap.String("path", w.hostPath(w.startKey)))
+	})
+}
+
+// stopped reports whether the walk must end: cancelled or nothing more to do.
+func (w *walk) stopped() bool {
+	if w.stop.Load() {
+		return true
+	}
+	if w.ctx.Err() != nil {
+		w.stop.Store(true)
+		return true
+	}
+	return false
+}
+
+func (w *walk) push(j *job) {
+	w.mu.Lock()
+	w.stack = append(w.stack, j)
+	w.pending++
+	w.mu.Unlock()
+	w.cond.Signal()
+}
+
+// pop returns the next job (last pushed: depth first keeps few directories open), or nil
+// when every job is done.
+func (w *walk) pop() *job {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.stack) == 0 && w.pending > 0 {
+		w.cond.Wait()
+	}
+	if len(w.stack) == 0 {
+		return nil
+	}
+	j := w.stack[len(w.stack)-1]
+	w.stack[len(w.stack)-1] = nil
+	w.stack = w.stack[:len(w.stack)-1]
+	return j
+}
+
+func (w *walk) done() {
+	w.mu.Lock()
+	w.pending--
+	last := w.pending == 0
+	w.mu.Unlock()
+	if last {
+		w.cond.Broadcast()
+	}
+}
+
+// worker labels objects on one OS thread whose working directory is private (CLONE_FS), so
+// that an object is named relative to its open parent: lgetxattr("name") after
+// fchdir(parent). Where unshare is refused (seccomp), names go through /proc/self/fd/N/.
+type worker struct {
+	w        *walk
+	procPath bool
+	cwd      *dirRef // directory the thread's cwd is on (nil: none yet)
+	dents    []byte
+	key      []byte
+	xbuf     []byte
+	val      []byte
+	pbuf     []byte
+	st       unix.Statx_t
+	stats    Stats
+	unseen   uint64 // seen objects not yet added to run.seen
+}
+
+func newWorker(w *walk) *worker {
+	return &worker{w: w, dents: make([]byte, 32<<10), key: make([]byte, 0, 512),
+		xbuf: make([]byte, 256), val: make([]byte, 0, 256), pbuf: make([]byte, 0, 512)}
+}
+
+func (k *worker) loop() {
+	// The thread is never unlocked: with its own working directory it must die with the
+	// goroutine rather than run other code.
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		k.procPath = true
+		runtime.UnlockOSThread()
+	}
+	for j := k.w.pop(); j != nil; j = k.w.pop() {
+		k.run(j)
+		k.w.done()
+	}
+	k.flushSeen()
+}
+
+func (k *worker) flushSeen() {
+	k.w.seen.Add(k.unseen)
+	k.unseen = 0
+}
+
+func (k *worker) see() {
+	k.stats.Seen++
+	if k.unseen++; k.unseen == 256 {
+		k.flushSeen()
+	}
+}
+
+// run executes one job and releases its hold on the parent.
+func (k *worker) run(j *job) {
+	if j.parent != nil {
+		defer j.parent.release()
+	}
+	if k.w.stopped() {
+		return
+	}
+	k.key = append(k.key[:0], j.key...)
+	if j.single {
+		k.entry(j.parent, unsafe.StringData(j.name), j.order, 0)
+		return
+	}
+	dir := k.w.startFd
+	if j.parent != nil {
+		if h := k.w.o.hook; h != nil {
+			h(hookBeforeOpenDir, j.key)
+		}
+		fd, err := openDirAt(j.parent.fd, unsafe.StringData(j.name))
+		switch {
+		case err == unix.ELOOP || err == unix.ENOTDIR:
+			// Replaced by a non-directory since it was listed: label what is there now.
+			k.entry(j.parent, unsafe.StringData(j.name), j.order[:len(j.order)-1], j.order[len(j.order)-1])
+			return
+		case err == unix.ENOENT:
+			k.see()
+			k.stats.Skipped++
+			return
+		case err != nil:
+			k.see()
+			k.fail("open", err)
+			return
+		}
+		dir = &dirRef{fd: fd}
+		dir.refs.Store(1)
+		defer dir.release()
+		if err := statxFd(fd, &k.st); err != nil {
+			k.see()
+			k.fail("statx", err)
+			return
+		}
+		k.see()
+		if k.mountPoint() {
+			k.stats.Skipped++
+			return
+		}
+	} else {
+		if err := statxFd(dir.fd, &k.st); err != nil {
+			k.see()
+			k.fail("statx", err)
+			return
+		}
+		k.see()
+	}
+	if ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR); ok {
+		k.label(dir.fd, nil, ctx)
+	} else {
+		k.stats.NoMatch++
+	}
+	if h := k.w.o.hook; h != nil {
+		h(hookBeforeEntries, j.key)
+	}
+	k.entries(dir, j.order)
+}
+
+// entries reads dir and handles each entry: subdirectories become jobs, other objects are
+// labelled here.
+func (k *worker) entries(dir *dirRef, order []uint32) {
+	if k.w.stopped() {
+		return
+	}
+	base := len(k.key)
+	if base == 1 {
+		base = 0 // the root's children are "/name", not "//name"
+	}
+	var idx uint32
+	for !k.w.stopped() {
+		n, err := unix.Getdents(dir.fd, k.dents)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			k.fail("getdents", err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+		for off := 0; off < n; {
+			// struct linux_dirent64 (include/linux/dirent.h): ino u64, off s64, reclen u16,
+			// type u8, name NUL-terminated.
+			reclen := int(*(*uint16)(unsafe.Pointer(&k.dents[off+16])))
+			typ := k.dents[off+18]
+			name := k.dents[off+19 : off+reclen]
+			off += reclen
+			nl := 0
+			for nl < len(name) && name[nl] != 0 {
+				nl++
+			}
+			if (nl == 1 && name[0] == '.') || (nl == 2 && name[0] == '.' && name[1] == '.') {
+				continue
+			}
+			idx++
+			k.key = append(append(k.key[:base], '/'), name[:nl]...)
+			if typ == unix.DT_DIR {
+				k.subdir(dir, name[:nl+1], order, idx)
+			} else {
+				k.entry(dir, &name[0], order, idx)
+			}
+		}
+	}
+}
+
+// subdir queues the directory whose NUL-terminated name is in dir, unless excluded.
+func (k *worker) subdir(dir *dirRef, name []byte, order []uint32, idx uint32) {
+	if k.w.excluded(k.key) {
+		k.see()
+		k.stats.Skipped++
+		return
+	}
+	o := make([]uint32, len(order)+1)
+	copy(o, order)
+	o[len(order)] = idx
+	dir.refs.Add(1)
+	k.w.push(&job{parent: dir, name: string(name), key: string(k.key), order: o})
+}
+
+// entry handles the object name (NUL-terminated) in dir whose key is in k.key: a
+// non-directory is labelled; a directory (from DT_UNKNOWN or a race) is queued.
+func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
+	if err := statxAt(dir.fd, name, statxNoFollow, &k.st); err != nil {
+		k.see()
+		if err == unix.ENOENT {
+			k.stats.Skipped++
+			return
+		}
+		k.fail("statx", err)
+		return
+	}
+	mode := uint32(k.st.Mode) & unix.S_IFMT
+	if mode == unix.S_IFDIR {
+		k.subdir(dir, unsafe.Slice(name, len(k.key)+1-lastSlash(k.key)-1), order, idx)
+		return
+	}
+	k.see()
+	if k.mountPoint() {
+		k.stats.Skipped++
+		return
+	}
+	key := unsafe.String(unsafe.SliceData(k.key), len(k.key))
+	ctx, ok := k.w.o.Labeler.Lookup(key, mode)
+	if !ok {
+		k.stats.NoMatch++
+		return
+	}
+	if k.st.Nlink > 1 {
+		k.w.links.add(&k.st, order, idx, string(k.key), ctx)
+		return
+	}
+	k.label(-1, k.namePath(dir, name), ctx)
+}
+
+// lastSlash returns the index of the last '/' in b.
+func lastSlash(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// mountPoint reports whether k.st is on another mount than the start (setfiles never
+// crosses mounts; unlike setfiles a bind mount of the same filesystem counts too).
+func (k *worker) mountPoint() bool {
+	w := k.w
+	if k.st.Dev_major != w.devMaj || k.st.Dev_minor != w.devMin {
+		return true
+	}
+	return w.hasMnt && k.st.Mask&unix.STATX_MNT_ID != 0 && k.st.Mnt_id != w.mnt
+}
+
+// namePath returns the path through which the thread reaches name in dir without
+// resolving anything but that last component (which l*xattr do not follow).
+func (k *worker) namePath(dir *dirRef, name *byte) *byte {
+	if k.procPath {
+		k.pbuf = strconv.AppendInt(append(k.pbuf[:0], "/proc/self/fd/"...), int64(dir.fd), 10)
+		k.pbuf = append(k.pbuf, '/')
+		for p := name; *p != 0; p = (*byte)(unsafe.Add(unsafe.Pointer(p), 1)) {
+			k.pbuf = append(k.pbuf, *p)
+		}
+		k.pbuf = append(k.pbuf, 0)
+		return &k.pbuf[0]
+	}
+	if k.cwd != dir {
+		if err := unix.Fchdir(dir.fd); err != nil {
+			return nil
+		}
+		k.cwd = dir
+	}
+	return name
+}
+
+// label gives the object (the open directory fd, or path when fd < 0) the context ctx with
+// setfiles' rules; its key is k.key.
+func (k *worker) label(fd int, path *byte, want string) {
+	o := k.w.o
+	if fd < 0 && path == nil {
+		k.fail("fchdir", errors.New("cannot enter the parent directory"))
+		return
+	}
+	var n int
+	var err error
+	for {
+		if fd >= 0 {
+			n, err = fgetxattr(fd, k.xbuf)
+		} else {
+			n, err = lgetxattr(path, k.xbuf)
+		}
+		if err == unix.ERANGE && len(k.xbuf) < 1<<16 {
+			k.xbuf = make([]byte, 2*len(k.xbuf))
+			continue
+		}
+		break
+	}
+	var cur string // aliases k.xbuf
+	has := false
+	switch {
+	case err == nil && n == 0:
+		k.fail("getxattr", errors.New("empty security.selinux attribute"))
+		return
+	case err == nil:
+		b := k.xbuf[:n]
+		for i, c := range b {
+			if c == 0 {
+				b = b[:i]
+				break
+			}
+		}
+		cur, has = unsafe.String(unsafe.SliceData(b), len(b)), true
+	case err == unix.ENODATA:
+	case err == unix.ENOTSUP:
+		k.stats.NotWritable++
+		k.w.markNoLabels()
+		return
+	default:
+		k.fail("getxattr", err)
+		return
+	}
+	next, v, err := decide(cur, has, want, o.Force, o.Customizable)
+	switch {
+	case err != nil:
+		k.fail("compare labels", err)
+		return
+	case v == keepCustomized:
+		k.stats.Customized++
+		return
+	case v == keepUnchanged:
+		k.stats.Unchanged++
+		return
+	}
+	if !o.DryRun {
+		if k.w.readOnly.Load() {
+			k.stats.NotWritable++
+			return
+		}
+		k.val = append(append(k.val[:0], next...), 0)
+		if o.setxattrFault != nil {
+			err = o.setxattrFault(string(k.key))
+		}
+		if err == nil {
+			if fd >= 0 {
+				err = fsetxattr(fd, k.val)
+			} else {
+				err = lsetxattr(path, k.val)
+			}
+		}
+		switch {
+		case err == unix.EROFS:
+			k.stats.NotWritable++
+			k.w.markReadOnly()
+			return
+		case err == unix.ENOTSUP:
+			k.stats.NotWritable++
+			k.w.markNoLabels()
+			return
+		case err != nil:
+			k.fail("setxattr", err)
+			return
+		}
+	}
+	k.stats.Relabeled++
+	if k.w.report != nil {
+		from := ""
+		if has {
+			from = string([]byte(cur))
+		}
+		k.w.report.add(k.w.hostPath(string(k.key)), from, next)
+	}
+}
+
+func (k *worker) fail(op string, err error) {
+	k.stats.Errors++
+	k.w.fail(string(k.key), op, err)
+}
+
+// openParent opens, beneath the start directory and on its mount, the directory holding key.
+func (w *walk) openParent(key string) (*dirRef, string, error) {
+	dirKey, name := path.Split(key)
+	rel := "."
+	if base := len(w.baseKey); w.baseKey == "/" && len(dirKey) > 1 {
+		rel = dirKey[1 : len(dirKey)-1]
+	} else if len(dirKey) > base+1 {
+		rel = dirKey[base+1 : len(dirKey)-1]
+	}
+	fd, err := openBeneath(w.startFd.fd, rel, unix.O_PATH|unix.O_DIRECTORY, true)
+	if err != nil {
+		return nil, "", err
+	}
+	d := &dirRef{fd: fd}
+	d.refs.Store(1)
+	return d, name + "\x00", nil
+}
