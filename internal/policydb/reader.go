@@ -119,7 +119,8 @@ const (
 )
 
 // ebitmap reads one extensible bitmap, validated as the kernel does (node size 64, aligned,
-// strictly increasing start bits below highbit), and returns the number of bits set.
+// strictly increasing start bits below highbit, no empty node), and returns the number of
+// bits set: zero exactly when the bitmap is the 12-byte empty one.
 func (r *reader) ebitmap() (setBits int, err error) {
 	var h [3]uint32
 	if err := r.u32s(h[:]); err != nil {
@@ -144,6 +145,9 @@ func (r *reader) ebitmap() (setBits int, err error) {
 		m := binary.LittleEndian.Uint64(r.data[r.off+4:])
 		if start%ebitmapUnit != 0 || start < next || start+ebitmapUnit > uint64(highbit) {
 			return 0, r.errorf("ebitmap node %d starts at bit %d (high bit %d)", i, start, highbit)
+		}
+		if m == 0 { // libsepol never writes one; the kernel rejects it ("null map")
+			return 0, r.errorf("ebitmap node %d at bit %d is empty", i, start)
 		}
 		next = start + ebitmapUnit
 		setBits += bits.OnesCount64(m)

@@ -144,6 +144,8 @@ func TestAnalyzeMalformed(t *testing.T) {
 		{"bitmap high bit unaligned", "not a multiple of 64", put32(rich, neveraudit+4, 65)},
 		{"bitmap high bit without nodes", "with 0 nodes", put32(rich, neveraudit+4, 64)},
 		{"bitmap huge node count", "needs 51539607540 bytes", put32(put32(rich, neveraudit+4, 64), neveraudit+8, 0xffffffff)},
+		{"bitmap empty node", "node 0 at bit 0 is empty", withNeveraudit(rich, 0)},
+		{"bitmap node beyond high bit", "starts at bit 64 (high bit 64)", withNeveraudit(rich, 64)},
 		{"huge symbol count", "(commons entry 1): needs", put32(rich, neveraudit+12+4, 0xffffffff)},
 		{"version 30 not walked", "only versions 33-35", put32(put32(rich, 16, 30), 28, 7)},
 		{"unknown avtab kind", "not exactly one rule kind", setAvtabKind(t, rich, 0x0003)},
@@ -157,6 +159,17 @@ func TestAnalyzeMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withNeveraudit returns a copy of rich.35 whose (empty) neveraudit bitmap is replaced by
+// one with a single node starting at start and holding no bits.
+func withNeveraudit(rich []byte, start uint32) []byte {
+	le := binary.LittleEndian
+	b := append([]byte(nil), rich[:80]...)
+	for _, v := range []uint32{64, 64, 1, start, 0, 0} {
+		b = le.AppendUint32(b, v)
+	}
+	return append(b, rich[92:]...)
 }
 
 // setAvtabKind returns a copy of data whose first avtab entry has the given specified field.
