@@ -14,6 +14,8 @@ import (
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/logging"
+	"github.com/nsinit/nsinit/internal/policydb"
+	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
@@ -53,8 +55,28 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 
 // bringUpFlags are the flags of the default command.
 type bringUpFlags struct {
-	opts boot.Options
-	log  logFlags
+	opts    boot.Options
+	relabel relabel.Policy
+	jobs    int
+	log     logFlags
+}
+
+// relabelFlag adapts relabel.Policy to flag.Value.
+type relabelFlag struct{ p *relabel.Policy }
+
+func (f relabelFlag) String() string {
+	if f.p == nil {
+		return relabel.RelabelAuto.String()
+	}
+	return f.p.String()
+}
+
+func (f relabelFlag) Set(s string) error {
+	p, err := relabel.ParsePolicy(s)
+	if err == nil {
+		*f.p = p
+	}
+	return err
 }
 
 func init() {
@@ -95,6 +117,8 @@ Examples:
 			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` where the fresh selinuxfs is mounted")
 			fs.Var(modeFlag{&o.Mode}, "mode", "SELinux `MODE`: enforcing, permissive or disabled (overrides NSINIT_MODE, the kernel command line and the config)")
 			fs.StringVar(&o.ExecContext, "exec-context", "", "exec the init in `CONTEXT` explicitly (needs process:transition and file:entrypoint) instead of the policy's automatic transition")
+			fs.Var(relabelFlag{&f.relabel}, "relabel", "first-boot relabel `WHEN`: auto (when /.autorelabel exists, the kernel command line says autorelabel, or the root's label differs from file_contexts), always, or never")
+			fs.IntVar(&f.jobs, "jobs", 0, "relabel with `N` parallel workers (0: one per CPU)")
 			fs.BoolVar(&o.AssumeOwnNamespace, "assume-own-namespace", false, "DANGEROUS: load a policy even when nothing proves the SELinux namespace is nsinit's own; on a host without a policy this changes the host's SELinux state")
 			f.log.bind(fs)
 			return func(e *env, args []string) int { return runBringUp(e, f, args) }
@@ -122,6 +146,8 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 	o.Args = args
 	o.Log = log
 	o.Console = e.Stderr
+	o.Relabel = boot.FirstBootRelabel(f.relabel, f.jobs, log)
+	o.Downgrade = policydb.Downgrade
 	return boot.Run(ctx, o, boot.RealSystem(o.ProcDir))
 }
 

@@ -67,7 +67,7 @@ func (e *NoPolicyError) Error() string {
 	}
 	msg := fmt.Sprintf("no loadable policy in %s: %s present, kernel supports ≤ %d", e.Dir, strings.Join(names, ", "), e.KernelMax)
 	if len(e.Refusals) > 0 {
-		msg += "; " + strings.Join(e.Refusals, "; ")
+		msg += ":\n" + strings.Join(e.Refusals, "\n")
 	} else if e.Present[0] > e.KernelMax {
 		msg += fmt.Sprintf("; rebuild it at version %d (checkpolicy -M -b -c %d, or policy-version = %d in semanage.conf and semodule -B)", e.KernelMax, e.KernelMax, e.KernelMax)
 	}
@@ -130,9 +130,16 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 			continue
 		}
 		data, err := downgrade(img.Data, kernelMax)
-		if err != nil {
-			noPolicy.Refusals = append(noPolicy.Refusals, fmt.Sprintf("%s (version %d) cannot be downgraded to %d: %v", img.Path, img.Header.Version, kernelMax, err))
+		var refused *policydb.RefusedError
+		switch {
+		case errors.As(err, &refused):
+			// Not provably safe: say why and how to fix it, and keep searching (libselinux
+			// goes on to the next file when libsepol cannot write the older version).
+			noPolicy.Refusals = append(noPolicy.Refusals, fmt.Sprintf("%s (version %d) cannot be loaded: %v\n%s", img.Path, img.Header.Version, err, refused.Fixes(img.Path)))
 			continue
+		case err != nil:
+			// A malformed image stops the search, as a libsepol parse failure does.
+			return nil, &InvalidError{Path: img.Path, Err: err}
 		}
 		h, err := policydb.ParseHeader(data)
 		if err != nil || h.Version != kernelMax {

@@ -1,6 +1,7 @@
 package loadpolicy
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -118,7 +119,7 @@ func TestReadDowngrade(t *testing.T) {
 		h, _ := policydb.ParseHeader(data)
 		tried = append(tried, h.Version)
 		if h.Version == 34 {
-			return nil, errors.New("blocked by a feature")
+			return nil, &policydb.RefusedError{From: 34, To: to, Feature: "extended permission rules inside conditional blocks"}
 		}
 		return image(to), nil
 	}
@@ -133,10 +134,20 @@ func TestReadDowngrade(t *testing.T) {
 		t.Fatalf("downgrade tried %v, want the lowest newer file first: [34 35]", tried)
 	}
 	// When every newer file is refused the error lists why.
-	refuse := func([]byte, int) ([]byte, error) { return nil, errors.New("neveraudit rules present") }
+	refuse := func(data []byte, to int) ([]byte, error) {
+		h, _ := policydb.ParseHeader(data)
+		return nil, &policydb.RefusedError{From: h.Version, To: to, Feature: "neveraudit rules"}
+	}
 	_, err = Read(dir, 33, refuse)
-	if err == nil || !strings.Contains(err.Error(), "neveraudit rules present") || !strings.Contains(err.Error(), "policy.35") {
-		t.Fatalf("Read with refusals = %v", err)
+	for _, want := range []string{"neveraudit rules", "policy.35", "policy.34", "checkpolicy -M -b -c 33", "semodule -B", "kernel supports ≤ 33"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Read with refusals = %v, want it to mention %q", err, want)
+		}
+	}
+	// A malformed newer image stops the search, as a libsepol parse failure does.
+	broken := func([]byte, int) ([]byte, error) { return nil, errors.New("truncated symbol table") }
+	if _, err := Read(dir, 33, broken); err == nil || !strings.Contains(err.Error(), "truncated symbol table") {
+		t.Fatalf("Read with a malformed newer image = %v", err)
 	}
 }
 
@@ -167,5 +178,29 @@ func TestReadDebian(t *testing.T) {
 	}
 	if _, err := Read(dir, 32, nil); err == nil || !strings.Contains(err.Error(), "policy.33 present, kernel supports ≤ 32") {
 		t.Fatalf("Debian policy on a version-32 kernel: %v", err)
+	}
+}
+
+// TestReadDowngradeDebian: a policy directory holding only Debian's policy compiled at 34
+// (Debian 13's checkpolicy) or 35 loads on a version-33 kernel through the verified
+// in-memory downgrade, and the file on disk is untouched.
+func TestReadDowngradeDebian(t *testing.T) {
+	for _, v := range []int{34, 35} {
+		src := filepath.Join(testutil.Trixie(t), "debian-policy", "policy."+strconv.Itoa(v))
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := policyDir(t, map[string][]byte{"policy." + strconv.Itoa(v): data})
+		img, err := Read(dir, 33, policydb.Downgrade)
+		if err != nil {
+			t.Fatalf("policy.%d: %v", v, err)
+		}
+		if !img.Downgraded || img.Header.Version != 33 || img.FileVersion != v {
+			t.Fatalf("policy.%d: %+v", v, img.Header)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, "policy."+strconv.Itoa(v))); !bytes.Equal(after, data) {
+			t.Fatalf("policy.%d was modified on disk", v)
+		}
 	}
 }
