@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,6 +68,32 @@ func TestConformanceDebianPolicy(t *testing.T) {
 				t.Fatalf("decompiled downgrade (%d bytes of CIL) differs from the policy written at %d (%d bytes)", len(got), tt.to, len(tt.want))
 			}
 		})
+	}
+}
+
+// TestAnalyzeDebianBuilt walks the policy.33 that semodule built from Debian's modules (the
+// other Debian images are rewrites by checkpolicy) and compares its counts with what libsepol
+// reports while reading the same file ("… 291 bools", "… 102340 rules, 27347 cond rules").
+func TestAnalyzeDebianBuilt(t *testing.T) {
+	file := filepath.Join(testutil.DebianPolicyDir(t), "policy", "policy.33")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := exec.Command(testutil.RequireTool(t, "checkpolicy"), "-M", "-b", "-o", filepath.Join(t.TempDir(), "out"), file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("checkpolicy: %v\n%s", err, msg)
+	}
+	m := regexp.MustCompile(`(\d+) bools[\s\S]* (\d+) rules, (\d+) cond rules`).FindStringSubmatch(string(msg))
+	if m == nil {
+		t.Fatalf("no counts in checkpolicy's output:\n%s", msg)
+	}
+	if got := fmt.Sprint(a.Booleans, a.Rules, a.CondRules); got != strings.Join(m[1:], " ") {
+		t.Errorf("booleans, rules, conditional rules = %s; libsepol says %s", got, strings.Join(m[1:], " "))
 	}
 }
 
