@@ -148,7 +148,7 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 	o.Console = e.Stderr
 	o.Relabel = boot.FirstBootRelabel(f.relabel, f.jobs, log)
 	o.Downgrade = policydb.Downgrade
-	return boot.Run(ctx, o, boot.RealSystem(o.ProcDir))
+	return boot.Run(ctx, o, boot.RealSystem(o.ProcDir, o.SelinuxfsDir))
 }
 
 // newLogger builds the logger the flags ask for.

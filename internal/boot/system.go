@@ -13,10 +13,11 @@ import (
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
-// RealSystem returns the side effects of a real bring-up, with procfs at procDir.
-func RealSystem(procDir string) System {
-	env := detect.DefaultEnv()
-	env.ProcDir = procDir
+// RealSystem returns the side effects of a real bring-up, with procfs at procDir and the
+// (inherited, possibly prototype) selinuxfs at selinuxfsDir.
+func RealSystem(procDir, selinuxfsDir string) System {
+	env := detect.DefaultEnvAt(procDir)
+	env.SelinuxfsDir = selinuxfsDir
 	return System{
 		Getenv:  os.Getenv,
 		Environ: os.Environ,
