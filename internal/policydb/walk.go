@@ -43,17 +43,17 @@ const (
 
 // avtab key.specified bits (kernel ss/avtab.h).
 const (
-	avtabAllowed        = 0x0001
-	avtabAuditAllow     = 0x0002
-	avtabAuditDeny      = 0x0004
-	avtabTransition     = 0x0010
-	avtabMember         = 0x0020
-	avtabChange         = 0x0040
+	// avtabAV is AVTAB_ALLOWED|AVTAB_AUDITALLOW|AVTAB_AUDITDENY: access-vector rules.
+	avtabAV = 0x0007
+	// avtabType is AVTAB_TRANSITION|AVTAB_MEMBER|AVTAB_CHANGE: type rules.
+	avtabType           = 0x0070
 	avtabXpermsAllowed  = 0x0100
 	avtabXpermsAuditAll = 0x0200
 	avtabXpermsDontAud  = 0x0400
-	avtabKinds          = 0x0777 // exactly one of these per entry
 	avtabXperms         = avtabXpermsAllowed | avtabXpermsAuditAll | avtabXpermsDontAud
+	// avtabKinds: every entry has exactly one of these bits (the kernel's avtab_read_item
+	// check).
+	avtabKinds = avtabAV | avtabType | avtabXperms
 	// avtabXpermWords is the size of an xperms bitmap: 256 bits.
 	avtabXpermWords = 8
 )
