@@ -81,6 +81,9 @@ type FirstBootOptions struct {
 	// Labeler, when set, is used instead of loading FileContexts (tests, or a caller that
 	// has the file_contexts handle already).
 	Labeler Labeler
+
+	// tweak, in tests, adjusts the relabel's Options (fault injection, hooks).
+	tweak func(*Options)
 }
 
 // FirstBootResult says what FirstBoot did.
@@ -145,6 +148,9 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 		}
 	}
 	opts := Options{Root: root, Labeler: lab, Customizable: types, Force: force, Jobs: o.Jobs, Log: log, LogEvery: 5 * time.Second}
+	if o.tweak != nil {
+		o.tweak(&opts)
+	}
 	if res.Reason != "" {
 		log.Info("relabelling the root", zap.String("reason", res.Reason), zap.Bool("force", force))
 		res.Ran = true
@@ -240,11 +246,11 @@ func rootVerdict(root string, lab Labeler, types *TypeSet, force bool) (string, 
 	case err != nil:
 		return "", fmt.Errorf("relabel: %w", &os.PathError{Op: "lgetxattr", Path: root, Err: err})
 	}
-	cur := string(bytes.TrimRight(buf[:n], "\x00"))
-	if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
-		cur = string(buf[:i])
+	cur := buf[:n]
+	if i := bytes.IndexByte(cur, 0); i >= 0 {
+		cur = cur[:i]
 	}
-	_, v, err := decide(cur, true, want, force, types)
+	_, v, err := decide(string(cur), true, want, force, types)
 	if err != nil || v == relabel {
 		return fmt.Sprintf("the root directory is labelled %q, file_contexts says %q", cur, want), nil
 	}

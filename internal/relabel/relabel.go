@@ -318,4 +318,3 @@ func (r *run) jobs() int {
 	}
 	return runtime.GOMAXPROCS(0)
 }
-

@@ -1,0 +1,114 @@
+package relabel
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/testutil"
+)
+
+func TestFirstBootDecision(t *testing.T) {
+	testutil.RequireRoot(t)
+	rootCtx := "system_u:object_r:dir_t:s0"
+	tests := []struct {
+		name      string
+		rootLabel string // "" = none
+		marker    string // "-" = no marker
+		policy    Policy
+		cmdline   bool
+		ran       bool
+		reason    string
+	}{
+		{"unlabelled image", "", "-", RelabelAuto, false, true, "no label"},
+		{"labelled image", rootCtx, "-", RelabelAuto, false, false, "matches"},
+		{"other user only", "unconfined_u:object_r:dir_t:s0", "-", RelabelAuto, false, false, "matches"},
+		{"wrong type", "system_u:object_r:tmp_t:s0", "-", RelabelAuto, false, true, "file_contexts says"},
+		{"customizable root", "system_u:object_r:public_content_t:s0", "-", RelabelAuto, false, false, "matches"},
+		{"marker", rootCtx, "", RelabelAuto, false, true, ".autorelabel"},
+		{"marker force", "unconfined_u:object_r:dir_t:s0", "-F \n", RelabelAuto, false, true, ".autorelabel"},
+		{"cmdline", rootCtx, "-", RelabelAuto, true, true, "command line"},
+		{"always", rootCtx, "-", RelabelAlways, false, true, "always"},
+		{"never beats marker", "", "", RelabelNever, true, false, "never"},
+	}
+	types := filepath.Join(t.TempDir(), "customizable_types")
+	os.WriteFile(types, []byte("public_content_t\n"), 0o644)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			populate(t, root)
+			stripLabels(t, root)
+			if tc.rootLabel != "" {
+				setLabel(t, root, tc.rootLabel)
+			}
+			marker := filepath.Join(root, Marker)
+			if tc.marker != "-" {
+				os.WriteFile(marker, []byte(tc.marker), 0o644)
+			}
+			res, err := FirstBoot(context.Background(), FirstBootOptions{Root: root, Labeler: fakeLabeler{},
+				CustomizableTypes: types, Policy: tc.policy, CmdlineAutorelabel: tc.cmdline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ran != tc.ran || !strings.Contains(res.Reason, tc.reason) {
+				t.Fatalf("ran=%v reason %q, want %v %q", res.Ran, res.Reason, tc.ran, tc.reason)
+			}
+			if _, err := os.Lstat(marker); tc.ran && tc.marker != "-" && err == nil {
+				t.Error("marker kept after a successful relabel")
+			} else if !tc.ran && tc.marker != "-" && err != nil {
+				t.Error("marker removed without a relabel")
+			}
+			if tc.ran && getLabel(t, filepath.Join(root, "a/f1")) == "" {
+				t.Error("relabel did not label the tree")
+			}
+			if tc.name == "marker force" && getLabel(t, root) != rootCtx {
+				t.Errorf("-F in the marker did not force: root %q", getLabel(t, root))
+			}
+		})
+	}
+}
+
+func TestFirstBootKeepsMarkerOnFailure(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, mode := range []string{"error", "interrupt"} {
+		t.Run(mode, func(t *testing.T) {
+			root := t.TempDir()
+			populate(t, root)
+			stripLabels(t, root)
+			marker := filepath.Join(root, Marker)
+			os.WriteFile(marker, nil, 0o644)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			o := FirstBootOptions{Root: root, Labeler: fakeLabeler{}, Jobs: 1}
+			if mode == "error" {
+				o.tweak = func(r *Options) { r.setxattrFault = func(key string) error { return map[string]error{"/a/f1": unix.EIO}[key] } }
+			} else {
+				o.tweak = func(r *Options) { r.hook = func(_ hookPoint, key string) { cancel() } }
+			}
+			res, err := FirstBoot(ctx, o)
+			want := ErrIncomplete
+			if mode == "interrupt" {
+				want = context.Canceled
+			}
+			if !errors.Is(err, want) || !res.Ran {
+				t.Fatalf("want %v, got %+v %v", want, res, err)
+			}
+			if _, err := os.Lstat(marker); err != nil {
+				t.Fatalf("marker gone after a failed relabel: %v", err)
+			}
+			// The next start relabels again and, succeeding, removes the marker.
+			res, err = FirstBoot(context.Background(), FirstBootOptions{Root: root, Labeler: fakeLabeler{}})
+			if err != nil || !res.Ran {
+				t.Fatalf("rerun: %+v %v", res, err)
+			}
+			if _, err := os.Lstat(marker); err == nil {
+				t.Fatal("marker kept after the successful rerun")
+			}
+		})
+	}
+}
