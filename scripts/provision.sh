@@ -17,6 +17,8 @@
 #                             trixie/bin/secilc-34, trixie/bin/secilc-35 are wrapper scripts.
 #   trixie/debian-policy/policy.{33,34,35}  Debian's built policy (step policy) rewritten at
 #                             each version (34 by trixie's checkpolicy, 33/35 by sid's).
+#                             condxperm.34: the same plus a conditional allowx (secilc), which
+#                             no kernel before policy version 34 may load.
 set -eu
 
 CACHE=${1:-.cache}
@@ -135,6 +137,11 @@ step_trixie() {
 		cp=checkpolicy-35; [ $v = 34 ] && cp=checkpolicy-34
 		"$root/bin/$cp" -M -b -c $v -o "$root/debian-policy/policy.$v" "$src" >/dev/null 2>&1
 	done
+	# A blocker: Debian's policy plus one allowx inside a boolean block, which needs 34.
+	"$root/bin/checkpolicy-34" -M -b -C -o "$root/debian-policy/policy.cil" "$src" >/dev/null 2>&1
+	echo '(booleanif secure_mode_insmod (true (allowx init_t init_t (ioctl blk_file (0x1234)))))' >> "$root/debian-policy/policy.cil"
+	"$root/bin/secilc-34" -M true -c 34 -f /dev/null -o "$root/debian-policy/condxperm.34" "$root/debian-policy/policy.cil"
+	rm "$root/debian-policy/policy.cil"
 	rm -rf "$a"
 	touch "$root/.done"
 }

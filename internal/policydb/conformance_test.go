@@ -71,6 +71,26 @@ func TestConformanceDebianPolicy(t *testing.T) {
 	}
 }
 
+// TestConformanceDebianBlocker: Debian's policy with one conditional allowx (compiled by
+// secilc at 34) is refused at 33, naming the rule; libsepol refuses to write it at 33 too.
+func TestConformanceDebianBlocker(t *testing.T) {
+	file := filepath.Join(testutil.Trixie(t), "debian-policy", "condxperm.34")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Downgrade(data, 33)
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Feature != featureCondXperms ||
+		!strings.HasPrefix(re.Detail, "allowxperm init_t init_t:blk_file ioctl inside `if` on secure_mode_insmod (byte ") {
+		t.Fatalf("Downgrade = %v, want the conditional allowx refused", err)
+	}
+	msg, err := exec.Command(testutil.TrixieTool(t, "checkpolicy-35"), "-M", "-b", "-c", "33", "-o", filepath.Join(t.TempDir(), "out"), file).CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "does not support extended permissions rules in conditional policies") {
+		t.Errorf("libsepol wrote it at 33 (err %v): %s", err, msg)
+	}
+}
+
 // TestAnalyzeDebianBuilt walks the policy.33 that semodule built from Debian's modules (the
 // other Debian images are rewrites by checkpolicy) and compares its counts with what libsepol
 // reports while reading the same file ("… 291 bools", "… 102340 rules, 27347 cond rules").
