@@ -86,7 +86,9 @@ func TestFirstBootKeepsMarkerOnFailure(t *testing.T) {
 			defer cancel()
 			o := FirstBootOptions{Root: root, Labeler: fakeLabeler{}, Jobs: 1}
 			if mode == "error" {
-				o.tweak = func(r *Options) { r.setxattrFault = func(key string) error { return map[string]error{"/a/f1": unix.EIO}[key] } }
+				o.tweak = func(r *Options) {
+					r.setxattrFault = func(key string) error { return map[string]error{"/a/f1": unix.EIO}[key] }
+				}
 			} else {
 				o.tweak = func(r *Options) { r.hook = func(_ hookPoint, key string) { cancel() } }
 			}
