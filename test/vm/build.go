@@ -1,0 +1,164 @@
+package vm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// Env locates the inputs and the cache of the harness. Tests fill it from internal/testutil;
+// the demo from its flags.
+type Env struct {
+	// Repo is the repository's top directory (holding go.mod).
+	Repo string
+	// Cache is the provisioned cache (scripts/provision.sh): kernel/, policy/, ...
+	// The harness keeps its own artefacts in Cache/vm.
+	Cache string
+}
+
+// Vmlinuz is Debian's kernel image.
+func (e Env) Vmlinuz() string { return filepath.Join(e.Cache, "kernel", "vmlinuz") }
+
+// ModulesDir is the kernel's lib/modules/<version> tree.
+func (e Env) ModulesDir() string { return filepath.Join(e.Cache, "kernel", "modules") }
+
+// PolicyDir is Debian's built policy tree, SELINUXTYPE=default: policy/, contexts/, ...
+func (e Env) PolicyDir() string {
+	return filepath.Join(e.Cache, "policy", "etc", "selinux", "default")
+}
+
+// vmDir is where the harness caches what it builds.
+func (e Env) vmDir() string { return filepath.Join(e.Cache, "vm") }
+
+// BuildGo builds the main package pkg (relative to Repo, e.g. "./cmd/nsinit") as a static
+// binary (CGO_ENABLED=0) and returns its path under Cache/vm/bin. The go command's build
+// cache makes a rebuild without changes take well under a second.
+func (e Env) BuildGo(pkg string) (string, error) {
+	bin := filepath.Join(e.vmDir(), "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	out := filepath.Join(bin, filepath.Base(pkg))
+	tmp, err := os.CreateTemp(bin, ".build-*")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name(), pkg)
+	cmd.Dir = e.Repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	// Rename so that a concurrent run (the demo while the tests run) never execs a
+	// half-written file.
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// Initramfs returns the stage0 initramfs for stage0 (the built test/vm/stage0 binary): it
+// holds /init (stage0), /dev/console, /newroot and the boot modules numbered in dependency
+// order. It is cached under Cache/vm by the hash of its bytes.
+func (e Env) Initramfs(stage0 string) (string, error) {
+	init, err := os.ReadFile(stage0)
+	if err != nil {
+		return "", err
+	}
+	mods, err := ModuleOrder(e.ModulesDir(), BootModules)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	c := &cpioWriter{w: &buf}
+	c.Dir("dev", 0o755)
+	// The kernel opens /dev/console for PID 1's stdin, stdout and stderr before it runs
+	// /init; without the node PID 1 starts with no standard streams at all.
+	c.CharDev("dev/console", 0o600, 5, 1)
+	c.Dir("newroot", 0o755)
+	c.Dir("modules", 0o755)
+	for i, m := range mods {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			return "", err
+		}
+		c.File(fmt.Sprintf("modules/%02d-%s", i, filepath.Base(m)), 0o644, data)
+	}
+	c.File("init", 0o755, init)
+	if err := c.Close(); err != nil {
+		return "", err
+	}
+	return e.cacheBytes("initramfs", ".cpio", buf.Bytes())
+}
+
+// argsArchive returns a cpio archive holding /stage0.args: args, each ended by a NUL byte.
+// Appended to the initramfs (the kernel unpacks concatenated archives in turn), it hands
+// stage0 an argument vector the kernel command line cannot express.
+func argsArchive(args []string) ([]byte, error) {
+	var buf bytes.Buffer
+	c := &cpioWriter{w: &buf}
+	var data []byte
+	for _, a := range args {
+		data = append(append(data, a...), 0)
+	}
+	c.File("stage0.args", 0o644, data)
+	err := c.Close()
+	return buf.Bytes(), err
+}
+
+// cacheBytes stores data as Cache/vm/<kind>-<hash><ext> unless it is there already and
+// returns the path. The name is the content's hash, so a hit needs no further check.
+func (e Env) cacheBytes(kind, ext string, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	path := filepath.Join(e.vmDir(), kind+"-"+hex.EncodeToString(sum[:8])+ext)
+	if touch(path) {
+		return path, nil
+	}
+	if err := os.MkdirAll(e.vmDir(), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(e.vmDir(), ".tmp-"+kind+"-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	e.prune(kind, ext)
+	return path, nil
+}
+
+// touch marks a cached artefact as used and reports whether it exists.
+func touch(path string) bool {
+	now := time.Now()
+	return os.Chtimes(path, now, now) == nil
+}
+
+// pruneAge is how long a cached artefact may stay unused before prune removes it: every
+// nsinit rebuild makes new images, and they must not pile up.
+const pruneAge = 24 * time.Hour
+
+// prune removes Cache/vm/<kind>-*<ext> files unused for pruneAge.
+func (e Env) prune(kind, ext string) {
+	old, _ := filepath.Glob(filepath.Join(e.vmDir(), kind+"-*"+ext))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > pruneAge {
+			os.Remove(p)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+// Command vmrun boots one of the real-kernel scenarios of nsinit's VM test harness
+// (package test/vm) and streams the serial console to the terminal, ending with a verdict
+// line. `make demo` runs the enforcing scenario with it:
+//
+//	go run ./test/vm/cmd/vmrun                       # scenario (a), nsinit built from ./cmd/nsinit
+//	go run ./test/vm/cmd/vmrun -nsinit bin/nsinit -scenario policy-missing
+//	go run ./test/vm/cmd/vmrun -list
+//
+// It needs what `make provision` caches (Debian's kernel and built policy) plus qemu,
+// setfiles and mkfs.ext4. Exit status: 0 when the scenario's check passed, 1 when it did
+// not, 2 for bad usage or a harness failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	vm "github.com/nsinit/nsinit/test/vm"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vmrun", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenario := fs.String("scenario", "enforcing", "scenario to boot: a name or letter from -list, or \"all\"")
+	nsinit := fs.String("nsinit", "", "nsinit binary to install as /sbin/nsinit (default: build ./cmd/nsinit)")
+	cache := fs.String("cache", os.Getenv("NSINIT_CACHE"), "provisioned cache directory (default $NSINIT_CACHE, else <repo>/.cache)")
+	quiet := fs.Bool("quiet", false, "do not stream the console; print it only when a check fails")
+	list := fs.Bool("list", false, "list the scenarios and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console against an issue-2 scenario.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *list {
+		for _, s := range vm.Scenarios {
+			fmt.Fprintf(stdout, "%-8s %-17s %s\n", s.ID, s.Name, s.Summary)
+		}
+		return 0
+	}
+	var todo []vm.Scenario
+	if *scenario == "all" {
+		todo = vm.Scenarios
+	} else if s, ok := vm.ScenarioByName(*scenario); ok {
+		todo = []vm.Scenario{s}
+	} else {
+		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
+		return 2
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: %v\n", err)
+		return 2
+	}
+	e := vm.Env{Repo: repo, Cache: *cache}
+	if e.Cache == "" {
+		e.Cache = filepath.Join(repo, ".cache")
+	}
+	if _, err := os.Stat(e.Vmlinuz()); err != nil {
+		fmt.Fprintf(stderr, "vmrun: no kernel in %s: run `make provision` first (%v)\n", e.Cache, err)
+		return 2
+	}
+	if *nsinit != "" {
+		*nsinit, err = filepath.Abs(*nsinit)
+	} else {
+		fmt.Fprintf(stderr, "vmrun: building ./cmd/nsinit\n")
+		*nsinit, err = e.BuildNSInit()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "vmrun: building testinit, stage0 and the initramfs\n")
+	b, err := vm.Prepare(e, *nsinit)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: %v\n", err)
+		return 2
+	}
+	status := 0
+	for _, s := range todo {
+		fmt.Fprintf(stdout, "==> scenario (%s) %s: %s\n", s.ID, s.Name, s.Summary)
+		var console io.Writer = stdout
+		if *quiet {
+			console = nil
+		}
+		r, err := s.Run(context.Background(), e, b, console)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmrun: %v\n", err)
+			return 2
+		}
+		if err := s.Check(r); err != nil {
+			if *quiet {
+				fmt.Fprint(stdout, r.Console)
+			}
+			fmt.Fprintf(stdout, "==> FAIL (%s) %s after %v: %v\n", s.ID, s.Name, r.Elapsed.Round(100*time.Millisecond), err)
+			status = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "==> PASS (%s) %s after %v: %s\n", s.ID, s.Name, r.Elapsed.Round(100*time.Millisecond), verdict(r))
+	}
+	return status
+}
+
+// verdict says in one line what the console showed.
+func verdict(r *vm.Result) string {
+	if m := r.Marker; m != nil {
+		return fmt.Sprintf("the test init ran as PID %d in %s with enforce=%s, argv %q", m.PID, m.Context, m.Enforce, m.Argv)
+	}
+	if r.Emergency != "" {
+		return fmt.Sprintf("fail-closed, the init never ran: %s", strings.TrimSpace(r.Emergency))
+	}
+	return r.Outcome()
+}
+
+// repoRoot finds the directory holding go.mod, from the working directory upwards.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod in the working directory or above: run vmrun from the repository")
+		}
+		dir = parent
+	}
+}

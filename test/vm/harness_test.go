@@ -1,0 +1,330 @@
+package vm
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nsinit/nsinit/internal/testutil"
+)
+
+func TestParseMarker(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     *Marker
+		wantErr  string
+	}{
+		{
+			name: "full",
+			in:   `pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init argv=["/sbin/init","two words","--x"]`,
+			want: &Marker{PID: 1, Context: "system_u:system_r:init_t:s0", Enforce: "1",
+				Label: "system_u:object_r:init_exec_t:s0", Exe: "/sbin/init", Argv: []string{"/sbin/init", "two words", "--x"}},
+		},
+		{
+			name: "minimal",
+			in:   `pid=7 context=kernel enforce=none argv=[]`,
+			want: &Marker{PID: 7, Context: "kernel", Enforce: "none", Argv: []string{}},
+		},
+		{name: "no argv", in: `pid=1 context=kernel enforce=0`, wantErr: "no argv="},
+		{name: "argv not json", in: `pid=1 context=kernel enforce=0 argv=[/sbin/init]`, wantErr: "argv"},
+		{name: "bad pid", in: `pid=one context=kernel enforce=0 argv=[]`, wantErr: "pid"},
+		{name: "missing context", in: `pid=1 enforce=0 argv=[]`, wantErr: "no context="},
+		{name: "repeated", in: `pid=1 pid=2 context=kernel enforce=0 argv=[]`, wantErr: "repeated"},
+		{name: "unknown field", in: `pid=1 context=kernel enforce=0 color=red argv=[]`, wantErr: "unknown field"},
+		{name: "not key=value", in: `pid=1 context=kernel enforce=0 stray argv=[]`, wantErr: "not key=value"},
+		{name: "empty", in: ``, wantErr: "no argv="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMarker(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseMarker(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != tt.want.String() {
+				t.Errorf("ParseMarker(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseMarker(f *testing.F) {
+	f.Add(`pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=x exe=/sbin/init argv=["/sbin/init"]`)
+	f.Add(`pid=1 context=kernel enforce=0 argv=["a","b c"]`)
+	f.Add(`argv= argv=`)
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMarker(s)
+		if err != nil {
+			return
+		}
+		// What parses must survive a round trip through String.
+		again, err := ParseMarker(m.String())
+		if err != nil {
+			t.Fatalf("ParseMarker(%q) = %s, which does not parse again: %v", s, m, err)
+		}
+		if !slices.Equal(again.Argv, m.Argv) || again.Context != m.Context || again.PID != m.PID {
+			t.Fatalf("round trip of %q: %s != %s", s, again, m)
+		}
+	})
+}
+
+func TestClassify(t *testing.T) {
+	console := []string{
+		"[    0.1] Linux version 6.1.0",
+		"stage0: loaded 11 modules",
+		"INFO\tnsinit\tconfigured",
+		"TESTINIT: note: read /dev/kmsg: permission denied",
+		`TESTINIT: pid=1 context=kernel enforce=0 argv=["/sbin/init"]`,
+		`TESTINIT: pid=2 context=other enforce=1 argv=[]`,
+		"TESTINIT: avc: avc:  denied  { read } for pid=1 comm=\"init\"",
+		"[    5.0] reboot: Power down",
+	}
+	r := &Result{}
+	for _, l := range console {
+		if r.classify(l) {
+			t.Fatalf("classify(%q) asked to stop", l)
+		}
+	}
+	if r.Marker == nil || r.Marker.PID != 1 {
+		t.Errorf("Marker = %v, want the first marker (pid=1)", r.Marker)
+	}
+	if len(r.Notes) != 1 || len(r.Denials) != 1 || !r.PoweredOff {
+		t.Errorf("Notes=%q Denials=%q PoweredOff=%v", r.Notes, r.Denials, r.PoweredOff)
+	}
+
+	r = &Result{}
+	for _, l := range []string{
+		"ERROR\tnsinit\tfail closed",
+		"nsinit: emergency: no policy: /etc/selinux/default/policy holds no policy.N file",
+		"nsinit: emergency: the init was NOT started.",
+	} {
+		r.classify(l)
+	}
+	if !r.classify("nsinit: freezing") || !r.Frozen {
+		t.Error(`"nsinit: freezing" must stop the run`)
+	}
+	if err := expectFailClosed("/etc/selinux/default/policy", "not started")(r); err != nil {
+		t.Error(err)
+	}
+	if err := expectFailClosed("magic")(r); err == nil {
+		t.Error("expectFailClosed accepted an emergency that does not say why")
+	}
+	if err := expectInit(KernelContext, "0", "/sbin/init")(r); err == nil {
+		t.Error("expectInit accepted a boot without a marker")
+	}
+
+	r = &Result{}
+	r.classify("[    4.4] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000400")
+	if !strings.HasPrefix(r.Panic, "Kernel panic") || !strings.HasPrefix(r.Outcome(), "Kernel panic") {
+		t.Errorf("Panic = %q, Outcome = %q", r.Panic, r.Outcome())
+	}
+}
+
+func TestKernelCmdline(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantTail string
+		wantFile []string
+	}{
+		{nil, "rdinit=/init", nil},
+		{[]string{"--mode", "permissive", "x=y"}, "rdinit=/init -- --mode permissive x=y", nil},
+		{[]string{"--", "/sbin/init"}, "rdinit=/init", []string{"--", "/sbin/init"}},
+		{[]string{"two words"}, "rdinit=/init", []string{"two words"}},
+		{[]string{`"quoted"`}, "rdinit=/init", []string{`"quoted"`}},
+		{[]string{""}, "rdinit=/init", []string{""}},
+	}
+	for _, tt := range tests {
+		m := &Machine{Args: tt.args}
+		cmdline, file := m.kernelCmdline()
+		if !strings.HasSuffix(cmdline, tt.wantTail) || !strings.Contains(cmdline, "security=selinux") {
+			t.Errorf("args %q: cmdline %q, want it to end with %q", tt.args, cmdline, tt.wantTail)
+		}
+		if !slices.Equal(file, tt.wantFile) {
+			t.Errorf("args %q: /stage0.args gets %q, want %q", tt.args, file, tt.wantFile)
+		}
+	}
+}
+
+// TestCpioWriter checks the newc writer against GNU cpio, which must list and extract
+// exactly what was written (the kernel's unpacker is stricter about alignment than cpio,
+// and the boots of TestScenarios cover it).
+func TestCpioWriter(t *testing.T) {
+	testutil.RequireTool(t, "cpio")
+	var buf bytes.Buffer
+	c := &cpioWriter{w: &buf}
+	c.Dir("dev", 0o755)
+	c.CharDev("dev/console", 0o600, 5, 1)
+	c.File("a", 0o644, []byte("x"))     // data needs padding
+	c.File("bb", 0o755, []byte("four")) // data needs none
+	c.File("empty", 0o644, nil)         // no data at all
+	c.File("stage0.args", 0o644, []byte("--\x00two words\x00\x00"))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len()%4 != 0 {
+		t.Errorf("archive length %d is not a multiple of 4", buf.Len())
+	}
+	cmd := exec.Command("cpio", "-itv", "--quiet")
+	cmd.Stdin = bytes.NewReader(buf.Bytes())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cpio -itv: %v\n%s", err, out)
+	}
+	listing := string(out)
+	for _, want := range []string{"drwxr-xr-x", "crw-------", "5,   1", " dev/console", " a\n", " bb\n", " empty\n", " stage0.args\n"} {
+		if !strings.Contains(listing, want) {
+			t.Errorf("cpio -itv lacks %q:\n%s", want, listing)
+		}
+	}
+	for name, want := range map[string]string{"a": "x", "bb": "four", "stage0.args": "--\x00two words\x00\x00"} {
+		cmd := exec.Command("cpio", "-i", "--quiet", "--to-stdout", name)
+		cmd.Stdin = bytes.NewReader(buf.Bytes())
+		got, err := cmd.Output()
+		if err != nil || string(got) != want {
+			t.Errorf("cpio extracts %s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+func TestTopoSort(t *testing.T) {
+	graph := map[string][]string{
+		"ext4":       {"jbd2", "mbcache", "crc16"},
+		"jbd2":       nil,
+		"mbcache":    nil,
+		"crc16":      nil,
+		"virtio_pci": {"virtio_ring", "virtio"},
+		"virtio_blk": {"virtio", "virtio_ring"},
+		"virtio":     nil, "virtio_ring": nil,
+		"a": {"b"}, "b": {"c"}, "c": {"a"},
+	}
+	deps := func(n string) ([]string, error) {
+		d, ok := graph[n]
+		if !ok {
+			return nil, errors.New("no module " + n)
+		}
+		return d, nil
+	}
+	got, err := topoSort([]string{"virtio_pci", "virtio-blk", "ext4"}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"virtio_ring", "virtio", "virtio_pci", "virtio_blk", "jbd2", "mbcache", "crc16", "ext4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("topoSort = %q, want %q", got, want)
+	}
+	if _, err := topoSort([]string{"a"}, deps); err == nil || !strings.Contains(err.Error(), "cycle: a -> b -> c -> a") {
+		t.Errorf("cycle: err = %v", err)
+	}
+	if _, err := topoSort([]string{"missing"}, deps); err == nil {
+		t.Error("a missing module was accepted")
+	}
+}
+
+func TestParseModinfoMalformed(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"empty":     nil,
+		"not elf":   []byte("depends=ext4\x00"),
+		"truncated": []byte("\x7fELF\x02\x01\x01\x00"),
+	} {
+		if _, err := parseModinfo(data); err == nil {
+			t.Errorf("%s: parseModinfo accepted it", name)
+		}
+	}
+	self, err := os.ReadFile("/proc/self/exe") // an ELF file without .modinfo
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseModinfo(self); err == nil || !strings.Contains(err.Error(), ".modinfo") {
+		t.Errorf("ELF without .modinfo: err = %v", err)
+	}
+}
+
+// TestModuleOrderDebian resolves the boot modules of Debian's cached kernel: every module
+// must come after what its depends= names.
+func TestModuleOrderDebian(t *testing.T) {
+	dir := filepath.Join(testutil.Kernel(t), "modules")
+	paths, err := ModuleOrder(dir, BootModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, p := range paths {
+		pos[moduleName(p)] = i
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := parseModinfo(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range strings.Split(strings.Join(info["depends"], ","), ",") {
+			if d == "" {
+				continue
+			}
+			if i, ok := pos[moduleName(d)]; !ok || i > pos[moduleName(p)] {
+				t.Errorf("%s depends on %s, which is not loaded before it (order %q)", moduleName(p), d, paths)
+			}
+		}
+	}
+	for _, m := range append([]string{"jbd2", "mbcache", "virtio", "virtio_ring"}, BootModules...) {
+		if _, ok := pos[m]; !ok {
+			t.Errorf("%s missing from %q", m, paths)
+		}
+	}
+}
+
+// TestImageLabels builds a small labelled image and reads the labels back from the ext4
+// file with debugfs: setfiles on the host plus mkfs.ext4 -d must carry them.
+func TestImageLabels(t *testing.T) {
+	fc := filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files", "file_contexts")
+	for _, tool := range []string{"setfiles", "mkfs.ext4", "debugfs"} {
+		testutil.RequireTool(t, tool)
+	}
+	e := Env{Cache: t.TempDir()}
+	im := NewImage(8)
+	im.FileContexts = fc
+	im.AddFile("sbin/init", 0o755, []byte("#!/bin/true\n"))
+	im.AddFile("etc/selinux/config", 0o644, []byte("SELINUX=enforcing\n"))
+	im.AddDir("tmp", fs.ModeSticky|0o777)
+	img, err := im.Build(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/sbin/init":          "system_u:object_r:init_exec_t:s0",
+		"/etc/selinux/config": "system_u:object_r:selinux_config_t:s0",
+		"/tmp":                "system_u:object_r:tmp_t:s0",
+	} {
+		out, err := exec.Command("debugfs", "-R", "ea_get "+path+" security.selinux", img).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("label of %s in the image: %s %v, want %s", path, out, err, want)
+		}
+	}
+	out, _ := exec.Command("debugfs", "-R", "stat /tmp", img).CombinedOutput()
+	if !strings.Contains(string(out), "Mode:  01777") {
+		t.Errorf("/tmp mode not kept:\n%s", out)
+	}
+	// Same description, same key: the second Build is a cache hit.
+	again, err := im.Build(e)
+	if err != nil || again != img {
+		t.Errorf("rebuild = %s, %v; want the cached %s", again, err, img)
+	}
+	im.AddFile("etc/selinux/config", 0o644, []byte("SELINUX=permissive\n"))
+	if other, err := im.Build(e); err != nil || other == img {
+		t.Errorf("a changed image got %s, %v; want a new file", other, err)
+	}
+}

@@ -1,0 +1,239 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Contexts and paths the scenarios assert.
+const (
+	// InitContext is the domain Debian's policy gives PID 1 when it execs an init_exec_t
+	// file from kernel_t (type_transition kernel_t init_exec_t:process init_t).
+	InitContext = "system_u:system_r:init_t:s0"
+	// KernelContext is attr/current before any policy is loaded.
+	KernelContext = "kernel"
+	// PolicyFile is the policy inside the scenario images.
+	PolicyFile = "/etc/selinux/default/policy/policy.33"
+)
+
+// Binaries are the programs a scenario image holds.
+type Binaries struct {
+	// NSInit is the product, installed as /sbin/nsinit; empty leaves it out (the harness's
+	// own tests boot testinit right after stage0).
+	NSInit string
+	// TestInit is test/vm/testinit, installed as /sbin/init and /usr/sbin/init (both
+	// init_exec_t in Debian's file_contexts).
+	TestInit string
+	// Initrd is the stage0 initramfs.
+	Initrd string
+}
+
+// Prepare builds the harness's own static binaries (testinit, stage0) and the initramfs,
+// and returns them with nsinit, the product binary to install (see BuildNSInit).
+func Prepare(e Env, nsinit string) (Binaries, error) {
+	b := Binaries{NSInit: nsinit}
+	var err error
+	if b.TestInit, err = e.BuildGo("./test/vm/testinit"); err != nil {
+		return b, err
+	}
+	stage0, err := e.BuildGo("./test/vm/stage0")
+	if err != nil {
+		return b, err
+	}
+	b.Initrd, err = e.Initramfs(stage0)
+	return b, err
+}
+
+// BuildNSInit builds ./cmd/nsinit, static, the way the Makefile does.
+func (e Env) BuildNSInit() (string, error) { return e.BuildGo("./cmd/nsinit") }
+
+// RootImage returns the scenarios' root filesystem: nsinit, testinit, Debian's policy
+// (SELINUXTYPE=default) with /etc/selinux/config saying SELINUX=mode, the mount points
+// nsinit and the kernel need, labelled with the policy's own file_contexts.
+func RootImage(e Env, b Binaries, mode string) (*Image, error) {
+	im := NewImage(64)
+	im.FileContexts = filepath.Join(e.PolicyDir(), "contexts", "files", "file_contexts")
+	for _, d := range []string{"dev", "proc", "sys", "run", "root", "etc", "usr/sbin", "sbin"} {
+		im.AddDir(d, 0o755)
+	}
+	im.AddDir("tmp", fs.ModeSticky|0o777)
+	if b.NSInit != "" {
+		im.AddHostFile("sbin/nsinit", 0o755, b.NSInit)
+	}
+	im.AddHostFile("sbin/init", 0o755, b.TestInit)
+	im.AddHostFile("usr/sbin/init", 0o755, b.TestInit)
+	im.AddFile("etc/selinux/config", 0o644, []byte(fmt.Sprintf(
+		"# written by nsinit's VM test harness (test/vm)\nSELINUX=%s\nSELINUXTYPE=default\n", mode)))
+	if err := im.AddTree("etc/selinux/default", e.PolicyDir()); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// Scenario is one real-kernel boot of issue 2's acceptance list.
+type Scenario struct {
+	// Name identifies the scenario (test name, demo flag); ID is its letter in issue 2.
+	Name, ID string
+	// Summary says what it shows.
+	Summary string
+	// SELinux is the SELINUX= value of /etc/selinux/config.
+	SELinux string
+	// Change alters the standard image (RootImage), e.g. removes the policy.
+	Change func(im *Image)
+	// Cmdline holds extra kernel words; Args are nsinit's arguments (see Machine).
+	Cmdline, Args []string
+	// Check returns what is wrong with the boot's result, or nil.
+	Check func(r *Result) error
+}
+
+// Scenarios are issue 2's acceptance scenarios (a)-(f) and the reference control.
+var Scenarios = []Scenario{
+	{
+		Name: "enforcing", ID: "a",
+		Summary: "SELINUX=enforcing: nsinit loads the policy, enforces and execs /sbin/init, which runs as PID 1 in init_t with enforce=1",
+		SELinux: "enforcing",
+		Check:   expectInit(InitContext, "1", "/sbin/init"),
+	},
+	{
+		Name: "permissive", ID: "b",
+		Summary: "--mode permissive over SELINUX=enforcing: the policy is loaded, enforce stays 0, the init runs (in init_t)",
+		SELinux: "enforcing",
+		Args:    []string{"--mode", "permissive"},
+		Check:   expectInit(InitContext, "0", "/sbin/init"),
+	},
+	{
+		Name: "disabled", ID: "c",
+		Summary: "SELINUX=disabled: no policy is loaded (attr/current stays \"kernel\"), the init runs",
+		SELinux: "disabled",
+		Check:   expectInit(KernelContext, "0", "/sbin/init"),
+	},
+	{
+		Name: "policy-missing", ID: "d",
+		Summary: "SELINUX=enforcing without policy.33: nsinit never runs the init, names the missing file and freezes",
+		SELinux: "enforcing",
+		Change:  func(im *Image) { im.Remove(strings.TrimPrefix(PolicyFile, "/")) },
+		Check:   expectFailClosed(filepath.Dir(PolicyFile)),
+	},
+	{
+		Name: "policy-corrupt", ID: "e",
+		Summary: "SELINUX=enforcing with a policy.33 of random bytes: nsinit never runs the init, says why and freezes",
+		SELinux: "enforcing",
+		Change: func(im *Image) {
+			garbage := make([]byte, 64<<10)
+			rand.New(rand.NewSource(2)).Read(garbage)
+			im.AddFile(strings.TrimPrefix(PolicyFile, "/"), 0o644, garbage)
+		},
+		Check: expectFailClosed(PolicyFile, "magic"),
+	},
+	{
+		Name: "init-args", ID: "f",
+		Summary: "nsinit -- /usr/sbin/init alpha 'two words' --gamma: the init gets exactly that argv, in init_t, enforcing",
+		SELinux: "enforcing",
+		Args:    []string{"--", "/usr/sbin/init", "alpha", "two words", "--gamma"},
+		Check:   expectInit(InitContext, "1", "/usr/sbin/init", "alpha", "two words", "--gamma"),
+	},
+	{
+		Name: "reference-loader", ID: "control",
+		Summary: "no nsinit: testinit as PID 1 loads the policy itself, enforces and re-execs /sbin/init; proves the image, labels and kernel independently of nsinit",
+		SELinux: "enforcing",
+		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_LOAD=" + PolicyFile, "TESTINIT_ENFORCE=1"},
+		Check:   expectInit(InitContext, "1", "/sbin/init"),
+	},
+}
+
+// ScenarioByName returns the scenario called name.
+func ScenarioByName(name string) (Scenario, bool) {
+	for _, s := range Scenarios {
+		if s.Name == name || s.ID == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Run builds the scenario's image and boots it. console, if not nil, receives the console
+// as it arrives.
+func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer) (*Result, error) {
+	im, err := RootImage(e, b, s.SELinux)
+	if err != nil {
+		return nil, err
+	}
+	if s.Change != nil {
+		s.Change(im)
+	}
+	disk, err := im.Build(e)
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args, Console: console}
+	return m.Boot(ctx)
+}
+
+// expectInit checks that the test init ran as PID 1 in context with the enforce value
+// and argv.
+func expectInit(context, enforce string, argv ...string) func(*Result) error {
+	return func(r *Result) error {
+		if r.Marker == nil {
+			return fmt.Errorf("the test init never reported (%s)%s", r.Outcome(), emergencySuffix(r))
+		}
+		m := r.Marker
+		var errs []string
+		if m.PID != 1 {
+			errs = append(errs, fmt.Sprintf("pid=%d, want 1", m.PID))
+		}
+		if m.Context != context {
+			errs = append(errs, fmt.Sprintf("context=%s, want %s", m.Context, context))
+		}
+		if m.Enforce != enforce {
+			errs = append(errs, fmt.Sprintf("enforce=%s, want %s", m.Enforce, enforce))
+		}
+		if !slices.Equal(m.Argv, argv) {
+			errs = append(errs, fmt.Sprintf("argv=%q, want %q", m.Argv, argv))
+		}
+		if r.Emergency != "" {
+			errs = append(errs, "unexpected "+r.Emergency)
+		}
+		if !r.PoweredOff {
+			errs = append(errs, "the guest did not power off: "+r.Outcome())
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("test init: %s (marker: %s)", strings.Join(errs, "; "), m)
+		}
+		return nil
+	}
+}
+
+// expectFailClosed checks that the init never ran and that nsinit printed an emergency
+// line containing every one of words (case-insensitive), then froze.
+func expectFailClosed(words ...string) func(*Result) error {
+	return func(r *Result) error {
+		if r.Marker != nil {
+			return fmt.Errorf("the test init ran but must not have: %s", r.Marker)
+		}
+		if r.Emergency == "" {
+			return fmt.Errorf("no %q line (%s)", emergencyMarker, r.Outcome())
+		}
+		for _, w := range words {
+			if !strings.Contains(strings.ToLower(r.Emergency), strings.ToLower(w)) {
+				return fmt.Errorf("the emergency line does not mention %q: %s", w, r.Emergency)
+			}
+		}
+		if !r.Frozen {
+			return fmt.Errorf("nsinit did not print %q (%s)", freezingMarker, r.Outcome())
+		}
+		return nil
+	}
+}
+
+func emergencySuffix(r *Result) string {
+	if r.Emergency != "" {
+		return ": " + r.Emergency
+	}
+	return ""
+}

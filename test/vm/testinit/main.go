@@ -1,0 +1,210 @@
+// Command testinit is the "real init" of the VM tests: the program nsinit hands over to. It
+// reports what it was given, in one marker line on the console, then powers the machine off:
+//
+//	TESTINIT: pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init argv=["/sbin/init"]
+//
+// context is /proc/self/attr/current, enforce is /sys/fs/selinux/enforce ("none" when
+// selinuxfs cannot be read), label is the security.selinux xattr of its own executable and
+// argv is its argument vector as a JSON array (always last: it may contain spaces). Then it
+// relays every AVC record of the kernel log (/dev/kmsg, complete and not rate-limited,
+// unlike the console) as "TESTINIT: avc: ..." and ends with "TESTINIT: poweroff".
+//
+// It mounts /proc, /sys and selinuxfs itself when they are missing, so it also works as the
+// first program the kernel runs; mounting them changes no SELinux state.
+//
+// Reference loader (a control for the tests, independent of nsinit): when it runs as PID 1
+// in the "kernel" context and TESTINIT_LOAD names a policy file, it loads that policy with
+// one write(2) to selinuxfs, sets enforce to TESTINIT_ENFORCE (0 or 1, default 0), removes
+// both variables and execs itself again by its argv[0], so that the kernel applies the
+// policy's transition for the file's label.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	selinuxfs = "/sys/fs/selinux"
+	prefix    = "TESTINIT: "
+)
+
+func main() {
+	mountIfMissing("/proc/self", "proc", "/proc", "proc")
+	ctx, err := readAttr("/proc/self/attr/current")
+	if err != nil {
+		note("read attr/current: %v", err)
+	}
+	if policy := os.Getenv("TESTINIT_LOAD"); policy != "" && os.Getpid() == 1 && ctx == "kernel" {
+		if err := referenceLoad(policy, os.Getenv("TESTINIT_ENFORCE")); err != nil {
+			note("reference load failed: %v", err)
+			powerOff()
+		}
+	}
+	enforce := readEnforce()
+	label := "none"
+	if exe, err := os.Readlink("/proc/self/exe"); err == nil {
+		if l, err := getLabel(exe); err == nil {
+			label = l
+		}
+	}
+	exe, _ := os.Readlink("/proc/self/exe")
+	argv, _ := json.Marshal(os.Args)
+	fmt.Fprintf(os.Stdout, "%spid=%d context=%s enforce=%s label=%s exe=%s argv=%s\n",
+		prefix, os.Getpid(), orNone(ctx), enforce, label, orNone(exe), argv)
+	relayAVCs()
+	powerOff()
+}
+
+// note prints an explanatory line that the harness keeps with the marker.
+func note(format string, args ...any) {
+	fmt.Fprintf(os.Stdout, prefix+"note: "+format+"\n", args...)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// mountIfMissing mounts fstype on target unless probe exists.
+func mountIfMissing(probe, source, target, fstype string) {
+	if _, err := os.Stat(probe); err == nil {
+		return
+	}
+	_ = os.MkdirAll(target, 0o755)
+	if err := unix.Mount(source, target, fstype, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		note("mount %s on %s: %v", fstype, target, err)
+	}
+}
+
+// readAttr reads a /proc attr file; the kernel ends the value with a NUL byte.
+func readAttr(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return strings.TrimRight(string(b), "\x00\n"), err
+}
+
+// readEnforce returns selinuxfs's enforce value, mounting sysfs and selinuxfs if needed.
+func readEnforce() string {
+	read := func() (string, error) {
+		b, err := os.ReadFile(selinuxfs + "/enforce")
+		return strings.TrimSpace(string(b)), err
+	}
+	if v, err := read(); err == nil {
+		return v
+	}
+	mountIfMissing("/sys/fs", "sysfs", "/sys", "sysfs")
+	mountIfMissing(selinuxfs+"/enforce", "selinuxfs", selinuxfs, "selinuxfs")
+	v, err := read()
+	if err != nil {
+		note("read %s/enforce: %v", selinuxfs, err)
+		return "none"
+	}
+	return v
+}
+
+// getLabel returns path's security.selinux attribute.
+func getLabel(path string) (string, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Getxattr(path, "security.selinux", buf)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(buf[:n]), "\x00"), nil
+}
+
+// relayAVCs prints the AVC records in the kernel's log buffer. It uses raw read(2): the
+// os package would park a non-blocking descriptor in the poller and wait instead of
+// returning EAGAIN at the end of the buffer.
+func relayAVCs() {
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		note("open /dev/kmsg: %v", err)
+		return
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EPIPE) { // a record was overwritten: go on with the next
+			continue
+		}
+		if err != nil || n <= 0 { // EAGAIN: the end of the buffer
+			if err != nil && !errors.Is(err, unix.EAGAIN) {
+				note("read /dev/kmsg: %v", err)
+			}
+			return
+		}
+		// A record is "prio,seq,time,flags;message\n" followed by continuation lines.
+		rec := buf[:n]
+		if i := bytes.IndexByte(rec, ';'); i >= 0 {
+			msg := rec[i+1:]
+			if j := bytes.IndexByte(msg, '\n'); j >= 0 {
+				msg = msg[:j]
+			}
+			if bytes.Contains(msg, []byte("avc:")) {
+				fmt.Fprintf(os.Stdout, "%savc: %s\n", prefix, msg)
+			}
+		}
+	}
+}
+
+// referenceLoad loads the policy at path and sets enforce, then re-execs this program.
+func referenceLoad(path, enforce string) error {
+	mountIfMissing("/sys/fs", "sysfs", "/sys", "sysfs")
+	mountIfMissing(selinuxfs+"/load", "selinuxfs", selinuxfs, "selinuxfs")
+	policy, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(selinuxfs+"/load", policy); err != nil {
+		return err
+	}
+	if enforce == "" {
+		enforce = "0"
+	}
+	if err := writeFile(selinuxfs+"/enforce", []byte(enforce)); err != nil {
+		return err
+	}
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TESTINIT_") {
+			env = append(env, kv)
+		}
+	}
+	fmt.Fprintf(os.Stdout, "%sreference loader: loaded %s (%d bytes), enforce=%s, exec %s\n",
+		prefix, path, len(policy), enforce, os.Args[0])
+	return unix.Exec(os.Args[0], os.Args, env)
+}
+
+// writeFile writes b to an existing file in one write(2), as selinuxfs requires.
+func writeFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// powerOff flushes and powers the machine off; as PID 1 it must not return.
+func powerOff() {
+	fmt.Fprintf(os.Stdout, "%spoweroff\n", prefix)
+	unix.Sync()
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		note("reboot(POWER_OFF): %v", err)
+	}
+	// Only reached if reboot failed or we are not PID 1: exiting PID 1 panics the kernel,
+	// which ends the run as well (panic=-1, qemu -no-reboot).
+	os.Exit(1)
+}
