@@ -29,8 +29,9 @@ func BenchmarkParseLibselinuxOnly(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		lines := splitLines(data)
-		scanMode(data, lines)
-		scanType(lines)
+		for l := range lines(data) {
+			l.mode()
+			l.typeValue()
+		}
 	}
 }

@@ -10,6 +10,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +25,8 @@ import (
 const DefaultType = "targeted"
 
 // MaxSize is the largest config file Parse accepts. libselinux has no limit; a PID 1 must
-// not read an unbounded file (a config symlinked to /dev/zero, say), and a real config is
-// well under a kilobyte.
-const MaxSize = 1 << 20
+// not read an unbounded file, and a real config is one or two kilobytes (Fedora's: 1.2 KiB).
+const MaxSize = 64 << 10
 
 // ErrTooLarge is wrapped by Parse's error for input larger than MaxSize.
 var ErrTooLarge = errors.New("file too large for an SELinux config")
@@ -106,34 +106,26 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, MaxSize)
 	}
 	c := &Config{Path: path, Found: true, Type: DefaultType}
-	lines := splitLines(data)
-	scanMode(data, lines)
-	scanType(lines)
-	for i := range lines {
+	for l := range lines(data) {
 		if c.ModeLine == 0 {
-			for _, h := range lines[i].modeHits {
-				if h.mode != ModeUnset {
-					c.Mode, c.ModeLine = h.mode, lines[i].no
-					break
-				}
+			if m := l.mode(); m != ModeUnset {
+				c.Mode, c.ModeLine = m, l.no
 			}
 		}
-		if lines[i].typeHit {
-			c.Type, c.TypeLine = lines[i].typeValue, lines[i].no
+		if v, ok := l.typeValue(); ok {
+			c.Type, c.TypeLine = v, l.no
 		}
 	}
-	c.Warnings = crossCheck(c, lines)
+	c.Warnings = crossCheck(c, data)
 	return c, nil
 }
 
 // physLine is one line of the file and what each libselinux parser makes of it.
 type physLine struct {
-	no        int
-	text      []byte    // the line without its '\n'
-	chunks    int       // how many fgets() reads selinux_getenforcemode needs for it
-	modeHits  []modeHit // pieces of the line that selinux_getenforcemode sees as SELINUX= lines
-	typeHit   bool      // init_selinux_config reads SELINUXTYPE= here
-	typeValue string    // ... with this value
+	no       int
+	text     []byte    // the line without its '\n'
+	chunks   int       // how many fgets() reads selinux_getenforcemode needs for it
+	modeHits []modeHit // pieces of the line that selinux_getenforcemode sees as SELINUX= lines
 }
 
 // modeHit is a piece of a line that starts with SELINUX=.
@@ -143,56 +135,55 @@ type modeHit struct {
 	mode   Mode   // ModeUnset when the value is not recognised
 }
 
-// splitLines splits data at '\n' as getline(3) does; a final line without '\n' counts.
-func splitLines(data []byte) []physLine {
-	var lines []physLine
-	for no := 1; len(data) > 0; no++ {
-		text := data
-		rest := []byte(nil)
-		for i, b := range data {
-			if b == '\n' {
-				text, rest = data[:i], data[i+1:]
-				break
+// lines yields the lines of data as getline(3) splits them (a final line without '\n'
+// counts), each with what selinux_getenforcemode sees in it. One physLine is reused.
+func lines(data []byte) func(yield func(*physLine) bool) {
+	return func(yield func(*physLine) bool) {
+		l := &physLine{}
+		for no := 1; len(data) > 0; no++ {
+			end := bytes.IndexByte(data, '\n') + 1
+			if end == 0 {
+				end = len(data)
 			}
+			l.no, l.text = no, bytes.TrimSuffix(data[:end], []byte("\n"))
+			l.scanMode(data[:end])
+			if !yield(l) {
+				return
+			}
+			data = data[end:]
 		}
-		lines = append(lines, physLine{no: no, text: text})
-		data = rest
 	}
-	return lines
 }
 
 // pageSize is selinux_page_size, the size of selinux_getenforcemode's line buffer.
 var pageSize = os.Getpagesize()
 
-// scanMode applies selinux_getenforcemode's reading (selinux-userspace.md §A.1): fgets()
-// into a one-page buffer, so a line longer than pageSize-1 bytes arrives as several pieces,
-// each tested as a line; a piece counts if it starts with exactly "SELINUX=" (case-sensitive,
-// column 0); blanks after '=' are skipped; the value is a case-insensitive prefix match.
-// It records every hit; Parse takes the first recognised one as libselinux does (libselinux
-// stops there, the warnings need the rest).
-func scanMode(data []byte, lines []physLine) {
+// scanMode applies selinux_getenforcemode's reading (selinux-userspace.md §A.1) to one line
+// with its '\n': fgets() into a one-page buffer, so a line longer than pageSize-1 bytes
+// arrives as several pieces (every line starts a new piece), each tested as a line; a piece
+// counts if it starts with exactly "SELINUX=" (case-sensitive, column 0); blanks after '='
+// are skipped; the value is a case-insensitive prefix match. It records every hit.
+func (l *physLine) scanMode(line []byte) {
 	const tag = "SELINUX="
-	li := 0
-	lineStart := 0
-	for off := 0; off < len(data); {
-		end := min(off+pageSize-1, len(data))
-		for i := off; i < end; i++ {
-			if data[i] == '\n' {
-				end = i + 1
-				break
-			}
-		}
-		lines[li].chunks++
-		if piece := cString(data[off:end]); len(piece) >= len(tag) && string(piece[:len(tag)]) == tag {
+	l.chunks, l.modeHits = 0, l.modeHits[:0]
+	for off := 0; off < len(line); off += pageSize - 1 {
+		l.chunks++
+		piece := cString(line[off:min(off+pageSize-1, len(line))])
+		if len(piece) >= len(tag) && string(piece[:len(tag)]) == tag {
 			v := trimLeftCSpace(piece[len(tag):])
-			lines[li].modeHits = append(lines[li].modeHits, modeHit{offset: off - lineStart, value: v, mode: modePrefix(v)})
+			l.modeHits = append(l.modeHits, modeHit{offset: off, value: v, mode: modePrefix(v)})
 		}
-		if data[end-1] == '\n' {
-			li++
-			lineStart = end
-		}
-		off = end
 	}
+}
+
+// mode is the mode libselinux takes from this line: its first recognised piece, if any.
+func (l *physLine) mode() Mode {
+	for _, h := range l.modeHits {
+		if h.mode != ModeUnset {
+			return h.mode
+		}
+	}
+	return ModeUnset
 }
 
 // modePrefix is selinux_getenforcemode's value test: a case-insensitive prefix match.
@@ -208,21 +199,19 @@ func modePrefix(v []byte) Mode {
 	return ModeUnset
 }
 
-// scanType applies init_selinux_config's reading (§A.2): whole lines, read up to any NUL;
-// leading blanks skipped; blank and '#' lines skipped; key "SELINUXTYPE=" in any ASCII case;
-// blanks after '=' skipped; trailing blanks and control characters stripped, except the
-// value's first character; no quote or comment handling.
-func scanType(lines []physLine) {
+// typeValue applies init_selinux_config's reading (§A.2) to the line: read up to any NUL;
+// leading blanks skipped; blank and '#' lines skipped; key "SELINUXTYPE=" in any ASCII
+// case; blanks after '=' skipped; trailing blanks and control characters stripped, except
+// the value's first character; no quote or comment handling. ok is false for other lines.
+func (l *physLine) typeValue() (v string, ok bool) {
 	const tag = "SELINUXTYPE="
-	for i := range lines {
-		p := trimLeftCSpace(cString(lines[i].text))
-		if len(p) == 0 || p[0] == '#' || !hasPrefixFoldASCII(p, tag) {
-			continue
-		}
-		v := trimLeftCSpace(p[len(tag):])
-		for len(v) > 1 && (isCSpace(v[len(v)-1]) || isCCntrl(v[len(v)-1])) {
-			v = v[:len(v)-1]
-		}
-		lines[i].typeHit, lines[i].typeValue = true, string(v)
+	p := trimLeftCSpace(cString(l.text))
+	if len(p) == 0 || p[0] == '#' || !hasPrefixFoldASCII(p, tag) {
+		return "", false
 	}
+	b := trimLeftCSpace(p[len(tag):])
+	for len(b) > 1 && (isCSpace(b[len(b)-1]) || isCCntrl(b[len(b)-1])) {
+		b = b[:len(b)-1]
+	}
+	return string(b), true
 }

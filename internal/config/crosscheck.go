@@ -70,12 +70,12 @@ func seen(raw string) string { return intended(string(cString([]byte(raw)))) }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// maxWarnings bounds the warnings kept for one file: a PID 1 logs them all on the console.
+// maxWarnings bounds the warnings for one file: a PID 1 logs them all on the console.
 const maxWarnings = 64
 
 // crossCheck returns the warnings for a parsed file, in line order (the file-level one,
-// line 0, first).
-func crossCheck(c *Config, lines []physLine) []Warning {
+// line 0, first). It stops looking once it has more than maxWarnings.
+func crossCheck(c *Config, data []byte) []Warning {
 	var ws []Warning
 	add := func(line int, format string, args ...any) {
 		ws = append(ws, Warning{File: c.Path, Line: line, Message: fmt.Sprintf(format, args...)})
@@ -83,10 +83,13 @@ func crossCheck(c *Config, lines []physLine) []Warning {
 	if c.ModeLine == 0 {
 		add(0, "no valid SELINUX= line: the mode is unspecified, which libselinux treats as permissive")
 	}
-	lastType := c.TypeLine
 	crlf := false
-	for i := range lines {
-		l := &lines[i]
+	for l := range lines(data) {
+		if len(ws) > maxWarnings {
+			ws = append(ws[:maxWarnings], Warning{File: c.Path, Line: l.no,
+				Message: "too many warnings: not checking this line and the rest of the file"})
+			break
+		}
 		n := l.no
 		in := readINI(l.text)
 		if !crlf && bytes.HasSuffix(l.text, []byte("\r")) {
@@ -106,23 +109,20 @@ func crossCheck(c *Config, lines []physLine) []Warning {
 			add(n, "%s", msg)
 		}
 		checkModeLine(c, l, in, add)
-		checkTypeLine(l, in, lastType, add)
+		typ, isType := l.typeValue()
+		checkTypeLine(c, l, typ, isType, in, add)
 		switch {
 		case ini.IsErrDelimiterNotFound(in.err):
 			add(n, "not a KEY=value line: libselinux ignores it, an INI reader rejects it")
-		case in.err != nil && len(l.modeHits) == 0 && !l.typeHit:
+		case in.err != nil && len(l.modeHits) == 0 && !isType:
 			add(n, "an INI reader rejects this line (%q); libselinux ignores it", in.err.Error())
 		case in.err != nil:
 			add(n, "an INI reader rejects this line (%q)", in.err.Error())
 		case in.section != "":
 			add(n, "section header %q: libselinux ignores it, an INI reader files the keys below it under that section", in.section)
-		case in.isKey && strings.HasSuffix(in.value, `\`) && (len(l.modeHits) > 0 || l.typeHit):
+		case in.isKey && strings.HasSuffix(in.value, `\`) && (len(l.modeHits) > 0 || isType):
 			add(n, "trailing backslash: shell and INI readers continue the value on the next line, libselinux does not")
 		}
-	}
-	if len(ws) > maxWarnings {
-		more := len(ws) - maxWarnings
-		ws = append(ws[:maxWarnings], Warning{File: c.Path, Message: fmt.Sprintf("%d more warnings not shown", more)})
 	}
 	return ws
 }
@@ -156,10 +156,11 @@ func checkModeLine(c *Config, l *physLine, in iniLine, add func(int, string, ...
 	}
 }
 
-// checkTypeLine warns about a line that is, or looks like, a SELINUXTYPE= line.
-func checkTypeLine(l *physLine, in iniLine, lastType int, add func(int, string, ...any)) {
+// checkTypeLine warns about a line that is, or looks like, a SELINUXTYPE= line; isType
+// and v are libselinux's reading of it.
+func checkTypeLine(c *Config, l *physLine, v string, isType bool, in iniLine, add func(int, string, ...any)) {
 	n := l.no
-	if !l.typeHit {
+	if !isType {
 		if in.isKey && equalFoldASCII(in.key, "SELINUXTYPE") {
 			add(n, "libselinux ignores this SELINUXTYPE line: %s", whyNotKey(l.text, "SELINUXTYPE", false))
 		}
@@ -168,10 +169,9 @@ func checkTypeLine(l *physLine, in iniLine, lastType int, add func(int, string, 
 	if key := trimLeftCSpace(l.text)[:len("SELINUXTYPE")]; string(key) != "SELINUXTYPE" {
 		add(n, "key %q: libselinux accepts SELINUXTYPE in any case, shell readers of this file (fixfiles, selinux-autorelabel) do not", key)
 	}
-	v := l.typeValue
 	switch {
-	case n != lastType:
-		add(n, "SELINUXTYPE= overridden by line %d: the last one wins", lastType)
+	case n != c.TypeLine:
+		add(n, "SELINUXTYPE= overridden by line %d: the last one wins", c.TypeLine)
 	case v == "":
 		add(n, "empty SELINUXTYPE: libselinux uses /etc/selinux/ itself as the policy directory")
 	case in.isKey && v != seen(in.value):
