@@ -537,12 +537,24 @@ func (w *walker) xperm(off int, key [4]uint16, kind uint8, cond bool, bools []ui
 		Source: w.name(symTypes, uint32(key[0])), Target: w.name(symTypes, uint32(key[1])), Class: w.name(symClasses, uint32(key[2]))}
 	if cond {
 		x.Booleans = []string{}
+		seen := map[uint32]bool{}
 		for _, b := range bools {
+			if seen[b] {
+				continue
+			}
+			if len(seen) == maxBooleans { // a hostile expression may name millions
+				x.Booleans = append(x.Booleans, "…")
+				break
+			}
+			seen[b] = true
 			x.Booleans = append(x.Booleans, w.name(symBools, b))
 		}
 	}
 	return x
 }
+
+// maxBooleans bounds the booleans named per conditional rule.
+const maxBooleans = 4
 
 // condList reads the conditional blocks: each an expression over booleans and a true and a
 // false list of avtab entries.
