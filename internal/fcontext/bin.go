@@ -1,6 +1,7 @@
 package fcontext
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -90,26 +91,29 @@ func (r *binReader) fail(format string, args ...any) {
 	}
 }
 
-// cstr reads n bytes that must end with a NUL and returns them as a C string (up to the
+// cbytes reads n bytes that must end with a NUL and returns them as a C string (up to the
 // first NUL).
-func (r *binReader) cstr(n uint64, what string) string {
+func (r *binReader) cbytes(n uint64, what string) []byte {
 	b := r.take(n)
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n == 0 || b[n-1] != 0 {
 		r.fail("%s not NUL-terminated", what)
-		return ""
+		return nil
 	}
-	if i := strings.IndexByte(string(b), 0); i >= 0 {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
-	return string(b)
+	return b
 }
+
+// cstr is cbytes as a string.
+func (r *binReader) cstr(n uint64, what string) string { return string(r.cbytes(n, what)) }
 
 // parseBinV5 reads a v1–v5 compiled file as libselinux 3.4 load_mmap does and appends its
 // specs in stored order. The serialised PCRE blobs are skipped: the regex text is stored too.
-func parseBinV5(data []byte, file string, input int, intern func([]byte) string, out *[]spec) error {
+func parseBinV5(data []byte, file string, input int, in interner, out *[]spec) error {
 	r := &binReader{data: data, order: binary.NativeEndian}
 	r.u32() // magic, checked by binKind
 	version := r.u32()
@@ -151,7 +155,7 @@ func parseBinV5(data []byte, file string, input int, intern func([]byte) string,
 		if r.err == nil && cl == 0 {
 			r.fail("empty context")
 		}
-		ctx := r.cstr(uint64(cl), "context")
+		ctx := r.cbytes(uint64(cl), "context")
 		rl := r.u32()
 		if r.err == nil && rl == 0 {
 			r.fail("empty regex")
@@ -167,7 +171,7 @@ func parseBinV5(data []byte, file string, input int, intern func([]byte) string,
 		if r.err != nil {
 			break
 		}
-		s := spec{regex: re, ctx: intern([]byte(ctx)), mode: mode, input: int32(input), line: int32(i + 1), literal: meta == 0}
+		s := spec{regex: re, ctx: in.bytes(ctx), mode: mode, input: int32(input), line: int32(i + 1), literal: meta == 0}
 		if stemID >= 0 && int(stemID) < len(stems) {
 			s.stem = stems[stemID]
 		}
@@ -186,7 +190,7 @@ var kindModes = [8]uint32{0, sIFDIR, sIFCHR, sIFBLK, sIFSOCK, sIFIFO, sIFLNK, sI
 // 3.4 cannot read it (it falls back to the text file); we read it so that a policy built by a
 // newer toolchain still loads. Specs are laid out in classic order: regex specs by source
 // line, then literal specs in tree order (v6 stores no line numbers for literals).
-func parseBinV6(data []byte, file string, input int, intern func([]byte) string, out *[]spec) error {
+func parseBinV6(data []byte, file string, input int, in interner, out *[]spec) error {
 	r := &binReader{data: data, order: binary.BigEndian}
 	r.u32()
 	if v := r.u32(); r.err == nil && v != binV6 {
@@ -203,7 +207,7 @@ func parseBinV6(data []byte, file string, input int, intern func([]byte) string,
 			r.fail("bad context length %d", l)
 		}
 		if b := r.take(uint64(l)); r.err == nil {
-			ctxs = append(ctxs, intern(b))
+			ctxs = append(ctxs, in.bytes(b))
 		}
 	}
 	type lineSpec struct {

@@ -21,12 +21,13 @@ package fcontext
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
-	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // none is the context that means "do not label".
@@ -51,24 +52,12 @@ type entry struct {
 	match  matcher
 }
 
-// matcher decides whether a (normalised, substituted) key matches an entry's pattern.
-type matcher struct {
-	kind  uint8  // matchExact, matchRegex
-	exact string // matchExact: the un-escaped literal
-	re    atomic.Pointer[regexp.Regexp]
-	src   string // matchRegex: RE2 program text (compiled lazily)
-}
-
-const (
-	matchExact = iota
-	matchRegex
-)
-
 // Handle is a loaded file_contexts configuration. It is immutable after Load and safe for
 // concurrent use.
 type Handle struct {
 	entries  []entry            // libselinux order: regex specs, then literal specs
-	exact    map[string][]int32 // plain literal → entry indices, descending
+	exact    map[string]int32 // plain literal → newest entry index
+	sameNext []int32          // entry index → next older plain literal entry with the same text, or -1
 	nodes    map[string][]int32 // directory prefix → candidate regex entries (with ancestors'), descending
 	subs     []sub              // .subs, last line first
 	distSubs []sub              // .subs_dist, last line first
@@ -90,7 +79,7 @@ func Load(path string) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &loader{ctxs: map[string]string{}}
+	in := &loader{ctxs: interner{}}
 	for i, suffix := range []string{"", ".homedirs", ".local"} {
 		err := in.input(path+suffix, i)
 		if err != nil && (i == 0 || !errors.Is(err, fs.ErrNotExist)) {
@@ -117,15 +106,24 @@ type loader struct {
 	specs   []spec
 	files   []string // file name per input number, for errors
 	sources []string
-	ctxs    map[string]string
+	ctxs    interner
 }
 
-func (l *loader) intern(b []byte) string {
-	if s, ok := l.ctxs[string(b)]; ok {
+// interner makes equal contexts share one string.
+type interner map[string]string
+
+func (in interner) bytes(b []byte) string {
+	if s, ok := in[string(b)]; ok {
 		return s
 	}
-	s := string(b)
-	l.ctxs[s] = s
+	return in.str(string(b))
+}
+
+func (in interner) str(s string) string {
+	if t, ok := in[s]; ok {
+		return t
+	}
+	in[s] = s
 	return s
 }
 
@@ -171,19 +169,21 @@ func (l *loader) input(path string, n int) error {
 	return firstErr
 }
 
-// file parses one specification file, text or compiled.
+// file parses one specification file, text or compiled. The file is mapped, not copied:
+// the parsers copy out what they keep.
 func (l *loader) file(path string, n int) error {
-	data, err := os.ReadFile(path)
+	data, release, err := mapFile(path)
 	if err != nil {
 		return err
 	}
+	defer release()
 	switch binKind(data) {
 	case 5:
-		return parseBinV5(data, path, n, l.intern, &l.specs)
+		return parseBinV5(data, path, n, l.ctxs, &l.specs)
 	case 6:
-		return parseBinV6(data, path, n, l.intern, &l.specs)
+		return parseBinV6(data, path, n, l.ctxs, &l.specs)
 	}
-	return parseText(data, path, n, l.intern, &l.specs)
+	return parseText(data, path, n, l.ctxs, &l.specs)
 }
 
 // build orders the specs like libselinux (sort_specs: literal specs after regex specs,
@@ -191,8 +191,9 @@ func (l *loader) file(path string, n int) error {
 func build(specs []spec, files []string) (*Handle, error) {
 	h := &Handle{
 		entries: make([]entry, 0, len(specs)),
-		exact:   make(map[string][]int32),
-		nodes:   make(map[string][]int32),
+		exact:    make(map[string]int32, len(specs)/2),
+		nodes:    make(map[string][]int32),
+		sameNext: make([]int32, len(specs)),
 	}
 	for pass := 0; pass < 2; pass++ {
 		for i := range specs {
@@ -201,53 +202,70 @@ func build(specs []spec, files []string) (*Handle, error) {
 			}
 		}
 	}
-	// Classify and translate. Compiling thousands of regexes would cost more than the whole
-	// libselinux load, so a regex whose structure is known to be fine for RE2 (safeStructure)
-	// is compiled on first use; any other one is compiled now, so RE2 errors fail the load.
+	// Classify, translate and index. Compiling thousands of regexes would cost more than
+	// the whole libselinux load, so regexes are compiled on first use (see newMatcher).
 	direct := map[string][]int32{}
 	for i := range h.entries {
 		e := &h.entries[i]
-		if lit, ok := plainLiteral(e.regex); ok && e.literal {
-			e.match.kind = matchExact
-			e.match.exact = lit
-			e.prefix = lit
-			h.exact[lit] = append(h.exact[lit], int32(i))
-			continue
-		}
-		src, err := translate(e.regex)
-		if err != nil {
+		m := &e.match
+		if err := m.init(e.regex, e.literal); err != nil {
 			return nil, e.errorf(files, err)
 		}
-		e.match.kind = matchRegex
-		e.match.src = src
-		if !safeStructure(e.regex) {
-			re, err := regexp.Compile(src)
-			if err != nil {
-				return nil, e.errorf(files, err)
+		if m.kind == matchExact {
+			e.prefix = m.lit
+			h.sameNext[i] = -1
+			if prev, ok := h.exact[m.lit]; ok {
+				h.sameNext[i] = prev
 			}
-			e.match.re.Store(re)
+			h.exact[m.lit] = int32(i)
+			continue
 		}
 		e.prefix = requiredPrefix(e.regex)
 		dir := e.prefix[:strings.LastIndexByte(e.prefix, '/')+1]
 		direct[dir] = append(direct[dir], int32(i))
 	}
-	for k, v := range h.exact {
-		reverse(v)
-		h.exact[k] = v
+	// Each node gets its own specs and all its ancestors' (every node that is a directory
+	// prefix of it), newest first, so that a lookup reads one list. Shorter prefixes first:
+	// a node merges its deepest existing ancestor's finished list with its own.
+	dirs := make([]string, 0, len(direct))
+	for d := range direct {
+		dirs = append(dirs, d)
 	}
-	// Each node gets its own specs and all its ancestors' (every existing node that is a
-	// directory prefix of it), newest first, so a lookup reads one list.
-	for dir := range direct {
-		var list []int32
-		for i := 0; i <= len(dir); i++ {
-			if i == 0 || dir[i-1] == '/' {
-				list = append(list, direct[dir[:i]]...)
-			}
-		}
-		sort.Slice(list, func(a, b int) bool { return list[a] > list[b] })
-		h.nodes[dir] = list
+	sort.Slice(dirs, func(a, b int) bool { return len(dirs[a]) < len(dirs[b]) })
+	for _, d := range dirs {
+		own := direct[d]
+		reverse(own)
+		h.nodes[d] = mergeDesc(h.ancestorList(d), own)
 	}
 	return h, nil
+}
+
+// ancestorList returns the list of the deepest node that is a proper directory prefix of d.
+func (h *Handle) ancestorList(d string) []int32 {
+	if d == "" {
+		return nil
+	}
+	for i := len(d) - 2; i >= 0; i-- {
+		if d[i] == '/' {
+			if l, ok := h.nodes[d[:i+1]]; ok {
+				return l
+			}
+		}
+	}
+	return h.nodes[""]
+}
+
+// mergeDesc merges two descending lists.
+func mergeDesc(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] > b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 func reverse(v []int32) {
@@ -268,25 +286,30 @@ func (e *entry) errorf(files []string, err error) error {
 // characters and only escapes of punctuation (which stand for themselves). Patterns such as
 // "/a\d" or "/a)" are left to the regex engine.
 func plainLiteral(re string) (string, bool) {
-	if !strings.ContainsAny(re, `\.^$?*+|[](){}`) {
-		return re, true
-	}
-	var b strings.Builder
+	escaped := false
 	for i := 0; i < len(re); i++ {
-		c := re[i]
-		switch c {
+		switch re[i] {
 		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{', ')':
 			return "", false
 		case '\\':
 			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
 				return "", false
 			}
+			escaped = true
 			i++
-			c = re[i]
 		}
-		b.WriteByte(c)
 	}
-	return b.String(), true
+	if !escaped {
+		return re, true
+	}
+	b := make([]byte, 0, len(re))
+	for i := 0; i < len(re); i++ {
+		if re[i] == '\\' {
+			i++
+		}
+		b = append(b, re[i])
+	}
+	return string(b), true
 }
 
 // requiredPrefix returns literal text that every key matching "^" + re + "$" starts with
@@ -296,7 +319,9 @@ func requiredPrefix(re string) string {
 	if topLevelAlternation(re) {
 		return ""
 	}
+	// Without escapes the prefix is a substring of re; build a copy only when unescaping.
 	var b []byte
+	plain := true
 	for i := 0; i < len(re); {
 		c := re[i]
 		n := 1
@@ -305,19 +330,31 @@ func requiredPrefix(re string) string {
 			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
 				return string(b)
 			}
+			if plain {
+				b, plain = append(b, re[:i]...), false
+			}
 			c = re[i+1]
 			n = 2
 		case strings.IndexByte(`.^$?*+|[](){}`, c) >= 0 || c >= 0x80:
-			return string(b)
+			return prefixResult(re, i, b, plain)
 		}
 		if i+n < len(re) {
 			switch re[i+n] {
 			case '?', '*', '{':
-				return string(b)
+				return prefixResult(re, i, b, plain)
 			}
 		}
-		b = append(b, c)
+		if !plain {
+			b = append(b, c)
+		}
 		i += n
+	}
+	return prefixResult(re, len(re), b, plain)
+}
+
+func prefixResult(re string, i int, b []byte, plain bool) string {
+	if plain {
+		return re[:i]
 	}
 	return string(b)
 }
@@ -399,21 +436,13 @@ func (h *Handle) match(key string, mode uint32) *entry {
 		// PCRE's "$" also matches before a final newline.
 		h.bestExact(key[:n-1], mode, stem, &best)
 	}
-	var mapped string
-	mappedDone := false
+	k := probe{key: key}
 	for _, i := range h.candidates(key) {
 		if i < best {
 			break
 		}
 		e := &h.entries[i]
-		if !e.applies(mode, stem) || !strings.HasPrefix(key, e.prefix) {
-			continue
-		}
-		if !mappedDone {
-			mapped, _ = latin1(key)
-			mappedDone = true
-		}
-		if e.match.regexp().MatchString(mapped) {
+		if e.applies(mode, stem) && strings.HasPrefix(key, e.prefix) && e.match.matches(&k) {
 			return e
 		}
 	}
@@ -425,14 +454,14 @@ func (h *Handle) match(key string, mode uint32) *entry {
 
 // bestExact raises *best to the newest plain-literal entry equal to key that applies.
 func (h *Handle) bestExact(key string, mode uint32, stem string, best *int32) {
-	for _, i := range h.exact[key] {
-		if i <= *best {
-			return
-		}
+	i, ok := h.exact[key]
+	for ok && i > *best {
 		if h.entries[i].applies(mode, stem) {
 			*best = i
 			return
 		}
+		i = h.sameNext[i]
+		ok = i >= 0
 	}
 }
 
@@ -476,20 +505,28 @@ func normalize(key string) (string, bool) {
 	return key, true
 }
 
-// neverMatch stands in for a regex that failed to compile lazily. safeStructure is meant to
-// rule that out (FuzzSafeStructure checks it); this keeps a lookup from panicking anyway.
-var neverMatch = regexp.MustCompile(`[^\x00-\x{10FFFF}]`)
 
-// regexp returns the compiled regex, compiling it on first use. Concurrent first uses may
-// compile twice; both results are equivalent.
-func (m *matcher) regexp() *regexp.Regexp {
-	if re := m.re.Load(); re != nil {
-		return re
-	}
-	re, err := regexp.Compile(m.src)
+// mapFile maps path read-only (falling back to reading it, e.g. for an empty file) and
+// returns its bytes and the function that releases them.
+func mapFile(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
 	if err != nil {
-		re = neverMatch
+		return nil, nil, err
 	}
-	m.re.Store(re)
-	return re
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if size := st.Size(); size > 0 && size == int64(int(size)) && st.Mode().IsRegular() {
+		data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
+		if err == nil {
+			return data, func() { _ = unix.Munmap(data) }, nil
+		}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, func() {}, nil
 }

@@ -289,7 +289,7 @@ func compare(t *testing.T, h *Handle, keys []lookupKey, want []string) {
 
 // policyCopy copies Debian's contexts/files directory and sets the mtimes so that libselinux
 // picks the text files (binNewer false) or the .bin files (binNewer true).
-func policyCopy(t *testing.T, binNewer bool) string {
+func policyCopy(t testing.TB, binNewer bool) string {
 	t.Helper()
 	src := filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files")
 	dst := filepath.Join(t.TempDir(), "files")
@@ -415,3 +415,6 @@ func mustTime(s string) time.Time {
 	}
 	return tm
 }
+
+// benchPolicyCopy is policyCopy for benchmarks.
+func benchPolicyCopy(b *testing.B, binNewer bool) string { return policyCopy(b, binNewer) }

@@ -22,48 +22,82 @@ import (
 // Constructs RE2 lacks (backreferences, lookaround, atomic and possessive groups, \K, \G,
 // \R, \X, callouts ...) are errors: the caller fails the load like a validating libselinux.
 func translate(pattern string) (string, error) {
+	b := emitter{on: true, buf: make([]byte, 0, len(pattern)+24)}
+	if err := translateTo(&b, pattern); err != nil {
+		return "", err
+	}
+	return string(b.buf), nil
+}
+
+// checkDialect reports the error translate would, without building the translation.
+func checkDialect(pattern string) error { return translateTo(&emitter{}, pattern) }
+
+// emitter collects translated text; when off it only lets translateTo validate.
+type emitter struct {
+	on  bool
+	buf []byte
+}
+
+func (e *emitter) putByte(c byte) {
+	if e.on {
+		e.buf = append(e.buf, c)
+	}
+}
+
+func (e *emitter) putString(s string) {
+	if e.on {
+		e.buf = append(e.buf, s...)
+	}
+}
+
+// hex writes byte c as the RE2 escape of the rune of the same value.
+func (e *emitter) hex(c byte) {
+	if e.on {
+		e.buf = fmt.Appendf(e.buf, `\x{%x}`, c)
+	}
+}
+
+func translateTo(b *emitter, pattern string) error {
 	src := "^" + pattern + "$"
 	multiline := hasMultilineFlag(src)
-	var b strings.Builder
-	b.Grow(len(src) + 16)
-	b.WriteString("(?s)")
+	b.putString("(?s)")
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
 		case c == '\\':
-			n, err := translateEscape(&b, src, i, false)
+			n, err := translateEscape(b, src, i, false)
 			if err != nil {
-				return "", err
+				return err
 			}
 			i += n
 		case c == '$':
 			if multiline {
-				b.WriteByte('$')
+				b.putByte('$')
 			} else {
-				b.WriteString(`(?:\n?\z)`)
+				b.putString(`(?:\n?\z)`)
 			}
 			i++
 		case c == '[':
-			n, err := translateClass(&b, src, i)
+			n, err := translateClass(b, src, i)
 			if err != nil {
-				return "", err
+				return err
 			}
 			i += n
 		case c == '(' && strings.HasPrefix(src[i:], "(?#"):
 			end := strings.IndexByte(src[i:], ')')
 			if end < 0 {
-				return "", fmt.Errorf("missing ) after (?# comment")
+				return fmt.Errorf("missing ) after (?# comment")
 			}
 			i += end + 1
 		case c >= utf8.RuneSelf:
-			fmt.Fprintf(&b, `\x{%x}`, c)
+			b.hex(c)
 			i++
 		default:
-			b.WriteByte(c)
+			b.putByte(c)
 			i++
 		}
 	}
-	return b.String(), nil
+	return nil
 }
 
 // hasMultilineFlag reports whether an inline option group such as "(?m)" or "(?im:" turns
@@ -89,18 +123,18 @@ func hasMultilineFlag(s string) bool {
 
 // translateEscape writes the RE2 form of the escape at src[i] ("\" + char) and returns how
 // many bytes it consumed. inClass selects the meaning inside a character class.
-func translateEscape(b *strings.Builder, src string, i int, inClass bool) (int, error) {
+func translateEscape(b *emitter, src string, i int, inClass bool) (int, error) {
 	if i+1 >= len(src) {
 		return 0, fmt.Errorf("\\ at end of pattern")
 	}
 	c := src[i+1]
 	if c >= utf8.RuneSelf {
-		fmt.Fprintf(b, `\x{%x}`, c)
+		b.hex(c)
 		return 2, nil
 	}
 	if !isAlnum(c) {
-		b.WriteByte('\\')
-		b.WriteByte(c)
+		b.putByte('\\')
+		b.putByte(c)
 		return 2, nil
 	}
 	// Bracketless class bodies, so they can be used inside and outside classes.
@@ -112,17 +146,17 @@ func translateEscape(b *strings.Builder, src string, i int, inClass bool) (int, 
 	class := func(body string, negate bool) {
 		switch {
 		case inClass && !negate:
-			b.WriteString(body)
+			b.putString(body)
 		case !negate:
-			b.WriteString("[" + body + "]")
+			b.putString("[" + body + "]")
 		default:
-			b.WriteString("[^" + body + "]")
+			b.putString("[^" + body + "]")
 		}
 	}
 	switch c {
 	case 'd', 'D', 'w', 'W', 'n', 't', 'r', 'f', 'a':
-		b.WriteByte('\\')
-		b.WriteByte(c)
+		b.putByte('\\')
+		b.putByte(c)
 	case 's':
 		class(space, false)
 	case 'v':
@@ -135,29 +169,29 @@ func translateEscape(b *strings.Builder, src string, i int, inClass bool) (int, 
 		}
 		class(map[byte]string{'S': space, 'V': vspace, 'H': hspace}[c], true)
 	case 'e':
-		b.WriteString(`\x1b`)
+		b.putString(`\x1b`)
 	case 'b':
 		if inClass {
-			b.WriteString(`\x08`)
+			b.putString(`\x08`)
 		} else {
-			b.WriteString(`\b`)
+			b.putString(`\b`)
 		}
 	case 'B', 'A', 'z':
 		if inClass {
 			return 0, fmt.Errorf("\\%c inside a character class", c)
 		}
-		b.WriteByte('\\')
-		b.WriteByte(c)
+		b.putByte('\\')
+		b.putByte(c)
 	case 'Z':
 		if inClass {
 			return 0, fmt.Errorf("\\Z inside a character class")
 		}
-		b.WriteString(`(?:\n?\z)`)
+		b.putString(`(?:\n?\z)`)
 	case 'x', 'p', 'P', 'Q', 'E', '0':
 		// Same syntax and meaning in RE2 (hex, properties, quoting, octal); RE2 rejects the
 		// variants PCRE reads differently (e.g. "\x" with one digit).
-		b.WriteByte('\\')
-		b.WriteByte(c)
+		b.putByte('\\')
+		b.putByte(c)
 	default:
 		if c >= '1' && c <= '9' {
 			return 0, fmt.Errorf("backreference or octal escape \\%c is not supported by RE2", c)
@@ -169,38 +203,38 @@ func translateEscape(b *strings.Builder, src string, i int, inClass bool) (int, 
 
 // translateClass copies the bracket expression starting at src[i] ("[") with PCRE's rules
 // (a "]" right after "[" or "[^" is literal; POSIX [:name:] classes) and returns its length.
-func translateClass(b *strings.Builder, src string, i int) (int, error) {
+func translateClass(b *emitter, src string, i int) (int, error) {
 	start := i
-	b.WriteByte('[')
+	b.putByte('[')
 	i++
 	if i < len(src) && src[i] == '^' {
-		b.WriteByte('^')
+		b.putByte('^')
 		i++
 	}
 	if i < len(src) && src[i] == ']' {
-		b.WriteString(`\]`)
+		b.putString(`\]`)
 		i++
 	}
 	for i < len(src) {
 		c := src[i]
 		switch {
 		case c == ']':
-			b.WriteByte(']')
+			b.putByte(']')
 			return i + 1 - start, nil
 		case c == '[' && i+1 < len(src) && (src[i+1] == ':' || src[i+1] == '.' || src[i+1] == '='):
 			end := strings.Index(src[i+2:], string(src[i+1])+"]")
 			if end < 0 {
-				b.WriteString(`\[`)
+				b.putString(`\[`)
 				i++
 				continue
 			}
 			if src[i+1] != ':' {
 				return 0, fmt.Errorf("POSIX collating element %q is not supported", src[i:i+end+4])
 			}
-			b.WriteString(src[i : i+end+4])
+			b.putString(src[i : i+end+4])
 			i += end + 4
 		case c == '[':
-			b.WriteString(`\[`)
+			b.putString(`\[`)
 			i++
 		case c == '\\':
 			n, err := translateEscape(b, src, i, true)
@@ -209,10 +243,10 @@ func translateClass(b *strings.Builder, src string, i int) (int, error) {
 			}
 			i += n
 		case c >= utf8.RuneSelf:
-			fmt.Fprintf(b, `\x{%x}`, c)
+			b.hex(c)
 			i++
 		default:
-			b.WriteByte(c)
+			b.putByte(c)
 			i++
 		}
 	}

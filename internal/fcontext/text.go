@@ -20,7 +20,7 @@ const (
 
 // typeField maps the two-character file type field to an S_IFMT value
 // (label_file.h string_to_mode).
-func typeField(f []byte) (uint32, bool) {
+func typeField(f string) (uint32, bool) {
 	if len(f) != 2 || f[0] != '-' {
 		return 0, false
 	}
@@ -65,28 +65,35 @@ func (e *ParseError) Error() string {
 // parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
 // read_spec_entries, label_file.h process_line) and appends its specs to *out. Contexts are
 // interned through intern so that many specs share one string.
-func parseText(data []byte, file string, input int, intern func([]byte) string, out *[]spec) error {
-	for lineno := 1; len(data) > 0; lineno++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
+func parseText(data []byte, file string, input int, in interner, out *[]spec) error {
+	// One copy of the file; the specs' pattern strings are substrings of it.
+	text := string(data)
+	if n := len(*out) + bytes.Count(data, []byte{'\n'}) + 1; cap(*out) < n {
+		grown := make([]spec, len(*out), n)
+		copy(grown, *out)
+		*out = grown
+	}
+	for lineno := 1; len(text) > 0; lineno++ {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			data = nil
+			text = ""
 		}
-		if err := parseLine(line, file, lineno, input, intern, out); err != nil {
+		if err := parseLine(line, file, lineno, input, in, out); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// parseLine handles one line (with its "\n", if any).
-func parseLine(line []byte, file string, lineno, input int, intern func([]byte) string, out *[]spec) error {
+// parseLine handles one line (without its "\n").
+func parseLine(line string, file string, lineno, input int, in interner, out *[]spec) error {
 	// libselinux works on the C string: a NUL byte ends the line.
-	if i := bytes.IndexByte(line, 0); i >= 0 {
+	if i := strings.IndexByte(line, 0); i >= 0 {
 		line = line[:i]
 	}
-	var fields [3][]byte
+	var fields [3]string
 	n := 0
 	p := 0
 	for p < len(line) && isSpace(line[p]) {
@@ -115,7 +122,7 @@ func parseLine(line []byte, file string, lineno, input int, intern func([]byte) 
 	if n < 2 {
 		return &ParseError{File: file, Line: lineno, Reason: "line is missing fields"}
 	}
-	s := spec{regex: string(fields[0]), input: int32(input), line: int32(lineno)}
+	s := spec{regex: fields[0], input: int32(input), line: int32(lineno)}
 	ctx := fields[1]
 	if n == 3 {
 		m, ok := typeField(fields[1])
@@ -125,7 +132,7 @@ func parseLine(line []byte, file string, lineno, input int, intern func([]byte) 
 		s.mode = m
 		ctx = fields[2]
 	}
-	s.ctx = intern(ctx)
+	s.ctx = in.str(ctx)
 	*out = append(*out, withDerived(s))
 	return nil
 }

@@ -1,0 +1,190 @@
+package fcontext
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"sync/atomic"
+)
+
+// Matcher kinds. Most regex specs have one of a few shapes around a plain literal L that
+// plain string tests decide exactly, without a regex engine.
+const (
+	matchExact  = iota // plain literal: the key equals L (only used through Handle.exact)
+	matchTree          // "L(/.*)?": L itself or anything under it
+	matchUnder         // "L/.*": anything under L
+	matchPrefix        // "L.*": anything starting with L
+	matchRegex         // anything else: RE2
+)
+
+// shapes are the pattern suffixes with a string-test equivalent, and their kinds.
+var shapes = []struct {
+	suffix string
+	kind   uint8
+}{{"(/.*)?", matchTree}, {"/.*", matchUnder}, {".*", matchPrefix}}
+
+// matcher decides whether a normalised, substituted key matches one spec's pattern, with
+// PCRE2's semantics (DOTALL, byte-wise, "^"+pattern+"$").
+type matcher struct {
+	kind uint8
+	lit  string // L for the literal kinds
+	src  string // matchRegex: the pattern, translated and compiled on first use
+	prog atomic.Pointer[program]
+}
+
+// program is a compiled regex plus cheap necessary conditions checked first.
+type program struct {
+	re       *regexp.Regexp
+	lits     []string // ASCII literals every match contains, in this order
+	suffix   string   // ASCII literal every match ends with, or ends with before a final "\n"
+	suffixNL string   // suffix + "\n"
+}
+
+// init classifies pattern. A regex is translated now (so dialect errors fail the load); it
+// is compiled now only when safeStructure cannot vouch for RE2 accepting it.
+func (m *matcher) init(pattern string, literal bool) error {
+	if lit, ok := plainLiteral(pattern); ok && literal {
+		m.kind, m.lit = matchExact, lit
+		return nil
+	}
+	for _, s := range shapes {
+		if head, ok := strings.CutSuffix(pattern, s.suffix); ok {
+			if lit, ok := plainLiteral(head); ok {
+				m.kind, m.lit = s.kind, lit
+				return nil
+			}
+		}
+	}
+	if err := checkDialect(pattern); err != nil {
+		return err
+	}
+	m.kind, m.src = matchRegex, pattern
+	if !safeStructure(pattern) {
+		p, err := compileProgram(pattern)
+		if err != nil {
+			return err
+		}
+		m.prog.Store(p)
+	}
+	return nil
+}
+
+// compileProgram translates and compiles a pattern and derives its literal pre-checks from the parse tree: the
+// literal children of a top-level concatenation must occur in order, and a literal right
+// before the end anchor must end the key.
+func compileProgram(pattern string) (*program, error) {
+	src, err := translate(pattern)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &program{re: re}
+	tree, err := syntax.Parse(src, syntax.Perl)
+	if err != nil || tree.Op != syntax.OpConcat {
+		return p, nil
+	}
+	subs := tree.Sub
+	// The translated end anchor is "\n?\z": skip it to find a trailing literal.
+	end := len(subs)
+	for end > 0 && (subs[end-1].Op == syntax.OpEndText || isOptionalNewline(subs[end-1])) {
+		end--
+	}
+	for i, s := range subs {
+		lit, ok := asciiLiteral(s)
+		if !ok {
+			continue
+		}
+		p.lits = append(p.lits, lit)
+		if i == end-1 && end < len(subs) {
+			p.suffix, p.suffixNL = lit, lit+"\n"
+		}
+	}
+	return p, nil
+}
+
+func isOptionalNewline(re *syntax.Regexp) bool {
+	return re.Op == syntax.OpQuest && re.Sub[0].Op == syntax.OpLiteral && string(re.Sub[0].Rune) == "\n"
+}
+
+// asciiLiteral returns the text of a case-sensitive, ASCII-only literal node.
+func asciiLiteral(re *syntax.Regexp) (string, bool) {
+	if re.Op != syntax.OpLiteral || re.Flags&syntax.FoldCase != 0 {
+		return "", false
+	}
+	b := make([]byte, len(re.Rune))
+	for i, r := range re.Rune {
+		if r >= 0x80 {
+			return "", false
+		}
+		b[i] = byte(r)
+	}
+	return string(b), true
+}
+
+// neverMatch stands in for a regex that failed to compile lazily. safeStructure is meant to
+// rule that out (FuzzSafeStructure checks it); this keeps a lookup from panicking anyway.
+var neverMatch = &program{re: regexp.MustCompile(`[^\x00-\x{10FFFF}]`)}
+
+// program returns the compiled regex, compiling it on first use. Concurrent first uses may
+// compile twice; both results are equivalent.
+func (m *matcher) program() *program {
+	if p := m.prog.Load(); p != nil {
+		return p
+	}
+	p, err := compileProgram(m.src)
+	if err != nil {
+		p = neverMatch
+	}
+	m.prog.Store(p)
+	return p
+}
+
+// probe is a key being looked up, with its byte-wise (Latin-1) form made on demand.
+type probe struct {
+	key    string
+	mapped string
+	done   bool
+}
+
+func (k *probe) latin1() string {
+	if !k.done {
+		k.mapped, _ = latin1(k.key)
+		k.done = true
+	}
+	return k.mapped
+}
+
+// matches reports whether the probe's key matches (the entry's prefix was checked already).
+func (m *matcher) matches(k *probe) bool {
+	key := k.key
+	switch m.kind {
+	case matchExact:
+		return key == m.lit || key == m.lit+"\n"
+	case matchTree:
+		if !strings.HasPrefix(key, m.lit) {
+			return false
+		}
+		rest := key[len(m.lit):]
+		return rest == "" || rest == "\n" || rest[0] == '/'
+	case matchUnder:
+		return len(key) > len(m.lit) && strings.HasPrefix(key, m.lit) && key[len(m.lit)] == '/'
+	case matchPrefix:
+		return strings.HasPrefix(key, m.lit)
+	}
+	p := m.program()
+	if p.suffix != "" && !strings.HasSuffix(key, p.suffix) && !strings.HasSuffix(key, p.suffixNL) {
+		return false
+	}
+	pos := 0
+	for _, l := range p.lits {
+		j := strings.Index(key[pos:], l)
+		if j < 0 {
+			return false
+		}
+		pos += j + len(l)
+	}
+	return p.re.MatchString(k.latin1())
+}
