@@ -56,8 +56,8 @@ type entry struct {
 // concurrent use.
 type Handle struct {
 	entries  []entry            // libselinux order: regex specs, then literal specs
-	exact    map[string]int32 // plain literal → newest entry index
-	sameNext []int32          // entry index → next older plain literal entry with the same text, or -1
+	exact    map[string]int32   // plain literal → newest entry index
+	sameNext []int32            // entry index → next older plain literal entry with the same text, or -1
 	nodes    map[string][]int32 // directory prefix → candidate regex entries (with ancestors'), descending
 	subs     []sub              // .subs, last line first
 	distSubs []sub              // .subs_dist, last line first
@@ -190,7 +190,7 @@ func (l *loader) file(path string, n int) error {
 // stable), prepares their matchers and indexes them.
 func build(specs []spec, files []string) (*Handle, error) {
 	h := &Handle{
-		entries: make([]entry, 0, len(specs)),
+		entries:  make([]entry, 0, len(specs)),
 		exact:    make(map[string]int32, len(specs)/2),
 		nodes:    make(map[string][]int32),
 		sameNext: make([]int32, len(specs)),
@@ -504,7 +504,6 @@ func normalize(key string) (string, bool) {
 	}
 	return key, true
 }
-
 
 // mapFile maps path read-only (falling back to reading it, e.g. for an empty file) and
 // returns its bytes and the function that releases them.
