@@ -224,6 +224,15 @@ func (r *run) run(ctx context.Context) int {
 		return r.emergencyOrExit(failure{what: "find the init", err: err, hint: "pass the init after --, e.g. nsinit -- /lib/systemd/systemd", code: exitcode.ExecFailed})
 	}
 
+	if cfgErr != nil {
+		// The mode came from --mode or NSINIT_MODE, but without the config the policy type
+		// (SELINUXTYPE) is unknown: nothing can be loaded.
+		if code, stop := r.fail(failure{what: "read the SELinux configuration", err: cfgErr,
+			hint: "make " + filepath.Join(o.Root, "etc/selinux/config") + " a readable regular file"}); stop {
+			return code
+		}
+		return r.handoff(ctx, target)
+	}
 	if code, stop := r.bringUp(ctx, det, layout, cmdline); stop {
 		return code
 	}

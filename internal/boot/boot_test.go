@@ -165,6 +165,18 @@ func TestBringUp(t *testing.T) {
 			code: exitcode.FailClosed, console: "security=selinux"},
 		{name: "already initialized", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Initialized },
 			code: exitcode.ExecFailed, exec: true, enforce: "0"},
+		{name: "unreadable config, --mode permissive: init runs, nothing loaded", config: permissive, opts: Options{Mode: config.ModePermissive},
+			setup: func(w *world) {
+				os.Remove(filepath.Join(w.root, "etc/selinux/config"))
+				os.Mkdir(filepath.Join(w.root, "etc/selinux/config"), 0o755)
+			},
+			code: exitcode.ExecFailed, exec: true, frozen: true},
+		{name: "unreadable config, no mode given: fail closed", config: permissive,
+			setup: func(w *world) {
+				os.Remove(filepath.Join(w.root, "etc/selinux/config"))
+				os.Mkdir(filepath.Join(w.root, "etc/selinux/config"), 0o755)
+			},
+			code: exitcode.FailClosed, frozen: true, console: "etc/selinux/config"},
 		{name: "no init", config: permissive, setup: func(w *world) { w.pid1 = false; os.Remove(filepath.Join(w.root, "sbin/init")) },
 			code: exitcode.ExecFailed},
 		{name: "explicit init and args", config: permissive,
