@@ -419,14 +419,15 @@ func lastSlash(b []byte) int {
 	return -1
 }
 
-// mountPoint reports whether k.st is on another mount than the start (setfiles never
-// crosses mounts; unlike setfiles a bind mount of the same filesystem counts too).
+// mountPoint reports whether k.st is on another mount than the start. setfiles compares
+// st_dev; the mount id is exact where st_dev is not (a bind mount of the same filesystem,
+// overlayfs reporting its layers' devices for files), so it is used when the kernel has it.
 func (k *worker) mountPoint() bool {
 	w := k.w
-	if k.st.Dev_major != w.devMaj || k.st.Dev_minor != w.devMin {
-		return true
+	if w.hasMnt && k.st.Mask&unix.STATX_MNT_ID != 0 {
+		return k.st.Mnt_id != w.mnt
 	}
-	return w.hasMnt && k.st.Mask&unix.STATX_MNT_ID != 0 && k.st.Mnt_id != w.mnt
+	return k.st.Dev_major != w.devMaj || k.st.Dev_minor != w.devMin
 }
 
 // namePath returns the path through which the thread reaches name in dir without
@@ -443,6 +444,7 @@ func (k *worker) namePath(dir *dirRef, name *byte) *byte {
 	}
 	if k.cwd != dir {
 		if err := unix.Fchdir(dir.fd); err != nil {
+			k.fail("fchdir", err)
 			return nil
 		}
 		k.cwd = dir
@@ -455,8 +457,7 @@ func (k *worker) namePath(dir *dirRef, name *byte) *byte {
 func (k *worker) label(fd int, path *byte, want string) {
 	o := k.w.o
 	if fd < 0 && path == nil {
-		k.fail("fchdir", errors.New("cannot enter the parent directory"))
-		return
+		return // namePath failed and said why
 	}
 	var n int
 	var err error
