@@ -30,6 +30,7 @@ const helperEnv = "NSINIT_SUPERVISE_HELPER"
 
 // helperOpts configures the "supervise" role; they travel in helperEnv.
 type helperOpts struct {
+	Path         string
 	Argv         []string
 	ProcessGroup bool
 	Grace        time.Duration
@@ -79,6 +80,7 @@ func superviseRole(v string) int {
 		defer cancel()
 	}
 	status, err := Run(ctx, Options{
+		Path:         o.Path,
 		Argv:         o.Argv,
 		ProcessGroup: o.ProcessGroup,
 		Grace:        o.Grace,
@@ -300,9 +302,9 @@ type supervised struct {
 	done   chan struct{}
 }
 
-// startSupervisor runs the supervise role with o; pidns makes it PID 1 of new PID and mount
-// namespaces.
-func startSupervisor(t *testing.T, pidns bool, o helperOpts) *supervised {
+// supervisorCmd returns the command that runs the supervise role with o; pidns makes it
+// PID 1 of new PID and mount namespaces.
+func supervisorCmd(t *testing.T, pidns bool, o helperOpts) *exec.Cmd {
 	t.Helper()
 	o.PIDNS = pidns
 	js, err := json.Marshal(o)
@@ -316,6 +318,14 @@ func startSupervisor(t *testing.T, pidns bool, o helperOpts) *supervised {
 	if pidns {
 		cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
 	}
+	return cmd
+}
+
+// startSupervisor starts the supervise role with o (see supervisorCmd) and collects its
+// output.
+func startSupervisor(t *testing.T, pidns bool, o helperOpts) *supervised {
+	t.Helper()
+	cmd := supervisorCmd(t, pidns, o)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

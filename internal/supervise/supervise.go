@@ -27,9 +27,12 @@ import (
 
 // Options describe the application to run and how to supervise it.
 type Options struct {
-	// Argv is the application and its arguments. Argv[0] is resolved through nsinit's
-	// PATH unless it contains a slash; the application sees Argv[0] as given.
+	// Argv is the application and its arguments. Unless Path is set, Argv[0] is resolved
+	// through nsinit's PATH when it contains no slash. The application sees Argv[0] as given.
 	Argv []string
+	// Path, if non-empty, is the file to execute (for example an init already resolved
+	// below the image root); Argv[0] is then only the name the application sees.
+	Path string
 	// Env is the application's environment; nil means nsinit's own (os.Environ).
 	Env []string
 	// ExecLabel, if non-empty, is the SELinux context the application is executed in. It is
@@ -62,8 +65,10 @@ type supervisor struct {
 // exitcode.Usage) or, never expected, that its status was lost; the caller decides what a
 // failure means (fail closed in enforcing mode).
 //
-// Cancelling ctx acts like a SIGTERM sent to the supervisor: SIGTERM is relayed, the grace
-// period (if any) starts, and Run still returns only once the application has exited.
+// Cancelling ctx acts like a SIGTERM sent to the supervisor: SIGTERM is relayed (unless one
+// already was), the grace period (if any) starts, and Run still returns only once the
+// application has exited. Pass a context that signals do not cancel: Run relays signals
+// itself.
 func Run(ctx context.Context, o Options) (int, error) {
 	log := o.Log
 	if log == nil {
@@ -72,9 +77,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if len(o.Argv) == 0 || o.Argv[0] == "" {
 		return exitcode.Usage, errors.New("supervise: no application given")
 	}
-	path, err := exec.LookPath(o.Argv[0])
-	if err != nil {
-		return exitcode.ExecFailed, fmt.Errorf("supervise: %w", err)
+	path := o.Path
+	if path == "" {
+		var err error
+		if path, err = exec.LookPath(o.Argv[0]); err != nil {
+			return exitcode.ExecFailed, fmt.Errorf("supervise: %w", err)
+		}
 	}
 	env := o.Env
 	if env == nil {
@@ -90,6 +98,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	sigs := make(chan os.Signal, len(forwarded))
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
+	// A log consumer that goes away (a closed stderr pipe) must not kill the application's
+	// supervisor: with SIGPIPE caught, writes fail with EPIPE instead. Caught, not ignored,
+	// so that the application still starts with the default disposition.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, unix.SIGPIPE)
+	defer signal.Stop(pipe)
 
 	if unix.Getpid() != 1 {
 		// Orphans re-parent to the nearest subreaper ancestor instead of the namespace's
@@ -113,11 +127,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 		zap.Bool("process_group", o.ProcessGroup), zap.Duration("grace", o.Grace))
 
 	var (
-		grace *time.Timer
-		kill  <-chan time.Time
-		done  = ctx.Done()
+		grace    *time.Timer
+		kill     <-chan time.Time
+		done     = ctx.Done()
+		termSent bool
 	)
 	terminated := func() {
+		termSent = true
 		if o.Grace > 0 && grace == nil {
 			grace = time.NewTimer(o.Grace)
 			kill = grace.C
@@ -148,6 +164,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 			}
 		case <-done:
 			done = nil
+			if termSent {
+				break // a relayed SIGTERM already asked it to stop; don't ask twice
+			}
 			log.Info("stop requested; relaying SIGTERM")
 			s.signal(unix.SIGTERM)
 			terminated()

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,10 +146,16 @@ func TestExitStatus(t *testing.T) {
 		{"SIGSEGV", []string{"sh", "-c", "ulimit -c 0; kill -SEGV $$"}, false, 139},
 		{"relayed SIGTERM", selfApp("sleep"), true, 143},
 		{"shell exit", []string{"sh", "-c", "exit 42"}, false, 42},
+		// With Path, Argv[0] is only a name: it is not looked up.
+		{"path", []string{"renamed-app", "app", "exit", "9"}, false, 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, pidns bool) {
-				s := startSupervisor(t, pidns, helperOpts{Argv: tc.argv})
+				o := helperOpts{Argv: tc.argv}
+				if tc.argv[0] == "renamed-app" {
+					o.Path = os.Args[0]
+				}
+				s := startSupervisor(t, pidns, o)
 				if tc.term {
 					s.expect("ready")
 					s.signal(unix.SIGTERM)
@@ -159,6 +166,27 @@ func TestExitStatus(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestBrokenLogPipe checks that a supervisor whose stderr reader went away still reports
+// the application's status: a Go program dies of SIGPIPE writing to a broken stderr unless
+// it catches the signal.
+func TestBrokenLogPipe(t *testing.T) {
+	forEachMode(t, func(t *testing.T, pidns bool) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		defer w.Close()
+		cmd := supervisorCmd(t, pidns, helperOpts{Argv: selfApp("exit", "7")})
+		cmd.Stderr = w
+		err = cmd.Run()
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if ws.Signaled() || ws.ExitStatus() != 7 {
+			t.Fatalf("supervisor ended with %v, want exit status 7", err)
+		}
+	})
 }
 
 // TestGrace checks the escalation to SIGKILL after a relayed SIGTERM, and that without a
