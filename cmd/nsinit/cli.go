@@ -105,12 +105,15 @@ func dispatch(e *env, args []string) int {
 		}
 	}
 	fs, run := newFlagSet(c, e.Stderr)
+	// The flag package prints the full usage on every parse error; print it once, to
+	// stdout, only when asked for, and a one-line pointer otherwise.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.SetOutput(e.Stdout)
 			writeUsage(e.Stdout, c, fs)
 			return exitcode.OK
 		}
+		fmt.Fprintf(e.Stderr, "Run '%s --help' for usage.\n", fs.Name())
 		return exitcode.Usage
 	}
 	return run(e, fs.Args())
