@@ -328,7 +328,7 @@ func requiredPrefix(re string) string {
 		switch {
 		case c == '\\':
 			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
-				return string(b)
+				return prefixResult(re, i, b, plain)
 			}
 			if plain {
 				b, plain = append(b, re[:i]...), false

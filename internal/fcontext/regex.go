@@ -342,13 +342,13 @@ func safeStructure(p string) bool {
 			}
 			atom = false
 		case '{':
-			n, ok := countedRepeat(p, i)
+			n, lo, hi, ok := countedRepeat(p, i)
 			if !ok {
 				atom = true // a literal "{"
 				break
 			}
 			counted++
-			if !atom || counted > 3 || quantifierNext(p, i+n) {
+			if !atom || counted > 3 || lo > 100 || hi > 100 || hi >= 0 && hi < lo || quantifierNext(p, i+n) {
 				return false
 			}
 			atom = false
@@ -380,42 +380,43 @@ func quantifierNext(p string, i int) bool {
 	case '*', '+', '?':
 		return true
 	case '{':
-		_, ok := countedRepeat(p, i)
+		_, _, _, ok := countedRepeat(p, i)
 		return ok
 	}
 	return false
 }
 
-// countedRepeat parses {n}, {n,} or {n,m} (each number ≤ 100, n ≤ m) at p[i] and returns its
-// length; ok is false when the text is not such a quantifier (a larger count also says no,
-// which makes the caller compile the pattern at load).
-func countedRepeat(p string, i int) (int, bool) {
+// countedRepeat parses {n}, {n,} or {n,m} at p[i] and returns its length and its bounds
+// (max -1 for {n,}); ok is false when the text is not such a quantifier (a literal "{").
+func countedRepeat(p string, i int) (n, lo, hi int, ok bool) {
 	j := i + 1
 	num := func() (int, bool) {
 		v, k := 0, j
-		for j < len(p) && p[j] >= '0' && p[j] <= '9' && j-k < 4 {
-			v = v*10 + int(p[j]-'0')
+		for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+			if v < 1e6 {
+				v = v*10 + int(p[j]-'0')
+			}
 			j++
 		}
 		return v, j > k
 	}
-	lo, ok := num()
-	if !ok || lo > 100 {
-		return 0, false
+	lo, ok = num()
+	if !ok {
+		return 0, 0, 0, false
 	}
-	hi := lo
+	hi = lo
 	if j < len(p) && p[j] == ',' {
 		j++
 		if j < len(p) && p[j] == '}' {
-			hi = lo
-		} else if hi, ok = num(); !ok || hi > 100 || hi < lo {
-			return 0, false
+			hi = -1
+		} else if hi, ok = num(); !ok {
+			return 0, 0, 0, false
 		}
 	}
 	if j >= len(p) || p[j] != '}' {
-		return 0, false
+		return 0, 0, 0, false
 	}
-	return j + 1 - i, true
+	return j + 1 - i, lo, hi, true
 }
 
 // safeClass checks a bracket expression at p[i] and returns its length, or 0 when unsure.
