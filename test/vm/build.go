@@ -3,11 +3,13 @@ package vm
 import (
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"time"
 )
 
@@ -62,6 +64,23 @@ func (e Env) BuildGo(pkg string) (string, error) {
 		return "", err
 	}
 	return out, nil
+}
+
+// requireStatic fails unless path is an ELF executable without a program interpreter:
+// the images hold no dynamic loader, and the kernel reports a missing one as ENOENT for the
+// program itself, which is easy to misread.
+func requireStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked: build it with CGO_ENABLED=0 (make build)", path)
+		}
+	}
+	return nil
 }
 
 // Initramfs returns the stage0 initramfs for stage0 (the built test/vm/stage0 binary): it
@@ -129,6 +148,9 @@ func (e Env) cacheBytes(kind, ext string, data []byte) (string, error) {
 		return "", err
 	}
 	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -149,16 +171,25 @@ func touch(path string) bool {
 	return os.Chtimes(path, now, now) == nil
 }
 
-// pruneAge is how long a cached artefact may stay unused before prune removes it: every
-// nsinit rebuild makes new images, and they must not pile up.
-const pruneAge = 24 * time.Hour
+// keepCached is how many artefacts of a kind prune keeps: every nsinit rebuild makes new
+// images (about 20 MB each on disk), and they must not pile up.
+const keepCached = 16
 
-// prune removes Cache/vm/<kind>-*<ext> files unused for pruneAge.
+// prune removes all but the keepCached most recently used Cache/vm/<kind>-*<ext> files.
 func (e Env) prune(kind, ext string) {
-	old, _ := filepath.Glob(filepath.Join(e.vmDir(), kind+"-*"+ext))
-	for _, p := range old {
-		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > pruneAge {
-			os.Remove(p)
+	paths, _ := filepath.Glob(filepath.Join(e.vmDir(), kind+"-*"+ext))
+	type aged struct {
+		path string
+		used time.Time
+	}
+	var files []aged
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			files = append(files, aged{p, fi.ModTime()})
 		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].used.After(files[j].used) })
+	for i := keepCached; i < len(files); i++ {
+		os.Remove(files[i].path)
 	}
 }

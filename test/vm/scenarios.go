@@ -38,6 +38,11 @@ type Binaries struct {
 // and returns them with nsinit, the product binary to install (see BuildNSInit).
 func Prepare(e Env, nsinit string) (Binaries, error) {
 	b := Binaries{NSInit: nsinit}
+	if nsinit != "" {
+		if err := requireStatic(nsinit); err != nil {
+			return b, err
+		}
+	}
 	var err error
 	if b.TestInit, err = e.BuildGo("./test/vm/testinit"); err != nil {
 		return b, err
@@ -98,7 +103,7 @@ var Scenarios = []Scenario{
 		Name: "enforcing", ID: "a",
 		Summary: "SELINUX=enforcing: nsinit loads the policy, enforces and execs /sbin/init, which runs as PID 1 in init_t with enforce=1",
 		SELinux: "enforcing",
-		Check:   expectInit(InitContext, "1", "/sbin/init"),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("exec /sbin/init")),
 	},
 	{
 		Name: "permissive", ID: "b",
@@ -226,6 +231,31 @@ func expectFailClosed(words ...string) func(*Result) error {
 		}
 		if !r.Frozen {
 			return fmt.Errorf("nsinit did not print %q (%s)", freezingMarker, r.Outcome())
+		}
+		return nil
+	}
+}
+
+// expectLogged checks that nsinit logged a line containing text (its summary line names
+// the init it execs).
+func expectLogged(text string) func(*Result) error {
+	return func(r *Result) error {
+		for _, l := range strings.Split(r.Console, "\n") {
+			if strings.Contains(l, "nsinit") && strings.Contains(l, text) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no nsinit log line contains %q", text)
+	}
+}
+
+// all combines checks: the first error wins.
+func all(checks ...func(*Result) error) func(*Result) error {
+	return func(r *Result) error {
+		for _, c := range checks {
+			if err := c(r); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
