@@ -83,7 +83,8 @@ func writeUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 				fmt.Fprintf(w, "  %-10s %s\n", sc.Name, sc.Summary)
 			}
 		}
-		fmt.Fprintf(w, "\nRun 'nsinit COMMAND --help' for a command's flags. Exit codes: see nsinit(8) or docs/cli.md.\n")
+		writeExitCodes(w)
+		fmt.Fprintf(w, "\nRun 'nsinit COMMAND --help' for a command's flags, 'nsinit man' for the manual.\n")
 	}
 }
 

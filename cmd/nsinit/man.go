@@ -1,0 +1,218 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nsinit/nsinit/internal/exitcode"
+)
+
+// manName is the NAME line of nsinit(8).
+const manName = "nsinit \\- bring SELinux up in a fresh SELinux namespace or at boot, then run the real init"
+
+func init() {
+	register(&command{
+		Name:     "man",
+		Synopsis: "nsinit man",
+		Summary:  "print the nsinit(8) manual page (roff) generated from this binary's commands",
+		Help: `Write the nsinit(8) manual page to standard output, in roff (man(7) macros). It is
+generated from the same command table, help texts and flag definitions that --help prints,
+and the exit statuses of internal/exitcode, so it always matches the binary. The page date
+is taken from SOURCE_DATE_EPOCH when set (reproducible builds), and left out otherwise.
+
+Examples:
+  nsinit man | man -l -                        read it
+  nsinit man > /usr/share/man/man8/nsinit.8    install it`,
+		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+			return func(e *env, args []string) int {
+				if len(args) > 0 {
+					fmt.Fprintln(e.Stderr, "nsinit man: takes no arguments")
+					return exitcode.Usage
+				}
+				date, err := manDate(e.Getenv("SOURCE_DATE_EPOCH"))
+				if err != nil {
+					fmt.Fprintln(e.Stderr, "nsinit man:", err)
+					return exitcode.Usage
+				}
+				v, _ := buildVersion()
+				if err := writeMan(e.Stdout, v, date); err != nil {
+					fmt.Fprintln(e.Stderr, "nsinit man:", err)
+					return exitcode.Failure
+				}
+				return exitcode.OK
+			}
+		},
+	})
+}
+
+// manDate formats SOURCE_DATE_EPOCH (seconds since the epoch, or "") as the page's date.
+func manDate(epoch string) (string, error) {
+	if epoch == "" {
+		return "", nil
+	}
+	sec, err := strconv.ParseInt(epoch, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", epoch)
+	}
+	return time.Unix(sec, 0).UTC().Format("2006-01-02"), nil
+}
+
+// writeMan renders nsinit(8) from the command table: the synopses, the default command's
+// help and flags as DESCRIPTION and OPTIONS, every subcommand with its help and flags, and
+// the exit statuses.
+func writeMan(w io.Writer, version, date string) error {
+	m := &roff{}
+	m.printf(".TH NSINIT 8 \"%s\" \"nsinit %s\" \"System Administration\"\n", esc(date), esc(version))
+	m.printf(".SH NAME\n%s\n", manName)
+	m.printf(".SH SYNOPSIS\n")
+	for _, c := range sortedCommands() {
+		m.synopsis(c.Synopsis)
+	}
+	if def := commands[""]; def != nil {
+		m.printf(".SH DESCRIPTION\n")
+		m.text(def.Help)
+		m.printf(".SH OPTIONS\n")
+		m.flags(def)
+	}
+	m.printf(".SH COMMANDS\n")
+	for _, c := range sortedCommands() {
+		if c.Name == "" {
+			continue
+		}
+		m.printf(".SS %s\n", esc("nsinit "+c.Name))
+		m.printf(".PP\n")
+		m.synopsis(c.Synopsis)
+		m.text(c.Help)
+		m.flags(c)
+	}
+	m.printf(".SH EXIT STATUS\n")
+	for _, c := range exitcode.Codes {
+		m.printf(".TP\n.B %d\n%s\n", c.Status, esc(c.Meaning))
+	}
+	m.printf(".PP\n%s\n", esc(exitcode.SupervisedNote))
+	m.printf(".SH SEE ALSO\n")
+	m.printf(".BR selinux (8),\n.BR load_policy (8),\n.BR setfiles (8),\n.BR restorecon (8),\n.BR selinux_config (5),\n.BR systemd-nspawn (1)\n")
+	_, err := io.WriteString(w, m.b.String())
+	return err
+}
+
+// writeExitCodes prints the exit statuses for --help.
+func writeExitCodes(w io.Writer) {
+	fmt.Fprintf(w, "\nExit codes:\n")
+	for _, c := range exitcode.Codes {
+		fmt.Fprintf(w, "  %d  %s\n", c.Status, c.Meaning)
+	}
+	fmt.Fprintf(w, "  %s\n", exitcode.SupervisedNote)
+}
+
+// roff accumulates a man page.
+type roff struct{ b strings.Builder }
+
+func (m *roff) printf(format string, args ...any) { fmt.Fprintf(&m.b, format, args...) }
+
+// synopsis sets a command's synopsis lines in bold, one output line each.
+func (m *roff) synopsis(s string) {
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		m.printf(".B %s\n.br\n", esc(strings.TrimSpace(l)))
+	}
+}
+
+// text renders a help text: paragraphs separated by blank lines; runs of indented lines
+// (examples) are kept as they are, indented; the other lines are filled.
+func (m *roff) text(help string) {
+	for _, para := range strings.Split(strings.TrimSpace(help), "\n\n") {
+		m.printf(".PP\n")
+		lines := strings.Split(para, "\n")
+		for i := 0; i < len(lines); {
+			j := i
+			if indented(lines[i]) {
+				for j < len(lines) && indented(lines[j]) {
+					j++
+				}
+				m.printf(".RS 4\n.nf\n")
+				for _, l := range lines[i:j] {
+					m.printf("%s\n", escLine(strings.TrimPrefix(l, "  ")))
+				}
+				m.printf(".fi\n.RE\n")
+			} else {
+				for j < len(lines) && !indented(lines[j]) {
+					m.printf("%s\n", escLine(strings.TrimSpace(lines[j])))
+					j++
+				}
+			}
+			i = j
+		}
+	}
+}
+
+// indented reports whether a help line belongs to a preformatted block.
+func indented(l string) bool { return strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") }
+
+// flags lists c's flags, bound on a fresh flag set exactly as the command binds them.
+func (m *roff) flags(c *command) {
+	fs := flag.NewFlagSet("nsinit "+c.Name, flag.ContinueOnError)
+	c.Setup(fs)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if n == 0 && c.Name != "" {
+			m.printf(".PP\nFlags:\n")
+		}
+		n++
+		arg, usage := flag.UnquoteUsage(f)
+		m.printf(".TP\n\\fB\\-\\-%s\\fR", esc(f.Name))
+		if arg != "" {
+			m.printf(" \\fI%s\\fR", esc(arg))
+		}
+		m.printf("\n%s", escLine(usage))
+		if !zeroDefault(f.DefValue) {
+			m.printf(" (default: %s)", esc(f.DefValue))
+		}
+		m.printf("\n")
+	})
+	if n == 0 && c.Name == "" {
+		m.printf("None.\n")
+	}
+}
+
+// zeroDefault reports whether a flag's default is its type's zero value, which (like
+// flag.PrintDefaults) the page does not mention.
+func zeroDefault(v string) bool {
+	switch v {
+	case "", "0", "false", "0s", "[]":
+		return true
+	}
+	return false
+}
+
+// esc escapes text for roff: backslashes, hyphens (so that options stay ASCII hyphens
+// when rendered) and non-ASCII characters (as \[uXXXX], which troff reads without preconv).
+func esc(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\e`)
+		case r == '-':
+			b.WriteString(`\-`)
+		case r > 0x7e:
+			fmt.Fprintf(&b, `\[u%04X]`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// escLine escapes one input line; a line starting with a control character (. or ') would
+// be read as a request, so it is prefixed with the zero-width \&.
+func escLine(s string) string {
+	s = esc(s)
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
+		s = `\&` + s
+	}
+	return s
+}
