@@ -276,8 +276,11 @@ func TestRunExcludeAndPaths(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root)
 	stripLabels(t, root)
+	if err := os.Link(filepath.Join(root, "etc/passwd"), filepath.Join(root, "etc/passwd-link")); err != nil {
+		t.Fatal(err)
+	}
 	_, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true,
-		Paths:    []string{filepath.Join(root, "data"), filepath.Join(root, "etc/passwd")},
+		Paths:    []string{filepath.Join(root, "data"), filepath.Join(root, "etc/passwd"), filepath.Join(root, "data/link")},
 		Excludes: []string{filepath.Join(root, "data/deep/a")}})
 	if err != nil {
 		t.Fatal(err)
@@ -286,6 +289,7 @@ func TestRunExcludeAndPaths(t *testing.T) {
 		"data": "system_u:object_r:dir_t:s0", "data/a": "system_u:object_r:file_t:s0",
 		"data/deep": "system_u:object_r:dir_t:s0", "data/deep/a": "", "data/deep/a/b": "",
 		"etc/passwd": "system_u:object_r:etc_t:s0", "etc": "", "etc/sub/f": "", ".": "",
+		"data/link": "system_u:object_r:link_t:s0",
 	} {
 		if got := getLabel(t, filepath.Join(root, rel)); got != want {
 			t.Errorf("%s: %q, want %q", rel, got, want)

@@ -99,7 +99,9 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	w.mnt, w.hasMnt = st.Mnt_id, st.Mask&unix.STATX_MNT_ID != 0
 	w.startFd, w.baseKey = parent, path.Dir(key)
 	j := &job{parent: parent, name: cname, key: key, single: st.Mode&unix.S_IFMT != unix.S_IFDIR}
-	if !j.single {
+	if j.single {
+		parent.refs.Add(1) // the job's; the walk keeps its own for hard links
+	} else {
 		// The start is a directory, and the walk's reference for mounts is that directory.
 		fd, err := openDirAt(pfd, unsafe.StringData(cname))
 		if err != nil {
