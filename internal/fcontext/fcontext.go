@@ -24,8 +24,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -202,25 +204,45 @@ func build(specs []spec, files []string) (*Handle, error) {
 			}
 		}
 	}
-	// Classify, translate and index. Compiling thousands of regexes would cost more than
-	// the whole libselinux load, so regexes are compiled on first use (see newMatcher).
+	// Classify and translate (in parallel: it is most of the build), then index. Compiling
+	// thousands of regexes would cost more than the whole libselinux load, so regexes are
+	// compiled on first use (see matcher.init).
+	errs := make([]error, len(h.entries))
+	parallel(len(h.entries), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e := &h.entries[i]
+			if err := e.match.init(e.regex, e.literal); err != nil {
+				errs[i] = err
+			} else if e.match.kind == matchExact {
+				e.prefix = e.match.lit
+			} else {
+				e.prefix = requiredPrefix(e.regex)
+			}
+		}
+	})
+	// Report the earliest bad line (by input, then line), as a sequential load would.
+	first := -1
+	for i, err := range errs {
+		e := &h.entries[i]
+		if err != nil && (first < 0 || e.input < h.entries[first].input ||
+			e.input == h.entries[first].input && e.line < h.entries[first].line) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return nil, h.entries[first].errorf(files, errs[first])
+	}
 	direct := map[string][]int32{}
 	for i := range h.entries {
 		e := &h.entries[i]
-		m := &e.match
-		if err := m.init(e.regex, e.literal); err != nil {
-			return nil, e.errorf(files, err)
-		}
-		if m.kind == matchExact {
-			e.prefix = m.lit
+		if e.match.kind == matchExact {
 			h.sameNext[i] = -1
-			if prev, ok := h.exact[m.lit]; ok {
+			if prev, ok := h.exact[e.prefix]; ok {
 				h.sameNext[i] = prev
 			}
-			h.exact[m.lit] = int32(i)
+			h.exact[e.prefix] = int32(i)
 			continue
 		}
-		e.prefix = requiredPrefix(e.regex)
 		dir := e.prefix[:strings.LastIndexByte(e.prefix, '/')+1]
 		direct[dir] = append(direct[dir], int32(i))
 	}
@@ -238,6 +260,26 @@ func build(specs []spec, files []string) (*Handle, error) {
 		h.nodes[d] = mergeDesc(h.ancestorList(d), own)
 	}
 	return h, nil
+}
+
+// parallel runs f over [0, n) split into one range per CPU (sequentially for small n).
+func parallel(n int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 2048 || workers < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 // ancestorList returns the list of the deepest node that is a proper directory prefix of d.
