@@ -352,18 +352,48 @@ func TestConformanceHandwritten(t *testing.T) {
 	}
 	sort.Strings(dirs)
 	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			keys := readKeys(t, filepath.Join(dir, "keys"))
-			fc := filepath.Join(dir, "file_contexts")
-			h, err := Load(fc)
-			if err != nil {
-				t.Fatal(err)
+		for _, bin := range []bool{false, true} {
+			name := filepath.Base(dir)
+			if bin {
+				name += "/bin"
 			}
-			want := runOracle(t, oracle, fc, keys)
-			compare(t, h, keys, want)
-			checkExpected(t, h, filepath.Join(dir, "keys"))
-		})
+			t.Run(name, func(t *testing.T) {
+				keys := readKeys(t, filepath.Join(dir, "keys"))
+				fc := filepath.Join(dir, "file_contexts")
+				if bin {
+					fc = compiledCopy(t, dir)
+				}
+				h, err := Load(fc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bin && !strings.HasSuffix(h.Sources()[0], ".bin") {
+					t.Fatalf("Sources() = %v, want the .bin files", h.Sources())
+				}
+				want := runOracle(t, oracle, fc, keys)
+				compare(t, h, keys, want)
+				checkExpected(t, h, filepath.Join(dir, "keys"))
+			})
+		}
 	}
+}
+
+// compiledCopy copies a precedence case and compiles its inputs with Debian's
+// sefcontext_compile (libselinux 3.4, format v5), the .bin files newer than the text.
+func compiledCopy(t *testing.T, dir string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "case")
+	testutil.CopyTree(t, dir, dst)
+	fc := filepath.Join(dst, "file_contexts")
+	for _, in := range []string{fc, fc + ".homedirs", fc + ".local"} {
+		if _, err := os.Stat(in); err != nil {
+			continue
+		}
+		compileBin(t, in)
+		setMtime(t, in, 1)
+		setMtime(t, in+".bin", 2)
+	}
+	return fc
 }
 
 // readKeys reads "PATH MODE [EXPECTED]" lines (MODE octal or a type word).
