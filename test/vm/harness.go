@@ -63,6 +63,9 @@ type Machine struct {
 	// command line after "--" when it can carry them, else in /stage0.args (a literal "--",
 	// an empty word, spaces or quotes).
 	Args []string
+	// NoSELinux boots without security=selinux: Debian's kernel then runs AppArmor and
+	// there is no selinuxfs at all.
+	NoSELinux bool
 	// Timeout is the hard limit for the whole boot; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Console, if set, receives the console output as it arrives (the demo streams it).
@@ -168,14 +171,16 @@ func cmdlineSafe(arg string) bool {
 // kernelCmdline returns the kernel command line, and the arguments that must travel in
 // /stage0.args instead (nil when the command line carries them all).
 func (m *Machine) kernelCmdline() (string, []string) {
-	words := []string{
-		"console=ttyS0",
-		"security=selinux", // Debian's kernel has SELinux built in; AppArmor is the default
-		"panic=-1",         // a panic reboots at once, and -no-reboot ends qemu
-		"loglevel=6",       // AVC and audit records (KERN_NOTICE) but not the boot chatter
+	words := []string{"console=ttyS0"}
+	if !m.NoSELinux {
+		words = append(words, "security=selinux") // built in, but AppArmor is the default
+	}
+	words = append(words,
+		"panic=-1",   // a panic reboots at once, and -no-reboot ends qemu
+		"loglevel=6", // AVC and audit records (KERN_NOTICE) but not the boot chatter
 		"sysctl.kernel.printk_ratelimit=0",
 		"rdinit=/init",
-	}
+	)
 	words = append(words, m.Cmdline...)
 	for _, a := range m.Args {
 		if !cmdlineSafe(a) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,14 +91,17 @@ type Scenario struct {
 	// SELinux is the SELINUX= value of /etc/selinux/config.
 	SELinux string
 	// Change alters the standard image (RootImage), e.g. removes the policy.
-	Change func(im *Image)
+	Change func(im *Image) error
 	// Cmdline holds extra kernel words; Args are nsinit's arguments (see Machine).
 	Cmdline, Args []string
+	// NoSELinux boots the kernel without security=selinux (see Machine).
+	NoSELinux bool
 	// Check returns what is wrong with the boot's result, or nil.
 	Check func(r *Result) error
 }
 
-// Scenarios are issue 2's acceptance scenarios (a)-(f) and the reference control.
+// Scenarios are issue 2's acceptance scenarios (a)-(f), variants of them that reach other
+// branches of the failure policy (b2, d2, e2), and the reference control.
 var Scenarios = []Scenario{
 	{
 		Name: "enforcing", ID: "a",
@@ -122,19 +126,48 @@ var Scenarios = []Scenario{
 		Name: "policy-missing", ID: "d",
 		Summary: "SELINUX=enforcing without policy.33: nsinit never runs the init, names the missing file and freezes",
 		SELinux: "enforcing",
-		Change:  func(im *Image) { im.Remove(strings.TrimPrefix(PolicyFile, "/")) },
+		Change:  removePolicy,
 		Check:   expectFailClosed(filepath.Dir(PolicyFile)),
 	},
 	{
 		Name: "policy-corrupt", ID: "e",
 		Summary: "SELINUX=enforcing with a policy.33 of random bytes: nsinit never runs the init, says why and freezes",
 		SELinux: "enforcing",
-		Change: func(im *Image) {
+		Change: func(im *Image) error {
 			garbage := make([]byte, 64<<10)
 			rand.New(rand.NewSource(2)).Read(garbage)
 			im.AddFile(strings.TrimPrefix(PolicyFile, "/"), 0o644, garbage)
+			return nil
 		},
 		Check: expectFailClosed(PolicyFile, "magic"),
+	},
+	{
+		Name: "policy-truncated", ID: "e2",
+		Summary: "SELINUX=enforcing with policy.33 cut to its first 64 KiB (a valid header): the kernel rejects the load; nsinit never runs the init, says why and freezes",
+		SELinux: "enforcing",
+		Change: func(im *Image) error {
+			p := strings.TrimPrefix(PolicyFile, "/")
+			data, err := os.ReadFile(im.Entries[p].Src)
+			if err != nil {
+				return err
+			}
+			im.AddFile(p, 0o644, data[:64<<10])
+			return nil
+		},
+		Check: expectFailClosed(PolicyFile, "invalid argument"),
+	},
+	{
+		Name: "permissive-policy-missing", ID: "b2",
+		Summary: "SELINUX=permissive without policy.33: nsinit warns and execs the init anyway (no policy: attr/current stays \"kernel\")",
+		SELinux: "permissive",
+		Change:  removePolicy,
+		Check:   expectInit(KernelContext, "0", "/sbin/init"),
+	},
+	{
+		Name: "no-selinux-kernel", ID: "d2",
+		Summary: "SELINUX=enforcing on a kernel booted without security=selinux (no selinuxfs): nsinit never runs the init, says SELinux is unavailable and freezes",
+		SELinux: "enforcing", NoSELinux: true,
+		Check: expectFailClosed("selinuxfs", "security=selinux"),
 	},
 	{
 		Name: "init-args", ID: "f",
@@ -150,6 +183,12 @@ var Scenarios = []Scenario{
 		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_LOAD=" + PolicyFile, "TESTINIT_ENFORCE=1"},
 		Check:   expectInit(InitContext, "1", "/sbin/init"),
 	},
+}
+
+// removePolicy deletes policy.33 from the image.
+func removePolicy(im *Image) error {
+	im.Remove(strings.TrimPrefix(PolicyFile, "/"))
+	return nil
 }
 
 // ScenarioByName returns the scenario called name.
@@ -170,13 +209,16 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 		return nil, err
 	}
 	if s.Change != nil {
-		s.Change(im)
+		if err := s.Change(im); err != nil {
+			return nil, err
+		}
 	}
 	disk, err := im.Build(e)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args, Console: console}
+	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args,
+		NoSELinux: s.NoSELinux, Console: console}
 	return m.Boot(ctx)
 }
 

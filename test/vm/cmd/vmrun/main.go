@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *list {
 		for _, s := range vm.Scenarios {
-			fmt.Fprintf(stdout, "%-8s %-17s %s\n", s.ID, s.Name, s.Summary)
+			fmt.Fprintf(stdout, "%-8s %-26s %s\n", s.ID, s.Name, s.Summary)
 		}
 		return 0
 	}
