@@ -2,7 +2,6 @@ package relabel
 
 import (
 	"errors"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -70,22 +69,16 @@ func (w *walk) labelLinks() *Stats {
 	if len(entries) == 0 {
 		return &k.stats
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: see worker.loop
-		if unix.Unshare(unix.CLONE_FS) != nil {
-			k.procPath = true
-			runtime.UnlockOSThread()
-		}
+	var wg sync.WaitGroup
+	k.start(&wg, func() {
 		for _, e := range entries {
 			if w.stopped() {
 				return
 			}
 			k.link(e)
 		}
-	}()
-	<-done
+	})
+	wg.Wait()
 	return &k.stats
 }
 

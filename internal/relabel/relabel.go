@@ -70,6 +70,8 @@ type Options struct {
 
 	// hook, in tests, runs at points of the walk (to swap files under the walker).
 	hook func(point hookPoint, key string)
+	// procPath, in tests, names objects through /proc/self/fd/N/ as where unshare is refused.
+	procPath bool
 	// setxattrFault, in tests, is consulted before each label write; a non-nil error is
 	// returned instead of calling the kernel.
 	setxattrFault func(key string) error

@@ -78,9 +78,13 @@ func TestRunForceEveryKind(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root)
 	want := expectForce(t, root)
-	for _, jobs := range []int{1, 2, 7} {
+	for _, jobs := range []int{1, 2, 7, -1} {
+		procPath := jobs < 0 // the /proc/self/fd/N/name fallback, with 2 workers
+		if procPath {
+			jobs = 2
+		}
 		stripLabels(t, root)
-		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, procPath: procPath})
 		if err != nil {
 			t.Fatalf("jobs=%d: %v", jobs, err)
 		}
@@ -339,6 +343,12 @@ func TestRunFaultsAreCountedAndReported(t *testing.T) {
 
 func TestRunSymlinkSwapCannotEscape(t *testing.T) {
 	testutil.RequireRoot(t)
+	for _, procPath := range []bool{false, true} {
+		testSymlinkSwap(t, procPath)
+	}
+}
+
+func testSymlinkSwap(t *testing.T, procPath bool) {
 	root, outside := t.TempDir(), t.TempDir()
 	os.MkdirAll(filepath.Join(outside, "sub"), 0o755)
 	os.WriteFile(filepath.Join(outside, "secret"), nil, 0o600)
@@ -357,7 +367,7 @@ func TestRunSymlinkSwapCannotEscape(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, hook: func(pt hookPoint, key string) {
+	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, procPath: procPath, hook: func(pt hookPoint, key string) {
 		switch {
 		case pt == hookBeforeOpenDir && key == "/d":
 			swap("d") // listed as a directory, a symlink by the time it is opened
@@ -372,7 +382,7 @@ func TestRunSymlinkSwapCannotEscape(t *testing.T) {
 	}
 	for rel, l := range labelsOf(t, outside) {
 		if l != "<none>" {
-			t.Errorf("outside the root %s was labelled %q", rel, l)
+			t.Errorf("procPath=%v: outside the root %s was labelled %q", procPath, rel, l)
 		}
 	}
 	if got := getLabel(t, filepath.Join(root, "d")); got != "system_u:object_r:link_t:s0" {

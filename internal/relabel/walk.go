@@ -121,11 +121,7 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = newWorker(w)
-		wg.Add(1)
-		go func(wk *worker) {
-			defer wg.Done()
-			wk.loop()
-		}(workers[i])
+		workers[i].start(&wg, workers[i].loop)
 	}
 	wg.Wait()
 	for _, wk := range workers {
@@ -218,18 +214,38 @@ type worker struct {
 }
 
 func newWorker(w *walk) *worker {
-	return &worker{w: w, dents: make([]byte, 32<<10), key: make([]byte, 0, 512),
+	return &worker{w: w, procPath: w.o.procPath, dents: make([]byte, 32<<10), key: make([]byte, 0, 512),
 		xbuf: make([]byte, 256), val: make([]byte, 0, 256), pbuf: make([]byte, 0, 512)}
 }
 
-func (k *worker) loop() {
-	// The thread is never unlocked: with its own working directory it must die with the
-	// goroutine rather than run other code.
+// start runs fn on a new goroutine locked to an OS thread whose working directory is
+// private (unshare(CLONE_FS)); the thread is never unlocked, so it dies with the goroutine
+// instead of running other code with that working directory. The main thread is avoided: Go
+// cannot end it, and its working directory is the process's (/proc/PID/cwd). Where a private
+// working directory is impossible, fn runs with k.procPath set.
+func (k *worker) start(wg *sync.WaitGroup, fn func()) {
+	wg.Add(1)
+	go k.thread(wg, fn, 0)
+}
+
+func (k *worker) thread(wg *sync.WaitGroup, fn func(), try int) {
 	runtime.LockOSThread()
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+	onMain := unix.Gettid() == unix.Getpid()
+	if onMain && try < 8 {
+		runtime.UnlockOSThread()
+		go k.thread(wg, fn, try+1) // most likely lands on another thread
+		return
+	}
+	defer wg.Done()
+	if k.procPath || onMain || unix.Unshare(unix.CLONE_FS) != nil {
 		k.procPath = true
 		runtime.UnlockOSThread()
 	}
+	fn()
+}
+
+// loop runs jobs until the walk is done.
+func (k *worker) loop() {
 	for j := k.w.pop(); j != nil; j = k.w.pop() {
 		k.run(j)
 		k.w.done()
