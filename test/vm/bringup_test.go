@@ -55,6 +55,9 @@ func TestScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %s in %v", s.Summary, r.Outcome(), r.Elapsed.Round(100*time.Millisecond))
+			if r.Marker != nil {
+				t.Logf("marker: %s", r.Marker)
+			}
 			for _, d := range r.Denials {
 				t.Logf("AVC: %s", d)
 			}

@@ -98,14 +98,17 @@ type Result struct {
 }
 
 // Marker is testinit's marker line:
-// "TESTINIT: pid=1 context=C enforce=E label=L exe=X argv=[...]".
+// "TESTINIT: pid=1 context=C enforce=E label=L exe=X maxrss=N argv=[...]".
 type Marker struct {
 	PID     int
 	Context string
 	Enforce string
 	Label   string
 	Exe     string
-	Argv    []string
+	// MaxRSSKiB is the process's peak resident set across its execs (getrusage): with
+	// nsinit as PID 1 before testinit, nsinit's peak.
+	MaxRSSKiB int
+	Argv      []string
 }
 
 // ParseMarker parses the part of a marker line after "TESTINIT: ".
@@ -143,6 +146,12 @@ func ParseMarker(s string) (*Marker, error) {
 			m.Label = v
 		case "exe":
 			m.Exe = v
+		case "maxrss":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("marker %q: maxrss: %v", s, err)
+			}
+			m.MaxRSSKiB = n
 		default:
 			return nil, fmt.Errorf("marker %q: unknown field %q", s, k)
 		}
@@ -158,8 +167,8 @@ func ParseMarker(s string) (*Marker, error) {
 // String renders the marker the way testinit prints it, for messages.
 func (m *Marker) String() string {
 	argv, _ := json.Marshal(m.Argv)
-	return fmt.Sprintf("pid=%d context=%s enforce=%s label=%s exe=%s argv=%s",
-		m.PID, m.Context, m.Enforce, m.Label, m.Exe, argv)
+	return fmt.Sprintf("pid=%d context=%s enforce=%s label=%s exe=%s maxrss=%d argv=%s",
+		m.PID, m.Context, m.Enforce, m.Label, m.Exe, m.MaxRSSKiB, argv)
 }
 
 // cmdlineSafe reports whether the kernel can pass arg to PID 1 unchanged: it splits the

@@ -22,9 +22,9 @@ func TestParseMarker(t *testing.T) {
 	}{
 		{
 			name: "full",
-			in:   `pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init argv=["/sbin/init","two words","--x"]`,
+			in:   `pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init maxrss=9876 argv=["/sbin/init","two words","--x"]`,
 			want: &Marker{PID: 1, Context: "system_u:system_r:init_t:s0", Enforce: "1",
-				Label: "system_u:object_r:init_exec_t:s0", Exe: "/sbin/init", Argv: []string{"/sbin/init", "two words", "--x"}},
+				Label: "system_u:object_r:init_exec_t:s0", Exe: "/sbin/init", MaxRSSKiB: 9876, Argv: []string{"/sbin/init", "two words", "--x"}},
 		},
 		{
 			name: "minimal",
@@ -34,6 +34,7 @@ func TestParseMarker(t *testing.T) {
 		{name: "no argv", in: `pid=1 context=kernel enforce=0`, wantErr: "no argv="},
 		{name: "argv not json", in: `pid=1 context=kernel enforce=0 argv=[/sbin/init]`, wantErr: "argv"},
 		{name: "bad pid", in: `pid=one context=kernel enforce=0 argv=[]`, wantErr: "pid"},
+		{name: "bad maxrss", in: `pid=1 context=kernel enforce=0 maxrss=lots argv=[]`, wantErr: "maxrss"},
 		{name: "missing context", in: `pid=1 enforce=0 argv=[]`, wantErr: "no context="},
 		{name: "repeated", in: `pid=1 pid=2 context=kernel enforce=0 argv=[]`, wantErr: "repeated"},
 		{name: "unknown field", in: `pid=1 context=kernel enforce=0 color=red argv=[]`, wantErr: "unknown field"},

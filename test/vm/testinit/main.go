@@ -1,10 +1,12 @@
 // Command testinit is the "real init" of the VM tests: the program nsinit hands over to. It
 // reports what it was given, in one marker line on the console, then powers the machine off:
 //
-//	TESTINIT: pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init argv=["/sbin/init"]
+//	TESTINIT: pid=1 context=system_u:system_r:init_t:s0 enforce=1 label=system_u:object_r:init_exec_t:s0 exe=/sbin/init maxrss=9876 argv=["/sbin/init"]
 //
 // context is /proc/self/attr/current, enforce is /sys/fs/selinux/enforce ("none" when
-// selinuxfs cannot be read), label is the security.selinux xattr of its own executable and
+// selinuxfs cannot be read), label is the security.selinux xattr of its own executable,
+// maxrss is getrusage(RUSAGE_SELF)'s peak resident set in KiB (the kernel carries it across
+// execve, so it includes the programs that ran before in this process: nsinit's peak) and
 // argv is its argument vector as a JSON array (always last: it may contain spaces). Then it
 // relays every AVC record of the kernel log (/dev/kmsg, complete and not rate-limited,
 // unlike the console) as "TESTINIT: avc: ..." and ends with "TESTINIT: poweroff".
@@ -55,9 +57,11 @@ func main() {
 		}
 	}
 	exe, _ := os.Readlink("/proc/self/exe")
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	argv, _ := json.Marshal(os.Args)
-	fmt.Fprintf(os.Stdout, "%spid=%d context=%s enforce=%s label=%s exe=%s argv=%s\n",
-		prefix, os.Getpid(), orNone(ctx), enforce, label, orNone(exe), argv)
+	fmt.Fprintf(os.Stdout, "%spid=%d context=%s enforce=%s label=%s exe=%s maxrss=%d argv=%s\n",
+		prefix, os.Getpid(), orNone(ctx), enforce, label, orNone(exe), ru.Maxrss, argv)
 	relayAVCs()
 	powerOff()
 }

@@ -119,10 +119,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // verdict says in one line what the console showed.
 func verdict(r *vm.Result) string {
 	if m := r.Marker; m != nil {
-		return fmt.Sprintf("the test init ran as PID %d in %s with enforce=%s, argv %q", m.PID, m.Context, m.Enforce, m.Argv)
+		return fmt.Sprintf("the test init ran as PID %d in %s with enforce=%s, argv %q (peak RSS of the process, nsinit included: %d KiB)",
+			m.PID, m.Context, m.Enforce, m.Argv, m.MaxRSSKiB)
 	}
 	if r.Emergency != "" {
-		return fmt.Sprintf("fail-closed, the init never ran: %s", strings.TrimSpace(r.Emergency))
+		first, _, _ := strings.Cut(r.Emergency, "\n")
+		return "fail-closed, the init never ran: " + first
 	}
 	return r.Outcome()
 }
