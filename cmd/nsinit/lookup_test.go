@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/testutil"
 )
 
 // runCmd runs `nsinit ARGS...` in-process with stdin and returns stdout, stderr, status.
@@ -94,5 +100,63 @@ func TestLookupErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(errs, tc.msg) {
 			t.Errorf("lookup %q: code %d stderr %q, want %d and %q", tc.args, code, errs, tc.code, tc.msg)
 		}
+	}
+}
+
+// TestLookupBatchMatchesLibselinux feeds every object of the minbase tree through
+// `nsinit lookup --batch` and through libselinux (the fcontext oracle driver, same line
+// format) and wants byte-identical output.
+func TestLookupBatchMatchesLibselinux(t *testing.T) {
+	gcc := testutil.RequireTool(t, "gcc")
+	if _, err := os.Stat("/usr/include/selinux/label.h"); err != nil {
+		if os.Getenv("NSINIT_REQUIRE_REAL") == "1" {
+			t.Fatal("libselinux1-dev not installed (NSINIT_REQUIRE_REAL=1)")
+		}
+		t.Skip("skipping: libselinux1-dev not installed")
+	}
+	fc := filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files", "file_contexts")
+	tree := testutil.Minbase(t)
+	oracle := filepath.Join(t.TempDir(), "selabel_lookup")
+	src := filepath.Join(testutil.RepoRoot(t), "internal", "fcontext", "testdata", "oracle", "selabel_lookup.c")
+	if out, err := exec.Command(gcc, "-O2", "-o", oracle, src, "-lselinux").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	var in strings.Builder
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(tree, p)
+		if rel == "." {
+			rel = ""
+		}
+		fmt.Fprintf(&in, "/%s\t%o\n", rel, st.Mode)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(oracle, fc)
+	cmd.Stdin = strings.NewReader(in.String())
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	got, errs, code := runCmd(in.String(), "lookup", "--file-contexts", fc, "--batch")
+	if code != exitcode.OK {
+		t.Fatalf("nsinit lookup --batch: %d %s", code, errs)
+	}
+	if got != string(want) {
+		g, w := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(g), len(w)) {
+			if g[i] != w[i] {
+				t.Fatalf("line %d: nsinit %q, libselinux %q (%d vs %d lines)", i+1, g[i], w[i], len(g), len(w))
+			}
+		}
+		t.Fatalf("outputs differ in length: %d vs %d lines", len(g), len(w))
 	}
 }
