@@ -26,7 +26,7 @@ func (fakeLabeler) Lookup(p string, mode uint32) (string, bool) {
 		return "", false
 	case strings.HasPrefix(p, "/etc/"):
 		return "system_u:object_r:etc_t:s0", true
-	case strings.HasPrefix(p, "/bin/"):
+	case strings.HasPrefix(p, "/bin/") || strings.HasPrefix(base, "b-"):
 		return "system_u:object_r:bin_t:s0", true
 	}
 	switch mode & unix.S_IFMT {

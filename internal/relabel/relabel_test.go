@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -271,6 +272,61 @@ func TestRunHardLinksFirstNameWins(t *testing.T) {
 		}
 		if s.Conflicts != uint64(conflicts) || s.Skipped != 6 {
 			t.Errorf("jobs=%d: stats %+v, want %d conflicts and 6 names skipped", jobs, s, conflicts)
+		}
+	}
+}
+
+// TestRunHugeDirectory: a directory of many getdents buffers is shared out as batches; the
+// labels, including which name of a hard-linked inode wins, do not depend on that.
+func TestRunHugeDirectory(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "huge")
+	os.Mkdir(dir, 0o755)
+	long := strings.Repeat("n", 60)
+	for i := range 4000 {
+		p := filepath.Join(dir, fmt.Sprintf("x-%s-%04d", long, i))
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i%97 == 0 {
+			if err := os.Link(p, filepath.Join(dir, fmt.Sprintf("b-%s-%04d", long, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%500 == 0 {
+			os.Mkdir(filepath.Join(dir, fmt.Sprintf("d-%04d", i)), 0o755)
+		}
+	}
+	var order []string
+	dfsOrder(t, root, "/", &order)
+	pos := map[string]int{}
+	for i, k := range order {
+		pos[k] = i
+	}
+	for _, jobs := range []int{1, 2, 4} {
+		stripLabels(t, root)
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Seen != uint64(len(order)) || s.Conflicts != 42 {
+			t.Errorf("jobs=%d: %+v for %d objects", jobs, s, len(order))
+		}
+		for i := 0; i < 4000; i += 97 {
+			x, b := fmt.Sprintf("/huge/x-%s-%04d", long, i), fmt.Sprintf("/huge/b-%s-%04d", long, i)
+			want := "system_u:object_r:file_t:s0"
+			if pos[b] < pos[x] {
+				want = "system_u:object_r:bin_t:s0"
+			}
+			if got := getLabel(t, filepath.Join(root, x)); got != want {
+				t.Errorf("jobs=%d %s: %q, want %q", jobs, x, got, want)
+			}
+		}
+		for rel, l := range labelsOf(t, root) {
+			if l == "<none>" {
+				t.Errorf("jobs=%d: %s not labelled", jobs, rel)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package relabel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path"
@@ -35,6 +36,8 @@ type job struct {
 	key    string
 	order  []uint32 // position in a depth-first walk in directory order (hard links)
 	single bool     // label this one non-directory object only
+	batch  []byte   // getdents records of parent, for another worker to handle (a batch job)
+	idx    uint32   // batch: walk position of the entry before the batch's first
 }
 
 // walk is one start path: the directories of one filesystem (mount) below it.
@@ -54,7 +57,8 @@ type walk struct {
 	stack   []*job
 	pending int
 
-	stop     atomic.Bool // cancelled, or the filesystem cannot store labels
+	idle     atomic.Int32 // workers waiting for a job
+	stop     atomic.Bool  // cancelled, or the filesystem cannot store labels
 	readOnly atomic.Bool
 	roOnce   sync.Once
 	nlOnce   sync.Once
@@ -175,7 +179,9 @@ func (w *walk) pop() *job {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(w.stack) == 0 && w.pending > 0 {
+		w.idle.Add(1)
 		w.cond.Wait()
+		w.idle.Add(-1)
 	}
 	if len(w.stack) == 0 {
 		return nil
@@ -274,6 +280,10 @@ func (k *worker) run(j *job) {
 		return
 	}
 	k.key = append(k.key[:0], j.key...)
+	if j.batch != nil {
+		k.records(j.parent, j.batch, j.order, j.idx)
+		return
+	}
 	if j.single {
 		k.entry(j.parent, unsafe.StringData(j.name), j.order, 0)
 		return
@@ -331,17 +341,11 @@ func (k *worker) run(j *job) {
 }
 
 // entries reads dir and handles each entry: subdirectories become jobs, other objects are
-// labelled here.
+// labelled here. While other workers are idle, further getdents buffers are handed to them
+// as batch jobs, so that one huge directory is labelled on every CPU too.
 func (k *worker) entries(dir *dirRef, order []uint32) {
-	if k.w.stopped() {
-		return
-	}
-	base := len(k.key)
-	if base == 1 {
-		base = 0 // the root's children are "/name", not "//name"
-	}
-	var idx uint32
-	for !k.w.stopped() {
+	var idx uint32 // walk position of the last entry handled or handed off
+	for first := true; !k.w.stopped(); first = false {
 		n, err := unix.Getdents(dir.fd, k.dents)
 		if err == unix.EINTR {
 			continue
@@ -353,29 +357,81 @@ func (k *worker) entries(dir *dirRef, order []uint32) {
 		if n == 0 {
 			return
 		}
-		for off := 0; off < n; {
-			// struct linux_dirent64 (include/linux/dirent.h): ino u64, off s64, reclen u16,
-			// type u8, name NUL-terminated.
-			reclen := int(*(*uint16)(unsafe.Pointer(&k.dents[off+16])))
-			typ := k.dents[off+18]
-			name := k.dents[off+19 : off+reclen]
-			off += reclen
-			nl := 0
-			for nl < len(name) && name[nl] != 0 {
-				nl++
-			}
-			if (nl == 1 && name[0] == '.') || (nl == 2 && name[0] == '.' && name[1] == '.') {
-				continue
-			}
-			idx++
-			k.key = append(append(k.key[:base], '/'), name[:nl]...)
-			if typ == unix.DT_DIR {
-				k.subdir(dir, name[:nl+1], order, idx)
-			} else {
-				k.entry(dir, &name[0], order, idx)
-			}
+		if !first && k.w.idle.Load() > 0 {
+			dir.refs.Add(1)
+			k.w.push(&job{parent: dir, key: string(k.key[:k.keyBase()]), order: order, idx: idx, batch: bytes.Clone(k.dents[:n])})
+			idx += countEntries(k.dents[:n])
+			continue
+		}
+		idx = k.records(dir, k.dents[:n], order, idx)
+	}
+}
+
+// keyBase is the length of the directory key that children's keys extend: the root's
+// children are "/name", not "//name".
+func (k *worker) keyBase() int {
+	if len(k.key) == 1 {
+		return 0
+	}
+	return len(k.key)
+}
+
+// records handles the getdents records in buf, read from dir whose key is in k.key; idx is
+// the walk position of the entry before the first one. It returns the last position.
+func (k *worker) records(dir *dirRef, buf []byte, order []uint32, idx uint32) uint32 {
+	base := k.keyBase()
+	for off := 0; off < len(buf); {
+		// struct linux_dirent64 (include/linux/dirent.h): ino u64, off s64, reclen u16,
+		// type u8, name NUL-terminated.
+		reclen := int(*(*uint16)(unsafe.Pointer(&buf[off+16])))
+		typ := buf[off+18]
+		name := buf[off+19 : off+reclen]
+		off += reclen
+		nl := nameLen(name)
+		if isDots(name, nl) {
+			continue
+		}
+		idx++
+		k.key = append(append(k.key[:base], '/'), name[:nl]...)
+		if typ == unix.DT_DIR {
+			k.subdir(dir, name[:nl+1], order, idx)
+		} else {
+			k.entry(dir, &name[0], order, idx)
 		}
 	}
+	if base == 0 {
+		k.key = k.key[:1]
+	} else {
+		k.key = k.key[:base]
+	}
+	return idx
+}
+
+// countEntries returns the number of records in buf other than "." and "..".
+func countEntries(buf []byte) uint32 {
+	var n uint32
+	for off := 0; off < len(buf); {
+		reclen := int(*(*uint16)(unsafe.Pointer(&buf[off+16])))
+		name := buf[off+19 : off+reclen]
+		off += reclen
+		if !isDots(name, nameLen(name)) {
+			n++
+		}
+	}
+	return n
+}
+
+// nameLen returns the length of the NUL-terminated name at the start of b.
+func nameLen(b []byte) int {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	return n
+}
+
+func isDots(name []byte, n int) bool {
+	return (n == 1 && name[0] == '.') || (n == 2 && name[0] == '.' && name[1] == '.')
 }
 
 // subdir queues the directory whose NUL-terminated name is in dir, unless excluded.
