@@ -50,6 +50,7 @@ type spec struct {
 type entry struct {
 	spec
 	none   bool   // ctx is <<none>>
+	stemID int32  // index of stem in Handle.stems; -1 = no stem
 	prefix string // literal text every matching key starts with
 	match  matcher
 }
@@ -61,6 +62,8 @@ type Handle struct {
 	exact    map[string]int32   // plain literal → newest entry index
 	sameNext []int32            // entry index → next older plain literal entry with the same text, or -1
 	nodes    map[string][]int32 // directory prefix → candidate regex entries (with ancestors'), descending
+	maxNode  int                // length of the longest node key
+	stems    map[string]int32   // the specs' stems, numbered
 	subs     []sub              // .subs, last line first
 	distSubs []sub              // .subs_dist, last line first
 	sources  []string
@@ -196,6 +199,7 @@ func build(specs []spec, files []string) (*Handle, error) {
 		exact:    make(map[string]int32, len(specs)/2),
 		nodes:    make(map[string][]int32),
 		sameNext: make([]int32, len(specs)),
+		stems:    make(map[string]int32),
 	}
 	for pass := 0; pass < 2; pass++ {
 		for i := range specs {
@@ -235,6 +239,15 @@ func build(specs []spec, files []string) (*Handle, error) {
 	direct := map[string][]int32{}
 	for i := range h.entries {
 		e := &h.entries[i]
+		e.stemID = -1
+		if e.stem != "" {
+			id, ok := h.stems[e.stem]
+			if !ok {
+				id = int32(len(h.stems))
+				h.stems[e.stem] = id
+			}
+			e.stemID = id
+		}
 		if e.match.kind == matchExact {
 			h.sameNext[i] = -1
 			if prev, ok := h.exact[e.prefix]; ok {
@@ -258,6 +271,7 @@ func build(specs []spec, files []string) (*Handle, error) {
 		own := direct[d]
 		reverse(own)
 		h.nodes[d] = mergeDesc(h.ancestorList(d), own)
+		h.maxNode = max(h.maxNode, len(d))
 	}
 	return h, nil
 }
@@ -471,7 +485,11 @@ func (h *Handle) lookupEntry(path string, mode uint32) *entry {
 
 // match finds the last entry (in libselinux order) that matches the normalised key.
 func (h *Handle) match(key string, mode uint32) *entry {
-	stem := stemOfKey(key)
+	// The key's stem as a number: -2 when it has none or no spec has it.
+	stem := int32(-2)
+	if id, ok := h.stems[stemOfKey(key)]; ok {
+		stem = id
+	}
 	best := int32(-1)
 	h.bestExact(key, mode, stem, &best)
 	if n := len(key); n > 0 && key[n-1] == '\n' {
@@ -495,7 +513,7 @@ func (h *Handle) match(key string, mode uint32) *entry {
 }
 
 // bestExact raises *best to the newest plain-literal entry equal to key that applies.
-func (h *Handle) bestExact(key string, mode uint32, stem string, best *int32) {
+func (h *Handle) bestExact(key string, mode uint32, stem int32, best *int32) {
 	i, ok := h.exact[key]
 	for ok && i > *best {
 		if h.entries[i].applies(mode, stem) {
@@ -508,14 +526,14 @@ func (h *Handle) bestExact(key string, mode uint32, stem string, best *int32) {
 }
 
 // applies is libselinux's pre-filter: the stem and the file type.
-func (e *entry) applies(mode uint32, stem string) bool {
-	return (e.mode == 0 || mode == 0 || e.mode == mode) && (e.stem == "" || e.stem == stem)
+func (e *entry) applies(mode uint32, stem int32) bool {
+	return (e.mode == 0 || mode == 0 || e.mode == mode) && (e.stemID < 0 || e.stemID == stem)
 }
 
 // candidates returns the regex entries that could match key: those filed under the deepest
 // directory prefix of key that has a node (that list includes the ancestors' entries).
 func (h *Handle) candidates(key string) []int32 {
-	for i := len(key) - 1; i >= 0; i-- {
+	for i := min(len(key), h.maxNode) - 1; i >= 0; i-- {
 		if key[i] == '/' {
 			if l, ok := h.nodes[key[:i+1]]; ok {
 				return l
