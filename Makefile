@@ -8,7 +8,7 @@ GO ?= go
 FUZZTIME ?= 5s
 GOFILES := $(shell find cmd internal test -name '*.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build test unit fuzz-smoke provision demo clean
+.PHONY: all build test unit fuzz-smoke provision demo clean bench release man
 
 all: build
 
@@ -45,6 +45,22 @@ demo: provision build
 .PHONY: vmtest
 vmtest: provision
 	NSINIT_REQUIRE_REAL=1 $(GO) test -count=1 -v -timeout 20m ./test/vm/
+
+## bench: nsinit against libselinux/setfiles 3.4 (bookworm) and 3.8 (trixie) and the syscall
+## floor, side by side: lookups, load, relabel, syscalls per object, profiles (as root, about
+## 10 min; the first run also fetches trixie's libselinux and debootstraps a larger tree).
+## See docs/performance.md.
+bench:
+	scripts/provision.sh $(CACHE) apt policy minbase trixie_bench bigtree
+	scripts/bench/bench.sh
+
+## release: static, stripped, reproducible dist/nsinit with its sha256 and man page
+release:
+	scripts/release.sh
+
+## man: regenerate docs/nsinit.8 from the command table
+man:
+	$(GO) run ./cmd/nsinit man > docs/nsinit.8
 
 clean:
 	rm -rf bin dist

@@ -17,6 +17,7 @@ import (
 	"github.com/nsinit/nsinit/internal/policydb"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/supervise"
 )
 
 // sigRTMin3 is SIGRTMIN+3 as userspace numbers it (glibc's SIGRTMIN is 34): the signal
@@ -55,10 +56,12 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 
 // bringUpFlags are the flags of the default command.
 type bringUpFlags struct {
-	opts    boot.Options
-	relabel relabel.Policy
-	jobs    int
-	log     logFlags
+	opts      boot.Options
+	relabel   relabel.Policy
+	jobs      int
+	supervise bool
+	sup       supervise.Options
+	log       logFlags
 }
 
 // relabelFlag adapts relabel.Policy to flag.Value.
@@ -104,8 +107,13 @@ nsinit prints "nsinit: emergency: ..." naming what failed and what to do, then e
 container, or freezes as the machine's PID 1 (exiting would panic the kernel). In permissive
 mode failures are warnings and the init runs.
 
+Supervisor mode (--supervise): for images whose entrypoint is an application rather than
+an init, nsinit brings SELinux up, then stays PID 1, starts the application as its child,
+relays signals, reaps zombies and exits with the application's status (docs/supervise.md).
+
 Examples:
   nsinit -- /lib/systemd/systemd --log-level=debug     container entrypoint before systemd
+  nsinit --supervise --grace 10s -- /usr/bin/myapp      application container
   nsinit --mode permissive                              boot, permissive, default init
   nsinit status                                         what nsinit would do here`,
 		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
@@ -120,6 +128,9 @@ Examples:
 			fs.Var(relabelFlag{&f.relabel}, "relabel", "first-boot relabel `WHEN`: auto (when /.autorelabel exists, the kernel command line says autorelabel, or the root's label differs from file_contexts), always, or never")
 			fs.IntVar(&f.jobs, "jobs", 0, "relabel with `N` parallel workers (0: one per CPU)")
 			fs.BoolVar(&o.AssumeOwnNamespace, "assume-own-namespace", false, "DANGEROUS: load a policy even when nothing proves the SELinux namespace is nsinit's own; on a host without a policy this changes the host's SELinux state")
+			fs.BoolVar(&f.supervise, "supervise", false, "after the bring-up stay PID 1 and run the target as a supervised child: relay signals, reap zombies, exit with its status (for images whose entrypoint is an application; see docs/supervise.md)")
+			fs.BoolVar(&f.sup.ProcessGroup, "process-group", false, "with --supervise: relay signals to the application's whole process group")
+			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
 			f.log.bind(fs)
 			return func(e *env, args []string) int { return runBringUp(e, f, args) }
 		},
@@ -138,8 +149,9 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, abortSignals...)
 	go func() {
-		s := <-sigs
-		cancel(fmt.Errorf("received %v", s))
+		if s, ok := <-sigs; ok {
+			cancel(fmt.Errorf("received %v", s))
+		}
 	}()
 
 	o := f.opts
@@ -148,7 +160,15 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 	o.Console = e.Stderr
 	o.Relabel = boot.FirstBootRelabel(f.relabel, f.jobs, log)
 	o.Downgrade = policydb.Downgrade
-	return boot.Run(ctx, o, boot.RealSystem(o.ProcDir, o.SelinuxfsDir))
+	if f.supervise {
+		o.Supervise = &f.sup
+	} else if f.sup.ProcessGroup || f.sup.Grace != 0 {
+		fmt.Fprintln(e.Stderr, "nsinit: --process-group and --grace only apply with --supervise")
+		return exitcode.Usage
+	}
+	sys := boot.RealSystem(o.ProcDir, o.SelinuxfsDir)
+	sys.BeforeHandoff = func() { signal.Stop(sigs); close(sigs) }
+	return boot.Run(ctx, o, sys)
 }
 
 // newLogger builds the logger the flags ask for.

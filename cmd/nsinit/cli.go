@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 )
@@ -121,6 +124,10 @@ func dispatch(e *env, args []string) int {
 }
 
 func main() {
+	// A write to a closed stderr pipe must be an error, not death: a Go PID 1 that is not
+	// notified exits 2 on SIGPIPE. Notify (not Ignore): a handled signal is reset to its
+	// default at exec, an ignored one would be inherited by the init.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
 	e := &env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	os.Exit(dispatch(e, os.Args[1:]))
 }

@@ -88,6 +88,16 @@ func TestPID1InNamespace(t *testing.T) {
 		t.Fatalf("enforcing without SELinux: status %d (want %d), init printed %q\nlogs:\n%s", code, exitcode.FailClosed, out, logs)
 	}
 
+	// Supervisor mode: nsinit stays PID 1 and exits with the application's status.
+	root := imageRoot(t, "SELINUX=permissive\n")
+	cmd := exec.Command(unshare, "-pf", "--mount-proc", bin, "--root", root, "--supervise", "--", "/bin/busybox", "sh", "-c", `echo "app pid=$$"; exit 7`)
+	sout, err := cmd.Output()
+	var ee *exec.ExitError
+	// The application is a child of PID 1 (not PID 1 itself; nsinit's threads use PIDs too).
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || !strings.HasPrefix(string(sout), "app pid=") || strings.HasPrefix(string(sout), "app pid=1\n") {
+		t.Fatalf("--supervise: %v, app printed %q", err, sout)
+	}
+
 	out, logs, code = run("SELINUX=enforcing\n", "--mode", "disabled")
 	if code != 0 || !strings.Contains(out, "pid=1") {
 		t.Fatalf("--mode disabled: status %d, init printed %q\nlogs:\n%s", code, out, logs)

@@ -28,6 +28,7 @@ import (
 	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/loadpolicy"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/supervise"
 )
 
 // Options are the bring-up's inputs (flags, in cmd/nsinit).
@@ -44,6 +45,10 @@ type Options struct {
 	Args []string
 	// ExecContext, when set, is written to the exec attribute before the exec.
 	ExecContext string
+	// Supervise, when set, makes nsinit stay PID 1 after the bring-up and run the target
+	// as a supervised child (supervisor mode for images whose entrypoint is an
+	// application); Supervise.Argv, Path, Env and ExecLabel are filled in by the bring-up.
+	Supervise *supervise.Options
 	// AssumeOwnNamespace is the dangerous override of detect.Options.
 	AssumeOwnNamespace bool
 	// Relabel runs after the policy load and before the mode switch (first-boot relabel,
@@ -89,6 +94,11 @@ type System struct {
 	CurrentContext func() (string, error)
 	FileContext    func(path string) (string, error)
 	Exec           handoff.ExecFunc
+	// Supervise runs the target as a supervised child and returns its exit status.
+	Supervise func(ctx context.Context, o supervise.Options) (int, error)
+	// BeforeHandoff runs right before the exec or the supervisor (stop the bring-up's own
+	// signal handling, so that the supervisor can take over the signals).
+	BeforeHandoff func()
 	// Freeze never returns (a kernel PID 1 that must not exit).
 	Freeze func()
 }
@@ -371,6 +381,12 @@ func (r *run) handoff(ctx context.Context, target handoff.Target) int {
 	r.log.Info("handing off: "+line, zap.Strings("argv", target.Argv), zap.String("init_from", string(target.Source)))
 	_ = r.log.Sync()
 
+	if r.sys.BeforeHandoff != nil {
+		r.sys.BeforeHandoff()
+	}
+	if r.o.Supervise != nil {
+		return r.supervise(ctx, target)
+	}
 	err := r.sys.Exec(target, r.sys.Environ(), r.o.ExecContext)
 	f := failure{what: "execute the init " + target.Path, err: err, code: exitcode.ExecFailed,
 		hint: "check that the init exists, is executable, and (in enforcing mode) is labelled as the policy expects (init_exec_t)"}
@@ -412,4 +428,27 @@ func (r *run) predict(target handoff.Target) string {
 	}
 	r.log.Info("init domain", zap.String("init", target.Path), zap.String("file_context", fc), zap.String("domain", tr.Expected))
 	return " as " + tr.Expected
+}
+
+// supervise runs the target as nsinit's supervised child and returns its exit status.
+// Signals no longer abort anything: from here on they are relayed to the application.
+func (r *run) supervise(ctx context.Context, target handoff.Target) int {
+	so := *r.o.Supervise
+	so.Path, so.Argv, so.Env, so.ExecLabel = target.Path, target.Argv, r.sys.Environ(), r.o.ExecContext
+	if so.Log == nil {
+		so.Log = r.log
+	}
+	status, err := r.sys.Supervise(context.WithoutCancel(ctx), so)
+	if err != nil {
+		f := failure{what: "start the application " + target.Path, err: err, code: exitcode.ExecFailed,
+			hint: "check that the application exists, is executable, and may be executed from nsinit's domain"}
+		if r.mode == config.ModeEnforcing || r.pid1 {
+			return r.emergency(f)
+		}
+		r.log.Error("start failed", zap.Error(err))
+		return status
+	}
+	r.log.Info("application exited", zap.Int("status", status))
+	_ = r.log.Sync()
+	return status
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/policydb"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/supervise"
 )
 
 // policyImage returns a policy image with a valid header of version v.
@@ -252,5 +253,34 @@ func TestAbortedBySignal(t *testing.T) {
 	code := w.run(ctx, Options{})
 	if code != exitcode.Aborted || w.execed != nil || !strings.Contains(w.console.String(), "received terminated") {
 		t.Fatalf("aborted bring-up: status %d, exec %v, console %q", code, w.execed, w.console.String())
+	}
+}
+
+func TestSupervise(t *testing.T) {
+	w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+	w.pid1 = false
+	sys := w.system()
+	var got supervise.Options
+	stopped := false
+	sys.BeforeHandoff = func() { stopped = true }
+	sys.Supervise = func(ctx context.Context, o supervise.Options) (int, error) {
+		got = o
+		return 7, nil
+	}
+	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.NewNop(), Console: &w.console,
+		Supervise: &supervise.Options{ProcessGroup: true}, Args: []string{"/sbin/init", "a"}}
+	if code := Run(context.Background(), o, sys); code != 7 {
+		t.Fatalf("status %d, want the application's 7; console %q", code, w.console.String())
+	}
+	if w.execed != nil || !stopped || got.Path != filepath.Join(w.root, "sbin/init") || strings.Join(got.Argv, " ") != "/sbin/init a" || !got.ProcessGroup {
+		t.Fatalf("supervise options %+v, exec %v, signals stopped %v", got, w.execed, stopped)
+	}
+	if w.node("enforce") != "1" {
+		t.Fatalf("enforce = %q before the application started", w.node("enforce"))
+	}
+	// A start failure in enforcing mode fails closed.
+	sys.Supervise = func(context.Context, supervise.Options) (int, error) { return exitcode.ExecFailed, errors.New("no such file") }
+	if code := Run(context.Background(), o, sys); code != exitcode.ExecFailed || !strings.Contains(w.console.String(), "emergency") {
+		t.Fatalf("start failure: status %d, console %q", code, w.console.String())
 	}
 }

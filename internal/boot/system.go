@@ -11,6 +11,7 @@ import (
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/supervise"
 )
 
 // RealSystem returns the side effects of a real bring-up, with procfs at procDir and the
@@ -38,6 +39,7 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		CurrentContext: selinux.CurrentLabel,
 		FileContext:    selinux.FileLabel,
 		Exec:           handoff.Exec,
+		Supervise:      supervise.Run,
 		Freeze:         freeze,
 	}
 }

@@ -53,7 +53,7 @@ func Select(root string, args []string, cmdlineInit string) (Target, error) {
 		t = Target{Path: cmdlineInit, Argv: append([]string{cmdlineInit}, args...), Source: FromCmdline}
 	default:
 		for _, p := range DefaultInits {
-			if executable(filepath.Join(root, p)) == nil {
+			if executable(filepath.Join(root, p)) == nil && !isSelf(filepath.Join(root, p)) {
 				return Target{Path: filepath.Join(root, p), Argv: append([]string{p}, args...), Source: FromDefault}, nil
 			}
 		}
@@ -63,7 +63,24 @@ func Select(root string, args []string, cmdlineInit string) (Target, error) {
 	if err := executable(t.Path); err != nil {
 		return Target{}, fmt.Errorf("init from %s: %w", t.Source, err)
 	}
+	if isSelf(t.Path) {
+		return Target{}, fmt.Errorf("init from %s: %s is nsinit itself (exec-ing it would loop); name the real init after --, e.g. init=%s -- /lib/systemd/systemd", t.Source, t.Path, t.Argv[0])
+	}
 	return t, nil
+}
+
+// selfExe names the running program; a variable so tests can point it elsewhere.
+var selfExe = "/proc/self/exe"
+
+// isSelf reports whether path is the running nsinit binary (for example /sbin/init
+// pointing at nsinit, or init=/sbin/nsinit without --): exec-ing it would loop forever.
+func isSelf(path string) bool {
+	a, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(selfExe)
+	return err == nil && os.SameFile(a, b)
 }
 
 // executable checks that path is a regular file with an execute bit.

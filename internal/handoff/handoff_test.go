@@ -75,6 +75,20 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+func TestSelectRefusesSelf(t *testing.T) {
+	root := tree(t, map[string]os.FileMode{"/sbin/init": 0o755, "/lib/systemd/systemd": 0o755})
+	old := selfExe
+	selfExe = filepath.Join(root, "sbin/init")
+	defer func() { selfExe = old }()
+	if _, err := Select(root, []string{"/sbin/init"}, ""); err == nil || !strings.Contains(err.Error(), "nsinit itself") {
+		t.Fatalf("explicit self: %v", err)
+	}
+	got, err := Select(root, nil, "")
+	if err != nil || got.Argv[0] != "/lib/systemd/systemd" {
+		t.Fatalf("default search did not skip nsinit itself: %+v, %v", got, err)
+	}
+}
+
 type fakeComputer struct {
 	index int
 	rules map[string]string // "scon tcon" → result
