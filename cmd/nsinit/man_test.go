@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -137,5 +140,21 @@ func TestVersion(t *testing.T) {
 		if code != tc.code || !strings.HasPrefix(out, tc.want) {
 			t.Errorf("%v: status %d, %q; want %d, %q", tc.args, code, out, tc.code, tc.want)
 		}
+	}
+}
+
+// TestManPageCommitted keeps docs/nsinit.8 in step with the command table (`make man`).
+func TestManPageCommitted(t *testing.T) {
+	var b bytes.Buffer
+	e := &env{Stdout: &b, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	if code := dispatch(e, []string{"man"}); code != exitcode.OK {
+		t.Fatalf("nsinit man: status %d", code)
+	}
+	committed, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "docs", "nsinit.8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, b.Bytes()) {
+		t.Fatal("docs/nsinit.8 is stale: run `make man` and commit it")
 	}
 }
