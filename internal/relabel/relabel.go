@@ -63,7 +63,8 @@ type Options struct {
 	// Progress, when set, receives a progress line rewritten in place (a terminal); when nil,
 	// progress goes to Log every LogEvery.
 	Progress io.Writer
-	// LogEvery is the interval of progress log lines; 0 means 10 s.
+	// LogEvery is the interval of progress updates; 0 means 250 ms for the Progress line and
+	// 10 s for log lines.
 	LogEvery time.Duration
 	// Report, when set, receives one JSON line {"path","from","to"} per change.
 	Report io.Writer
@@ -280,9 +281,11 @@ func (r *run) fail(key, op string, err error) {
 // progress starts the progress reporter and returns the function that stops it.
 func (r *run) progress(start time.Time) func() {
 	every := r.o.LogEvery
-	if r.o.Progress != nil {
+	switch {
+	case every > 0:
+	case r.o.Progress != nil:
 		every = 250 * time.Millisecond
-	} else if every <= 0 {
+	default:
 		every = 10 * time.Second
 	}
 	done := make(chan struct{})

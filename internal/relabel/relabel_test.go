@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -474,5 +475,31 @@ func TestParsePolicy(t *testing.T) {
 	}
 	if _, err := ParsePolicy("sometimes"); err == nil {
 		t.Error("bad policy accepted")
+	}
+}
+
+func TestRunProgress(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	makeTree(t, root)
+	slow := func(hookPoint, string) { time.Sleep(2 * time.Millisecond) }
+	// A terminal gets a line rewritten in place and a final newline.
+	var tty bytes.Buffer
+	s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Progress: &tty, LogEvery: time.Millisecond, hook: slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tty.String()
+	last := out[strings.LastIndex(out, "\r"):]
+	if !strings.HasPrefix(out, "\rrelabel: ") || !strings.HasPrefix(last, fmt.Sprintf("\rrelabel: %d objects in ", s.Seen)) || !strings.HasSuffix(out, "\n") || !strings.Contains(out, "objects/s") {
+		t.Errorf("progress output %q", out)
+	}
+	// Otherwise periodic log lines.
+	core, logs := observer.New(zap.InfoLevel)
+	if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Log: zap.New(core), LogEvery: time.Millisecond, hook: slow}); err != nil {
+		t.Fatal(err)
+	}
+	if logs.FilterMessage("relabel progress").Len() == 0 {
+		t.Errorf("no progress log lines: %v", logs.All())
 	}
 }
