@@ -4,7 +4,8 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase trixie (default: all). Layout of CACHE_DIR (default .cache):
+# Steps: apt kernel policy minbase trixie (default: these), and for `make bench` only:
+# trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
 #   policy/etc/selinux/default/   Debian's selinux-policy-default built with semodule:
@@ -19,6 +20,12 @@
 #                             each version (34 by trixie's checkpolicy, 33/35 by sid's).
 #                             condxperm.34: the same plus a conditional allowx (secilc), which
 #                             no kernel before policy version 34 may load.
+#   trixie-bench/             Debian 13's libselinux 3.8 (lib, headers), setfiles, and what they
+#                             need to run (libc6, libpcre2-8-0, libsepol2, libaudit1, ...),
+#                             unpacked; bin/setfiles runs trixie's setfiles through its loader;
+#                             versions names the libselinux1 and policycoreutils versions.
+#   bigtree/                  debootstrap minbase bookworm + systemd, sshd, gcc, python3, ...
+#                             (>= 20k objects): the larger benchmark tree (scripts/bench).
 set -eu
 
 CACHE=${1:-.cache}
@@ -144,6 +151,72 @@ step_trixie() {
 	rm "$root/debian-policy/policy.cil"
 	rm -rf "$a"
 	touch "$root/.done"
+}
+
+# scratch_apt DIR SUITE: a private apt configuration in DIR for Debian SUITE (own sources list,
+# lists, cache and an empty dpkg status: nothing is installed), written to DIR/apt.conf and
+# updated. Use it as APT_CONFIG=DIR/apt.conf apt-get download ...
+scratch_apt() {
+	mkdir -p "$1/lists/partial" "$1/cache/archives/partial"
+	: > "$1/status"
+	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' "$2" > "$1/sources.list"
+	cat > "$1/apt.conf" <<-EOF
+	Dir::Etc::SourceList "$1/sources.list";
+	Dir::Etc::SourceParts "/dev/null";
+	Dir::State::Lists "$1/lists";
+	Dir::Cache "$1/cache";
+	Dir::State::Status "$1/status";
+	Debug::NoLocking "1";
+	APT::Sandbox::User "root";
+	Acquire::Languages "none";
+	APT::Get::List-Cleanup "0";
+	EOF
+	APT_CONFIG="$1/apt.conf" apt-get -qq update
+}
+
+# step_trixie_bench: the fastest peer for scripts/bench: Debian 13's libselinux 3.8 and setfiles,
+# unpacked (not installed), run through trixie's own loader (glibc >= 2.38).
+step_trixie_bench() {
+	[ -f "$CACHE/trixie-bench/.done" ] && return 0
+	log "fetching trixie's libselinux/setfiles into $CACHE/trixie-bench"
+	a="$CACHE/trixie-bench.apt"
+	rm -rf "$CACHE/trixie-bench" "$a" && mkdir -p "$a/dl"
+	scratch_apt "$a" trixie
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download libselinux1/trixie \
+		libselinux1-dev/trixie selinux-utils/trixie policycoreutils/trixie libpcre2-8-0/trixie \
+		libsepol2/trixie libaudit1/trixie libcap-ng0/trixie libc6/trixie)
+	root="$CACHE/trixie-bench"
+	for d in "$a"/dl/*.deb; do dpkg-deb -x "$d" "$root"; done
+	for d in "$a"/dl/libselinux1_*.deb "$a"/dl/policycoreutils_*.deb; do
+		dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"
+	done | paste -sd, > "$root/versions"
+	lib="$root/usr/lib/x86_64-linux-gnu"
+	mkdir -p "$root/bin"
+	for t in setfiles:usr/sbin/setfiles matchpathcon:usr/sbin/matchpathcon; do
+		cat > "$root/bin/${t%%:*}" <<-EOF
+		#!/bin/sh
+		exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$root/${t#*:}" "\$@"
+		EOF
+		chmod +x "$root/bin/${t%%:*}"
+	done
+	"$root/bin/setfiles" 2>&1 | grep -qi usage || {
+		log "trixie setfiles does not run"; exit 1; }
+	ls "$lib"/libselinux.so.1 "$root/usr/include/selinux/label.h" >/dev/null
+	rm -rf "$a"
+	touch "$root/.done"
+}
+
+# step_bigtree: the larger benchmark tree, a bookworm minbase with what a server holds
+# (init, sshd, compilers and headers, git, perl, python, vim), about 25k objects. Not needed by make test.
+BIGTREE_PKGS=systemd,systemd-sysv,dbus,openssh-server,build-essential,git,perl,python3,python3-pip,vim,locales,tzdata,man-db,iproute2,sudo,cron,less,curl
+step_bigtree() {
+	[ -f "$CACHE/bigtree/.done" ] && return 0
+	log "debootstrap bookworm minbase + $BIGTREE_PKGS (several minutes)"
+	rm -rf "$CACHE/bigtree"
+	debootstrap --variant=minbase --include="$BIGTREE_PKGS" bookworm "$CACHE/bigtree" \
+		http://deb.debian.org/debian >"$CACHE/bigtree.log" 2>&1 || { tail -20 "$CACHE/bigtree.log" >&2; exit 1; }
+	rm -rf "$CACHE/bigtree/var/cache/apt/archives/"*.deb "$CACHE/bigtree/debootstrap"
+	touch "$CACHE/bigtree/.done"
 }
 
 for s in $STEPS; do "step_$s"; done

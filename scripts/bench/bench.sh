@@ -1,0 +1,250 @@
+#!/bin/bash
+# bench.sh — nsinit against the fastest SELinux labellers, side by side, in one run.
+#
+#   scripts/bench/bench.sh            (make bench provisions what it needs first)
+#
+# Peers: libselinux/setfiles 3.4 (Debian bookworm, installed) and 3.8 (Debian trixie, unpacked
+# in $CACHE/trixie-bench by `scripts/provision.sh CACHE trixie_bench`, run through trixie's own
+# loader), plus the syscall floor (scripts/bench/floor). Inputs: Debian's file_contexts (a text
+# copy: file_contexts, .homedirs, .subs_dist; the installed one with its .bin files too for the
+# load time), the debootstrap trees $CACHE/minbase and $CACHE/bigtree (step bigtree), and keys
+# generated to hit every spec of file_contexts.
+#
+# ROUNDS rounds; within a round every contender runs once, back to back, in an order that
+# rotates from round to round; the table gives medians and ranges, and each target ratio is
+# computed within each round and summarised by its median. Then strace -c -f system call
+# counts per object and pprof CPU profiles. See docs/performance.md.
+#
+# Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (5), LOOKUP_SECS (0.5: minimum
+# time of one lookup measurement), PROFILE_RUNS (8), NSINIT_BENCH_REV (build nsinit from this
+# git revision, e.g. HEAD, instead of the working tree).
+set -euo pipefail
+
+T_START=$(date +%s)
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE=${NSINIT_CACHE:-$REPO/.cache}
+ROUNDS=${ROUNDS:-5}
+LOOKUP_SECS=${LOOKUP_SECS:-0.5}
+PROFILE_RUNS=${PROFILE_RUNS:-8}
+W=$CACHE/bench
+export PATH=/usr/local/go/bin:$PATH
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+TX=$CACHE/trixie-bench
+TLIB=$TX/usr/lib/x86_64-linux-gnu
+TLD=$TLIB/ld-linux-x86-64.so.2
+POL=$CACHE/policy/etc/selinux/default
+for f in "$TX/.done" "$CACHE/bigtree/.done" "$CACHE/minbase/.done" "$POL/contexts/files/file_contexts"; do
+	[ -e "$f" ] || die "$f missing: run scripts/provision.sh $CACHE apt policy minbase trixie_bench bigtree (make bench does)"
+done
+for t in gcc strace setfiles; do command -v $t >/dev/null || die "$t not installed"; done
+[ -e /usr/include/selinux/label.h ] || die "libselinux1-dev not installed"
+[ "$(id -u)" = 0 ] || die "run as root (security.* xattrs)"
+
+rm -rf "$W" && mkdir -p "$W/bin" "$W/trees" "$W/keys" "$W/prof"
+
+# --- build -----------------------------------------------------------------------------
+SRC=$REPO
+if [ -n "${NSINIT_BENCH_REV:-}" ]; then
+	SRC=$W/src && mkdir -p "$SRC"
+	git -C "$REPO" archive "$NSINIT_BENCH_REV" | tar -x -C "$SRC"
+fi
+REV=$(git -C "$REPO" rev-parse --short "${NSINIT_BENCH_REV:-HEAD}")
+[ -z "${NSINIT_BENCH_REV:-}" ] && ! git -C "$REPO" diff --quiet HEAD -- cmd internal && REV="$REV+worktree"
+log "building (nsinit $REV)"
+(cd "$SRC" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$W/bin/nsinit" ./cmd/nsinit &&
+	CGO_ENABLED=0 go build -trimpath -o "$W/bin/" ./scripts/bench/godrv ./scripts/bench/floor ./scripts/bench/benchtool)
+gcc -O2 -Wall -o "$W/bin/lookup-3.4" "$REPO/scripts/bench/lookup.c" -lselinux
+# Trixie's headers and libselinux.so.1; its glibc symbol versions resolve at run time under
+# trixie's loader, so the link does not check them against bookworm's libc.
+gcc -O2 -Wall -I"$TX/usr/include" -o "$W/bin/lookup-3.8" "$REPO/scripts/bench/lookup.c" \
+	"$TLIB/libselinux.so.1" -Wl,--allow-shlib-undefined
+NSINIT=$W/bin/nsinit BT=$W/bin/benchtool FLOOR=$W/bin/floor GODRV=$W/bin/godrv
+L34=("$W/bin/lookup-3.4")
+L38=("$TLD" --library-path "$TLIB" "$W/bin/lookup-3.8")
+SF34=(/usr/sbin/setfiles)
+SF38=("$TLD" --library-path "$TLIB" "$TX/usr/sbin/setfiles")
+V34=$(dpkg-query -W -f='${Package} ${Version}\n' libselinux1 policycoreutils | paste -sd,) V38=$(cat "$TX/versions")
+
+# --- inputs ----------------------------------------------------------------------------
+# A text-only copy of Debian's file_contexts, so that every engine parses the same input
+# (3.4 and nsinit would pick the .bin files, 3.8 ignores 3.4's .bin format and reads the text).
+FC=$W/policy/contexts/files/file_contexts
+mkdir -p "$W/policy/contexts/files"
+cp -p "$POL/contexts/files/file_contexts" "$POL/contexts/files/file_contexts.homedirs" \
+	"$POL/contexts/files/file_contexts.subs_dist" "$W/policy/contexts/files/"
+cp -p "$POL/contexts/customizable_types" "$W/policy/contexts/" 2>/dev/null || true
+FCI=$POL/contexts/files/file_contexts # installed, with .bin
+log "copying the trees"
+for t in minbase bigtree; do
+	mkdir "$W/trees/$t" && cp -a "$CACHE/$t/." "$W/trees/$t"
+	rm -f "$W/trees/$t/.done"
+	"$FLOOR" -strip "$W/trees/$t" >/dev/null
+	"$BT" keys "$W/trees/$t" > "$W/keys/$t.keys"
+done
+"$BT" speckeys "$FC" "$FC.homedirs" > "$W/keys/spec.keys"
+N_minbase=$(wc -l < "$W/keys/minbase.keys") N_bigtree=$(wc -l < "$W/keys/bigtree.keys") N_spec=$(wc -l < "$W/keys/spec.keys")
+
+# Same answers? (untimed) nsinit follows 3.4-3.7; 3.8.1 differs on a few documented specs.
+for s in minbase bigtree spec; do
+	"${L34[@]}" "$FC" < "$W/keys/$s.keys" > "$W/keys/$s.out-3.4"
+	"${L38[@]}" "$FC" < "$W/keys/$s.keys" > "$W/keys/$s.out-3.8"
+	"$NSINIT" lookup --file-contexts "$FC" --batch < "$W/keys/$s.keys" > "$W/keys/$s.out-nsinit"
+	d34=$(diff "$W/keys/$s.out-3.4" "$W/keys/$s.out-nsinit" | grep -c '^>' || true)
+	d38=$(diff "$W/keys/$s.out-3.8" "$W/keys/$s.out-nsinit" | grep -c '^>' || true)
+	eval "D34_$s=$d34 D38_$s=$d38"
+done
+
+# --- measurement helpers -----------------------------------------------------------------
+RES=$W/results.tsv
+: > "$RES"
+ROUND=0
+rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" "$4" >> "$RES"; }
+kv() { sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" <<< "$1"; }
+mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a/b}'; }
+# rotate R WORD...: the words rotated left by R.
+rotate() { local r=$1; shift; local n=$#; local a=("$@"); for ((i = 0; i < n; i++)); do echo "${a[$(((i + r) % n))]}"; done; }
+quiet38() { grep -v 'Old compiled fcontext format' >&2 || true; }
+
+lookup_driver() { # IMPL FC LOADS SECS < keys
+	case $1 in
+	"libselinux 3.4") "${L34[@]}" "$2" "$3" "$4" ;;
+	"libselinux 3.8") "${L38[@]}" "$2" "$3" "$4" 2> >(quiet38) ;;
+	nsinit) "$GODRV" lookup "$2" "$3" "$4" ;;
+	esac
+}
+IMPLS=("libselinux 3.4" "libselinux 3.8" nsinit)
+
+bench_lookups() {
+	local set impl out
+	for set in minbase bigtree spec; do
+		while read -r impl; do
+			out=$(lookup_driver "$impl" "$FC" 1 "$LOOKUP_SECS" < "$W/keys/$set.keys")
+			rec "lookups/s: $set keys" "$impl" "lookups/s" "$(kv "$out" lookups_per_sec)"
+		done < <(rotate "$((ROUND - 1))" "${IMPLS[@]}")
+	done
+	while read -r impl; do
+		out=$(lookup_driver "$impl" "$FC" 5 0 < /dev/null)
+		rec "load: file_contexts text" "$impl" "load_ms" "$(kv "$out" load_ms)"
+		rec "load: file_contexts text" "$impl" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
+		out=$(lookup_driver "$impl" "$FCI" 5 0 < /dev/null)
+		rec "load: installed (.bin where picked)" "$impl" "load_ms" "$(kv "$out" load_ms)"
+		rec "load: installed (.bin where picked)" "$impl" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
+	done < <(rotate "$((ROUND - 1))" "${IMPLS[@]}")
+	# Whole processes as a tool runs them: start, load, answer every bigtree key on stdout.
+	while read -r impl; do
+		case $impl in
+		"libselinux 3.4") out=$("$BT" measure -in "$W/keys/bigtree.keys" -- "${L34[@]}" "$FC") ;;
+		"libselinux 3.8") out=$("$BT" measure -in "$W/keys/bigtree.keys" -- "${L38[@]}" "$FC") ;;
+		nsinit) out=$("$BT" measure -in "$W/keys/bigtree.keys" -- "$NSINIT" lookup --file-contexts "$FC" --batch) ;;
+		esac
+		[ "$(kv "$out" status)" = 0 ] || die "$impl batch failed: $out"
+		rec "batch process: bigtree keys in, answers out" "$impl" "wall_s" "$(kv "$out" wall_s)"
+		rec "batch process: bigtree keys in, answers out" "$impl" "lines/s" "$(div "$N_bigtree" "$(kv "$out" wall_s)")"
+		rec "batch process: bigtree keys in, answers out" "$impl" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
+	done < <(rotate "$((ROUND - 1))" "${IMPLS[@]}")
+}
+
+RELABELERS=("setfiles 3.4 -T 0" "setfiles 3.8 -T 1" "setfiles 3.8 -T 0" "nsinit relabel" "floor" "floor -abs")
+relabel_cmd() { # TOOL ROOT
+	case $1 in
+	"setfiles 3.4 -T 0") echo "${SF34[*]} -F -T 0 -r $2 $FC $2" ;;
+	"setfiles 3.8 -T 1") echo "${SF38[*]} -F -T 1 -r $2 $FC $2" ;;
+	"setfiles 3.8 -T 0") echo "${SF38[*]} -F -T 0 -r $2 $FC $2" ;;
+	"nsinit relabel") echo "$NSINIT relabel --force --root $2 --file-contexts $FC" ;;
+	floor) echo "$FLOOR $2" ;;
+	"floor -abs") echo "$FLOOR -abs $2" ;;
+	esac
+}
+
+bench_relabel() {
+	local t tool out n
+	for t in minbase bigtree; do
+		eval "n=\$N_$t"
+		while read -r tool; do
+			"$FLOOR" -strip "$W/trees/$t" >/dev/null
+			# shellcheck disable=SC2046 # the command line is split on purpose (no spaces in paths)
+			out=$("$BT" measure -- $(relabel_cmd "$tool" "$W/trees/$t"))
+			[ "$(kv "$out" status)" = 0 ] || die "$tool on $t failed: $out"
+			rec "relabel: $t ($n objects, labels stripped)" "$tool" "wall_s" "$(kv "$out" wall_s)"
+			rec "relabel: $t ($n objects, labels stripped)" "$tool" "cpu_s" "$(kv "$out" cpu_s)"
+			rec "relabel: $t ($n objects, labels stripped)" "$tool" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
+			rec "relabel: $t ($n objects, labels stripped)" "$tool" "objects/s" "$(div "$n" "$(kv "$out" wall_s)")"
+		done < <(rotate "$((ROUND - 1))" "${RELABELERS[@]}")
+	done
+}
+
+# --- rounds --------------------------------------------------------------------------------
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	log "round $ROUND/$ROUNDS"
+	bench_lookups
+	bench_relabel
+done
+
+S_MB="relabel: minbase ($N_minbase objects, labels stripped)"
+S_BT="relabel: bigtree ($N_bigtree objects, labels stripped)"
+SF38MIN="min(setfiles 3.8 -T 1,setfiles 3.8 -T 0)"
+cat > "$W/ratios" <<EOF
+lookups minbase: nsinit / libselinux 3.8 (issue 7)|lookups/s: minbase keys|lookups/s|nsinit|libselinux 3.8|>=|3
+lookups bigtree: nsinit / libselinux 3.8 (issue 7)|lookups/s: bigtree keys|lookups/s|nsinit|libselinux 3.8|>=|3
+lookups spec keys: nsinit / libselinux 3.8 (info)|lookups/s: spec keys|lookups/s|nsinit|libselinux 3.8|>=|3
+lookups minbase: nsinit / libselinux 3.4 (issue 3)|lookups/s: minbase keys|lookups/s|nsinit|libselinux 3.4|>=|20
+lookups bigtree: nsinit / libselinux 3.4 (issue 3)|lookups/s: bigtree keys|lookups/s|nsinit|libselinux 3.4|>=|20
+load text: nsinit / libselinux 3.8 (issue 7)|load: file_contexts text|load_ms|nsinit|libselinux 3.8|<=|1
+load text: nsinit / libselinux 3.4 (issue 3)|load: file_contexts text|load_ms|nsinit|libselinux 3.4|<=|2
+load installed: nsinit / libselinux 3.4 (issue 3)|load: installed (.bin where picked)|load_ms|nsinit|libselinux 3.4|<=|2
+relabel minbase: faster setfiles 3.8 / nsinit (issue 7)|$S_MB|wall_s|$SF38MIN|nsinit relabel|>=|2
+relabel bigtree: faster setfiles 3.8 / nsinit (issue 7)|$S_BT|wall_s|$SF38MIN|nsinit relabel|>=|2
+relabel minbase: nsinit / faster floor (issues 4, 7)|$S_MB|wall_s|nsinit relabel|min(floor,floor -abs)|<=|1.5
+relabel bigtree: nsinit / faster floor (issues 4, 7)|$S_BT|wall_s|nsinit relabel|min(floor,floor -abs)|<=|1.5
+relabel minbase: setfiles 3.4 -T 0 / nsinit (issue 4)|$S_MB|wall_s|setfiles 3.4 -T 0|nsinit relabel|>=|10
+relabel bigtree: setfiles 3.4 -T 0 / nsinit (issue 4)|$S_BT|wall_s|setfiles 3.4 -T 0|nsinit relabel|>=|10
+relabel minbase RSS: nsinit / smaller setfiles 3.8 (issue 7)|$S_MB|maxrss_mb|nsinit relabel|$SF38MIN|<=|1
+relabel bigtree RSS: nsinit / smaller setfiles 3.8 (issue 7)|$S_BT|maxrss_mb|nsinit relabel|$SF38MIN|<=|1
+EOF
+
+# --- where the time goes -------------------------------------------------------------------
+log "strace -c -f on minbase"
+straced() { # NAME CMD...
+	local name=$1; shift
+	"$FLOOR" -strip "$W/trees/minbase" >/dev/null
+	strace -c -f -o "$W/prof/strace.$name.txt" "$@" >/dev/null
+}
+# shellcheck disable=SC2046
+straced nsinit $(relabel_cmd "nsinit relabel" "$W/trees/minbase")
+# shellcheck disable=SC2046
+straced setfiles-3.8 $(relabel_cmd "setfiles 3.8 -T 1" "$W/trees/minbase")
+# shellcheck disable=SC2046
+straced floor $(relabel_cmd floor "$W/trees/minbase")
+log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s)"
+"$GODRV" relabel -cpuprofile "$W/prof/relabel.pprof" -runs "$PROFILE_RUNS" "$W/trees/bigtree" "$FC" > "$W/prof/relabel.runs"
+"$GODRV" lookup -cpuprofile "$W/prof/lookup.pprof" "$FC" 1 3 < "$W/keys/bigtree.keys" > "$W/prof/lookup.run"
+
+# --- report --------------------------------------------------------------------------------
+{
+	echo "# nsinit benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "nsinit $REV; libselinux/setfiles 3.4 = bookworm $V34, 3.8 = trixie $V38 (its own loader); $ROUNDS rounds, order rotated per round"
+	echo "keys: minbase $N_minbase, bigtree $N_bigtree, spec (every spec of file_contexts + .homedirs, aliases) $N_spec"
+	echo "answers differing from nsinit (batch, text file_contexts): 3.4: minbase $D34_minbase, bigtree $D34_bigtree, spec $D34_spec;" \
+		"3.8: minbase $D38_minbase, bigtree $D38_bigtree, spec $D38_spec (3.8.1's documented differences)"
+	"$BT" table -ratios "$W/ratios" "$RES"
+	echo
+	echo "## system calls per object, relabel of minbase ($N_minbase objects; strace -c -f; top 8 + total)"
+	for n in nsinit setfiles-3.8 floor; do
+		f=$W/prof/strace.$n.txt
+		printf '%-13s total %s/object:' "$n" "$(awk -v N="$N_minbase" '$NF == "total" { printf "%.2f", $4 / N }' "$f")"
+		awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $4, $NF }' "$f" | sort -nr | head -8 |
+			awk -v N="$N_minbase" '{ printf " %s %.2f", $2, $1 / N } END { printf "\n" }'
+	done
+	echo
+	echo "## pprof: nsinit relabel engine, bigtree x$PROFILE_RUNS (phase=relabel only), top 20 flat"
+	go tool pprof -top -nodecount=20 -tagfocus=phase=relabel "$GODRV" "$W/prof/relabel.pprof" 2>/dev/null | sed -n '/flat%/,$p'
+	echo
+	echo "## pprof: nsinit lookups, bigtree keys for 3 s ($(cat "$W/prof/lookup.run")), top 20 flat"
+	go tool pprof -top -nodecount=20 "$GODRV" "$W/prof/lookup.pprof" 2>/dev/null | sed -n '/flat%/,$p'
+	echo
+	echo "(raw: $RES, $W/prof/; make bench took $(($(date +%s) - T_START)) s)"
+} | tee "$W/report.txt"
