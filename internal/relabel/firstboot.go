@@ -160,7 +160,8 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 			return res, err
 		}
 		if s.NotWritable > 0 {
-			return res, fmt.Errorf("%w: %d labels could not be written (read-only filesystem or no label support)", ErrIncomplete, s.NotWritable)
+			return res, fmt.Errorf("%w: %d labels could not be written (read-only filesystem or no label support); "+
+				"label the image before starting it, or pass --relabel=never if its labels suit the policy", ErrIncomplete, s.NotWritable)
 		}
 	} else {
 		res.Reason = "root label matches file_contexts"

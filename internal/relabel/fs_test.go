@@ -2,6 +2,7 @@ package relabel
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,6 +63,11 @@ func TestReadOnlyFilesystems(t *testing.T) {
 		if n := logs.FilterMessage("cannot relabel").Len(); n != 0 {
 			t.Errorf("%s: %d per-object errors", root, n)
 		}
+	}
+	// At first boot an unlabelled read-only root cannot be fixed: an error, so that the
+	// bring-up fails closed when enforcing.
+	if res, err := FirstBoot(context.Background(), FirstBootOptions{Root: ro, Labeler: fakeLabeler{}}); !errors.Is(err, ErrIncomplete) || !res.Ran {
+		t.Errorf("FirstBoot on a read-only unlabelled root: %+v %v", res, err)
 	}
 	for rel, l := range labelsOf(t, src) {
 		if l != "<none>" {
