@@ -174,7 +174,6 @@ func (r *run) emergency(f failure) int {
 
 func (r *run) run(ctx context.Context) int {
 	o, sys := r.o, r.sys
-	r.pid1 = sys.KernelPID1()
 	if pid := os.Getpid(); pid != 1 {
 		r.log.Warn("nsinit is not PID 1, so the init will not be either (systemd refuses to run as the system manager then; a runtime --init option puts another init first)", zap.Int("pid", pid))
 	}
@@ -189,6 +188,9 @@ func (r *run) run(ctx context.Context) int {
 	if mountErr != nil {
 		r.log.Warn("mounting API filesystems", zap.Error(mountErr))
 	}
+	// Only now: telling the machine's PID 1 from a container's needs procfs, which a
+	// booting kernel does not mount for us.
+	r.pid1 = sys.KernelPID1()
 
 	// Detection first: it decides whether the kernel command line is ours to read.
 	t = time.Now()

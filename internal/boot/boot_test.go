@@ -284,3 +284,18 @@ func TestSupervise(t *testing.T) {
 		t.Fatalf("start failure: status %d, console %q", code, w.console.String())
 	}
 }
+
+// TestPID1DecidedAfterMountingProc: at a real boot /proc is not mounted when nsinit starts,
+// so whether it is the machine's PID 1 can only be decided after MountAPI.
+func TestPID1DecidedAfterMountingProc(t *testing.T) {
+	w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+	os.Remove(filepath.Join(w.root, "etc/selinux/default/policy/policy.33"))
+	sys := w.system()
+	procMounted := false
+	sys.MountAPI = func(string, string) ([]string, error) { procMounted = true; return []string{"proc"}, nil }
+	sys.KernelPID1 = func() bool { return procMounted }
+	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.NewNop(), Console: &w.console}
+	if code := Run(context.Background(), o, sys); code != exitcode.FailClosed || !w.frozen {
+		t.Fatalf("status %d, frozen %v: a kernel PID 1 must freeze, not exit", code, w.frozen)
+	}
+}

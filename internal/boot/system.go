@@ -26,8 +26,10 @@ func RealSystem(procDir, selinuxfsDir string) System {
 			if os.Getpid() != 1 {
 				return false
 			}
+			// When the namespace cannot be told, assume the machine's PID 1: wrongly
+			// freezing a container is recoverable, exiting as the kernel's PID 1 panics it.
 			initial, err := env.InitialPIDNS()
-			return err == nil && initial
+			return err != nil || initial
 		},
 		MountAPI: MountAPI,
 		Detect:   func(o detect.Options) detect.Result { return detect.Detect(env, o) },
