@@ -5,7 +5,7 @@
 set -euo pipefail
 dur=${1:-5s}
 cd "$(dirname "$0")/.."
-grep -rl --include='*_test.go' '^func Fuzz' cmd internal 2>/dev/null | while read -r f; do
+grep -rl --include='*_test.go' '^func Fuzz' cmd internal test 2>/dev/null | while read -r f; do
 	pkg=./$(dirname "$f")
 	for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
 		echo "fuzz: $pkg $fn ($dur)"
