@@ -3,6 +3,7 @@ package relabel
 import (
 	"context"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -19,7 +20,8 @@ import (
 //	go test -run '^$' -bench . -benchtime 5x ./internal/relabel
 //
 // BenchmarkRelabel is `nsinit relabel --force`; BenchmarkSetfiles is Debian's
-// `setfiles -T 0 -F` on the same tree (the process, loading file_contexts included);
+// `setfiles -T 0 -F` on the same tree (the process, loading file_contexts included), and
+// BenchmarkSetfilesTrixie the same with trixie's libselinux 3.8;
 // BenchmarkFloor is the syscall floor: a parallel walk doing only lgetxattr + lsetxattr per
 // object, no matching. Compare the ns/op of the three; objects/s is reported too.
 
@@ -79,8 +81,21 @@ func BenchmarkRelabelUnchanged(b *testing.B) {
 }
 
 func BenchmarkSetfiles(b *testing.B) {
+	benchSetfiles(b, testutil.RequireTool(b, "setfiles"))
+}
+
+// BenchmarkSetfilesTrixie is libselinux/setfiles 3.8 (Debian 13), the fastest peer, when
+// scripts/provision.sh's step_trixie_bench has fetched it.
+func BenchmarkSetfilesTrixie(b *testing.B) {
+	setfiles := filepath.Join(testutil.CacheDir(b), "trixie-bench/bin/setfiles")
+	if _, err := os.Stat(setfiles); err != nil {
+		b.Skip("trixie's setfiles not provisioned (scripts/provision.sh step_trixie_bench)")
+	}
+	benchSetfiles(b, setfiles)
+}
+
+func benchSetfiles(b *testing.B, setfiles string) {
 	t := setupBench(b)
-	setfiles := testutil.RequireTool(b, "setfiles")
 	for b.Loop() {
 		b.StopTimer()
 		stripLabels(b, t.root)
