@@ -99,6 +99,8 @@ type System struct {
 	// BeforeHandoff runs right before the exec or the supervisor (stop the bring-up's own
 	// signal handling, so that the supervisor can take over the signals).
 	BeforeHandoff func()
+	// PowerOff syncs and powers the machine off (supervisor mode as the machine's PID 1).
+	PowerOff func() error
 	// Freeze never returns (a kernel PID 1 that must not exit).
 	Freeze func()
 }
@@ -452,5 +454,14 @@ func (r *run) supervise(ctx context.Context, target handoff.Target) int {
 	}
 	r.log.Info("application exited", zap.Int("status", status))
 	_ = r.log.Sync()
+	if r.pid1 {
+		// The machine's PID 1 must not exit (the kernel would panic): the application was
+		// the machine's whole purpose, so its end powers the machine off.
+		fmt.Fprintf(r.o.Console, "nsinit: application exited with status %d; powering off\n", status)
+		if err := r.sys.PowerOff(); err != nil {
+			fmt.Fprintf(r.o.Console, "nsinit: power off failed: %v; freezing\n", err)
+		}
+		r.sys.Freeze()
+	}
 	return status
 }

@@ -43,11 +43,12 @@ type world struct {
 	env      map[string]string
 	mountErr error
 
-	execed  *handoff.Target
-	execCtx string
-	frozen  bool
-	console bytes.Buffer
-	mounted bool
+	execed     *handoff.Target
+	execCtx    string
+	frozen     bool
+	poweredOff bool
+	console    bytes.Buffer
+	mounted    bool
 }
 
 func newWorld(t *testing.T, configText string) *world {
@@ -110,7 +111,8 @@ func (w *world) system() System {
 			w.execed, w.execCtx = &t, execCtx
 			return errFakeExec
 		},
-		Freeze: func() { w.frozen = true },
+		PowerOff: func() error { w.poweredOff = true; return nil },
+		Freeze:   func() { w.frozen = true },
 	}
 }
 
@@ -278,8 +280,16 @@ func TestSupervise(t *testing.T) {
 	if w.node("enforce") != "1" {
 		t.Fatalf("enforce = %q before the application started", w.node("enforce"))
 	}
+	// As the machine's PID 1 the application's end powers the machine off.
+	w.pid1 = true
+	if code := Run(context.Background(), o, sys); code != 7 || !w.poweredOff || !strings.Contains(w.console.String(), "status 7; powering off") {
+		t.Fatalf("machine PID 1: status %d, powered off %v, console %q", code, w.poweredOff, w.console.String())
+	}
+	w.pid1 = false
 	// A start failure in enforcing mode fails closed.
-	sys.Supervise = func(context.Context, supervise.Options) (int, error) { return exitcode.ExecFailed, errors.New("no such file") }
+	sys.Supervise = func(context.Context, supervise.Options) (int, error) {
+		return exitcode.ExecFailed, errors.New("no such file")
+	}
 	if code := Run(context.Background(), o, sys); code != exitcode.ExecFailed || !strings.Contains(w.console.String(), "emergency") {
 		t.Fatalf("start failure: status %d, console %q", code, w.console.String())
 	}

@@ -42,8 +42,15 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		FileContext:    selinux.FileLabel,
 		Exec:           handoff.Exec,
 		Supervise:      supervise.Run,
+		PowerOff:       powerOff,
 		Freeze:         freeze,
 	}
+}
+
+// powerOff flushes the filesystems and powers the machine off.
+func powerOff() error {
+	unix.Sync()
+	return os.NewSyscallError("reboot(POWER_OFF)", unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF))
 }
 
 // freeze blocks forever without exiting and without looking like a deadlock to the Go
