@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,10 +50,11 @@ type spec struct {
 // entry is a spec ready for lookups.
 type entry struct {
 	spec
-	none   bool   // ctx is <<none>>
-	stemID int32  // index of stem in Handle.stems; -1 = no stem
-	prefix string // literal text every matching key starts with
-	match  matcher
+	none   bool                    // ctx is <<none>>
+	kind   uint8                   // how the pattern is matched: matchExact ... matchRegex
+	stemID int32                   // index of stem in Handle.stems; -1 = no stem
+	prefix string                  // literal text every matching key starts with
+	prog   atomic.Pointer[program] // matchRegex: compiled on first use
 }
 
 // Handle is a loaded file_contexts configuration. It is immutable after Load and safe for
@@ -210,18 +212,12 @@ func build(specs []spec, files []string) (*Handle, error) {
 	}
 	// Classify and translate (in parallel: it is most of the build), then index. Compiling
 	// thousands of regexes would cost more than the whole libselinux load, so regexes are
-	// compiled on first use (see matcher.init).
+	// compiled on first use (see entry.prepare).
 	errs := make([]error, len(h.entries))
 	parallel(len(h.entries), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			e := &h.entries[i]
-			if err := e.match.init(e.regex, e.literal); err != nil {
-				errs[i] = err
-			} else if e.match.kind == matchExact {
-				e.prefix = e.match.lit
-			} else {
-				e.prefix = requiredPrefix(e.regex)
-			}
+			errs[i] = e.prepare()
 		}
 	})
 	// Report the earliest bad line (by input, then line), as a sequential load would.
@@ -248,7 +244,7 @@ func build(specs []spec, files []string) (*Handle, error) {
 			}
 			e.stemID = id
 		}
-		if e.match.kind == matchExact {
+		if e.kind == matchExact {
 			h.sameNext[i] = -1
 			if prev, ok := h.exact[e.prefix]; ok {
 				h.sameNext[i] = prev
@@ -502,7 +498,7 @@ func (h *Handle) match(key string, mode uint32) *entry {
 			break
 		}
 		e := &h.entries[i]
-		if e.applies(mode, stem) && strings.HasPrefix(key, e.prefix) && e.match.matches(&k) {
+		if e.applies(mode, stem) && e.matches(&k) {
 			return e
 		}
 	}

@@ -98,17 +98,15 @@ func FuzzMatcher(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var m matcher
-		if m.init(pattern, !hasMetaChars(pattern)) != nil {
-			t.Fatalf("init(%q) failed after a successful compile", pattern)
+		e := &entry{spec: withDerived(spec{regex: pattern})}
+		if e.prepare() != nil {
+			t.Fatalf("prepare(%q) failed after a successful compile", pattern)
 		}
-		prefix := requiredPrefix(pattern)
 		for _, k := range append(samplePaths(pattern), key) {
 			mapped, _ := latin1(k)
 			want := p.re.MatchString(mapped)
-			got := strings.HasPrefix(k, prefix) && m.matches(&probe{key: k})
-			if got != want {
-				t.Fatalf("pattern %q key %q: fast path %v, regex %v (kind %d, prefix %q)", pattern, k, got, want, m.kind, prefix)
+			if got := e.matches(&probe{key: k}); got != want {
+				t.Fatalf("pattern %q key %q: fast path %v, regex %v (kind %d, prefix %q)", pattern, k, got, want, e.kind, e.prefix)
 			}
 		}
 	})

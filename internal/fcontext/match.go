@@ -4,16 +4,15 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
-	"sync/atomic"
 )
 
-// Matcher kinds. Most regex specs have one of a few shapes around a plain literal L that
+// Entry kinds. Most regex specs have one of a few shapes around a plain literal L that
 // plain string tests decide exactly, without a regex engine.
 const (
 	matchExact  = iota // plain literal: the key equals L (only used through Handle.exact)
-	matchTree          // "L(/.*)?": L itself or anything under it
-	matchUnder         // "L/.*": anything under L
-	matchPrefix        // "L.*": anything starting with L
+	matchTree          // "L(/.*)?": L itself or anything under it (prefix L)
+	matchUnder         // "L/.*": anything under L (prefix L + "/")
+	matchPrefix        // "L.*": anything starting with L (prefix L)
 	matchRegex         // anything else: RE2
 )
 
@@ -23,15 +22,6 @@ var shapes = []struct {
 	kind   uint8
 }{{"(/.*)?", matchTree}, {"/.*", matchUnder}, {".*", matchPrefix}}
 
-// matcher decides whether a normalised, substituted key matches one spec's pattern, with
-// PCRE2's semantics (DOTALL, byte-wise, "^"+pattern+"$").
-type matcher struct {
-	kind uint8
-	lit  string // L for the literal kinds
-	src  string // matchRegex: the pattern, translated and compiled on first use
-	prog atomic.Pointer[program]
-}
-
 // program is a compiled regex plus cheap necessary conditions checked first.
 type program struct {
 	re       *regexp.Regexp
@@ -40,31 +30,35 @@ type program struct {
 	suffixNL string   // suffix + "\n"
 }
 
-// init classifies pattern. A regex is translated now (so dialect errors fail the load); it
-// is compiled now only when safeStructure cannot vouch for RE2 accepting it.
-func (m *matcher) init(pattern string, literal bool) error {
-	if lit, ok := plainLiteral(pattern); ok && literal {
-		m.kind, m.lit = matchExact, lit
+// prepare classifies the entry's pattern and sets its required prefix. A plain literal or
+// one of the shapes needs no regex; a regex is checked now (so dialect errors fail the
+// load) and compiled now only when safeStructure cannot vouch for RE2 accepting it.
+func (e *entry) prepare() error {
+	if lit, ok := plainLiteral(e.regex); ok && e.literal {
+		e.kind, e.prefix = matchExact, lit
 		return nil
 	}
 	for _, s := range shapes {
-		if head, ok := strings.CutSuffix(pattern, s.suffix); ok {
+		if head, ok := strings.CutSuffix(e.regex, s.suffix); ok {
 			if lit, ok := plainLiteral(head); ok {
-				m.kind, m.lit = s.kind, lit
+				e.kind, e.prefix = s.kind, lit
+				if s.kind == matchUnder {
+					e.prefix += "/"
+				}
 				return nil
 			}
 		}
 	}
-	if err := checkDialect(pattern); err != nil {
+	if err := checkDialect(e.regex); err != nil {
 		return err
 	}
-	m.kind, m.src = matchRegex, pattern
-	if !safeStructure(pattern) {
-		p, err := compileProgram(pattern)
+	e.kind, e.prefix = matchRegex, requiredPrefix(e.regex)
+	if !safeStructure(e.regex) {
+		p, err := compileProgram(e.regex)
 		if err != nil {
 			return err
 		}
-		m.prog.Store(p)
+		e.prog.Store(p)
 	}
 	return nil
 }
@@ -130,15 +124,15 @@ var neverMatch = &program{re: regexp.MustCompile(`[^\x00-\x{10FFFF}]`)}
 
 // program returns the compiled regex, compiling it on first use. Concurrent first uses may
 // compile twice; both results are equivalent.
-func (m *matcher) program() *program {
-	if p := m.prog.Load(); p != nil {
+func (e *entry) program() *program {
+	if p := e.prog.Load(); p != nil {
 		return p
 	}
-	p, err := compileProgram(m.src)
+	p, err := compileProgram(e.regex)
 	if err != nil {
 		p = neverMatch
 	}
-	m.prog.Store(p)
+	e.prog.Store(p)
 	return p
 }
 
@@ -157,24 +151,23 @@ func (k *probe) latin1() string {
 	return k.mapped
 }
 
-// matches reports whether the probe's key matches (the entry's prefix was checked already).
-func (m *matcher) matches(k *probe) bool {
+// matches reports whether the probe's key matches the entry's pattern (its stem and type
+// are checked by applies).
+func (e *entry) matches(k *probe) bool {
 	key := k.key
-	switch m.kind {
-	case matchExact:
-		return key == m.lit || key == m.lit+"\n"
-	case matchTree:
-		if !strings.HasPrefix(key, m.lit) {
-			return false
-		}
-		rest := key[len(m.lit):]
-		return rest == "" || rest == "\n" || rest[0] == '/'
-	case matchUnder:
-		return len(key) > len(m.lit) && strings.HasPrefix(key, m.lit) && key[len(m.lit)] == '/'
-	case matchPrefix:
-		return strings.HasPrefix(key, m.lit)
+	if !strings.HasPrefix(key, e.prefix) {
+		return false
 	}
-	p := m.program()
+	switch e.kind {
+	case matchExact:
+		return len(key) == len(e.prefix) || key[len(e.prefix):] == "\n"
+	case matchTree:
+		rest := key[len(e.prefix):]
+		return rest == "" || rest == "\n" || rest[0] == '/'
+	case matchUnder, matchPrefix:
+		return true // the prefix is all: ".*" matches anything, "\n" included
+	}
+	p := e.program()
 	if p.suffix != "" && !strings.HasSuffix(key, p.suffix) && !strings.HasSuffix(key, p.suffixNL) {
 		return false
 	}
