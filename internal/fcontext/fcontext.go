@@ -93,7 +93,7 @@ func Load(path string) (*Handle, error) {
 			return nil, err
 		}
 	}
-	h, err := build(in.specs, in.files)
+	h, err := build(in.specs[:], in.files)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,8 @@ func (h *Handle) Len() int { return len(h.entries) }
 
 // loader accumulates specs from the inputs.
 type loader struct {
-	specs   []spec
-	files   []string // file name per input number, for errors
+	specs   [3][]spec // per input: file_contexts, .homedirs, .local
+	files   []string  // file name per input number, for errors
 	sources []string
 	ctxs    interner
 }
@@ -159,14 +159,13 @@ func (l *loader) input(path string, n int) error {
 	}
 	var firstErr error
 	for _, f := range found {
-		mark := len(l.specs)
 		err := l.file(f, n)
 		if err == nil {
 			l.files[n] = f
 			l.sources = append(l.sources, f)
 			return nil
 		}
-		l.specs = l.specs[:mark]
+		l.specs[n] = l.specs[n][:0]
 		if firstErr == nil {
 			firstErr = err
 		} else {
@@ -186,27 +185,35 @@ func (l *loader) file(path string, n int) error {
 	defer release()
 	switch binKind(data) {
 	case 5:
-		return parseBinV5(data, path, n, l.ctxs, &l.specs)
+		return parseBinV5(data, path, n, l.ctxs, &l.specs[n])
 	case 6:
-		return parseBinV6(data, path, n, l.ctxs, &l.specs)
+		return parseBinV6(data, path, n, l.ctxs, &l.specs[n])
 	}
-	return parseText(data, path, n, l.ctxs, &l.specs)
+	return parseText(data, path, n, l.ctxs, &l.specs[n])
 }
 
-// build orders the specs like libselinux (sort_specs: literal specs after regex specs,
-// stable), prepares their matchers and indexes them.
-func build(specs []spec, files []string) (*Handle, error) {
+// build orders the specs of the inputs like libselinux (sort_specs: literal specs after
+// regex specs, stable), prepares their matchers and indexes them.
+func build(inputs [][]spec, files []string) (*Handle, error) {
+	n := 0
+	for _, specs := range inputs {
+		n += len(specs)
+	}
 	h := &Handle{
-		entries:  make([]entry, 0, len(specs)),
-		exact:    make(map[string]int32, len(specs)/2),
+		entries:  make([]entry, n),
+		exact:    make(map[string]int32, n/2),
 		nodes:    make(map[string][]int32),
-		sameNext: make([]int32, len(specs)),
+		sameNext: make([]int32, n),
 		stems:    make(map[string]int32),
 	}
+	i := 0
 	for pass := 0; pass < 2; pass++ {
-		for i := range specs {
-			if specs[i].literal == (pass == 1) {
-				h.entries = append(h.entries, entry{spec: specs[i], none: specs[i].ctx == none})
+		for _, specs := range inputs {
+			for k := range specs {
+				if s := &specs[k]; s.literal == (pass == 1) {
+					h.entries[i].spec, h.entries[i].none = *s, s.ctx == none
+					i++
+				}
 			}
 		}
 	}

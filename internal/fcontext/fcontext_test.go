@@ -379,7 +379,7 @@ func TestTranslate(t *testing.T) {
 	for _, tc := range []struct{ pattern, key string }{
 		{`/a\s`, "/a\v"}, {`/a\v`, "/a\r"}, {`/a\h`, "/a\t"}, {`/a\e`, "/a\x1b"}, {`/a(?#c)b`, "/ab"},
 		{`/a\Z`, "/a\n"}, {`/a`, "/a\n"}, {`/a[\b]`, "/a\b"}, {`/a.`, "/a\xff"}, {`/a[^/]{2}`, "/a\xc3\xa9"},
-		{`/a[[:alpha:]]`, "/ab"}, {`/a\$`, "/a$"},
+		{`/a[[:alpha:]]`, "/ab"}, {`/a\$`, "/a$"}, {`/a\`, "/a$"}, {`/a\\`, "/a\\"},
 	} {
 		p, err := compileProgram(tc.pattern)
 		if err != nil {
@@ -392,7 +392,7 @@ func TestTranslate(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ pattern, key string }{
-		{`/a.`, "/a\xc3\xa9"}, {`/a`, "/a\n\n"}, {`/a\s`, "/ax"},
+		{`/a.`, "/a\xc3\xa9"}, {`/a`, "/a\n\n"}, {`/a\s`, "/ax"}, {`/a\`, "/a"},
 	} {
 		p, err := compileProgram(tc.pattern)
 		if err != nil {

@@ -31,7 +31,7 @@ func FuzzParseText(f *testing.F) {
 			}
 			return
 		}
-		h, err := build(specs, []string{"fc"})
+		h, err := build([][]spec{specs}, []string{"fc"})
 		if err != nil {
 			return
 		}
@@ -71,7 +71,7 @@ func FuzzParseBin(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if h, err := build(specs, []string{"fc.bin"}); err == nil {
+		if h, err := build([][]spec{specs}, []string{"fc.bin"}); err == nil {
 			for i := range specs {
 				h.Lookup(specs[i].regex, specs[i].mode)
 			}

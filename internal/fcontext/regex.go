@@ -58,9 +58,16 @@ func (e *emitter) hex(c byte) {
 }
 
 func translateTo(b *emitter, pattern string) error {
-	src := "^" + pattern + "$"
-	multiline := hasMultilineFlag(src)
+	multiline := b.on && hasMultilineFlag(pattern)
+	// The anchors are textual. Only a pattern ending in an escaping backslash interacts with
+	// the "$" (it becomes a literal "\$"); otherwise scan the pattern alone, without a copy.
+	src, anchor := pattern, true
 	b.putString("(?s)")
+	if n := len(pattern) - len(strings.TrimRight(pattern, `\`)); n%2 == 1 {
+		src, anchor = "^"+pattern+"$", false
+	} else {
+		b.putByte('^')
+	}
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
@@ -95,6 +102,13 @@ func translateTo(b *emitter, pattern string) error {
 		default:
 			b.putByte(c)
 			i++
+		}
+	}
+	if anchor {
+		if multiline {
+			b.putByte('$')
+		} else {
+			b.putString(`(?:\n?\z)`)
 		}
 	}
 	return nil
