@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
@@ -89,7 +88,7 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 		fmt.Fprintf(w, "  %-15s %s\n", k+":", fmt.Sprintf(format, args...))
 	}
 	fmt.Fprintf(w, "%s\n", file)
-	data, err := readPolicy(file)
+	data, err := loadpolicy.ReadImage(file)
 	if err != nil {
 		row("error", "%v", err)
 		return false
@@ -134,24 +133,4 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 	}
 	row("loadable", "after nsinit downgrades it in memory to version %d (proven lossless)", kmax)
 	return true
-}
-
-// readPolicy reads a policy file, refusing what cannot be a policy before reading it whole.
-func readPolicy(file string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", file)
-	}
-	if st.Size() > loadpolicy.MaxImageSize {
-		return nil, fmt.Errorf("%s: %d bytes, larger than any policy (limit %d)", file, st.Size(), loadpolicy.MaxImageSize)
-	}
-	return io.ReadAll(io.LimitReader(f, loadpolicy.MaxImageSize+1))
 }

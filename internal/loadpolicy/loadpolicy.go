@@ -152,8 +152,9 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 	return nil, noPolicy
 }
 
-// readFile reads and validates one policy file named for version v.
-func readFile(path string, v int) (*Image, error) {
+// ReadImage reads a policy file whole, refusing before reading what cannot be a policy
+// (not a regular file, larger than MaxImageSize). Errors name the path.
+func ReadImage(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -170,6 +171,15 @@ func readFile(path string, v int) (*Image, error) {
 		return nil, &InvalidError{Path: path, Err: fmt.Errorf("%d bytes, larger than any policy (limit %d)", st.Size(), MaxImageSize)}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
+}
+
+// readFile reads and validates one policy file named for version v.
+func readFile(path string, v int) (*Image, error) {
+	data, err := ReadImage(path)
 	if err != nil {
 		return nil, err
 	}
