@@ -175,21 +175,41 @@ func (l *loader) input(path string, n int) error {
 	return firstErr
 }
 
-// file parses one specification file, text or compiled. The file is mapped, not copied:
-// the parsers copy out what they keep.
+// file parses one specification file, text or compiled. A compiled file is mapped, not
+// copied (the parser copies out what it keeps); a text file is read into the one string the
+// specs' patterns are substrings of.
 func (l *loader) file(path string, n int) error {
-	data, release, err := mapFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer release()
-	switch binKind(data) {
-	case 5:
-		return parseBinV5(data, path, n, l.ctxs, &l.specs[n])
-	case 6:
-		return parseBinV6(data, path, n, l.ctxs, &l.specs[n])
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	return parseText(data, path, n, l.ctxs, &l.specs[n])
+	var magic [4]byte
+	if m, _ := f.ReadAt(magic[:], 0); m == len(magic) {
+		if kind := binKind(magic[:]); kind != 0 {
+			data, release, err := mapFile(f, st)
+			if err != nil {
+				return err
+			}
+			defer release()
+			if kind == 5 {
+				return parseBinV5(data, path, n, l.ctxs, &l.specs[n])
+			}
+			return parseBinV6(data, path, n, l.ctxs, &l.specs[n])
+		}
+	}
+	var text strings.Builder
+	if st.Mode().IsRegular() && st.Size() == int64(int(st.Size())) {
+		text.Grow(int(st.Size()))
+	}
+	if _, err := io.CopyBuffer(&text, f, make([]byte, 32<<10)); err != nil {
+		return &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return parseText(text.String(), path, n, l.ctxs, &l.specs[n])
 }
 
 // build orders the specs of the inputs like libselinux (sort_specs: literal specs after
@@ -568,18 +588,9 @@ func normalize(key string) (string, bool) {
 	return key, true
 }
 
-// mapFile maps path read-only (falling back to reading it, e.g. for an empty file) and
-// returns its bytes and the function that releases them.
-func mapFile(path string) ([]byte, func(), error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
+// mapFile maps the open file read-only (falling back to reading it) and returns its bytes
+// and the function that releases them.
+func mapFile(f *os.File, st os.FileInfo) ([]byte, func(), error) {
 	if size := st.Size(); size > 0 && size == int64(int(size)) && st.Mode().IsRegular() {
 		data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
 		if err == nil {
@@ -588,7 +599,7 @@ func mapFile(path string) ([]byte, func(), error) {
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, nil, &os.PathError{Op: "read", Path: path, Err: err}
+		return nil, nil, &os.PathError{Op: "read", Path: f.Name(), Err: err}
 	}
 	return data, func() {}, nil
 }

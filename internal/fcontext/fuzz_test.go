@@ -25,7 +25,7 @@ func FuzzParseText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, key string) {
 		var specs []spec
-		if err := parseText(data, "fc", 0, interner{}, &specs); err != nil {
+		if err := parseText(string(data), "fc", 0, interner{}, &specs); err != nil {
 			if !strings.HasPrefix(err.Error(), "fc:") {
 				t.Fatalf("error without file name: %v", err)
 			}

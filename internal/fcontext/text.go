@@ -1,7 +1,6 @@
 package fcontext
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -65,10 +64,8 @@ func (e *ParseError) Error() string {
 // parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
 // read_spec_entries, label_file.h process_line) and appends its specs to *out. Contexts are
 // interned through intern so that many specs share one string.
-func parseText(data []byte, file string, input int, in interner, out *[]spec) error {
-	// One copy of the file; the specs' pattern strings are substrings of it.
-	text := string(data)
-	if n := len(*out) + bytes.Count(data, []byte{'\n'}) + 1; cap(*out) < n {
+func parseText(text string, file string, input int, in interner, out *[]spec) error {
+	if n := len(*out) + strings.Count(text, "\n") + 1; cap(*out) < n {
 		grown := make([]spec, len(*out), n)
 		copy(grown, *out)
 		*out = grown
