@@ -440,3 +440,22 @@ func TestConcurrentLookups(t *testing.T) {
 		}
 	}
 }
+
+// TestFinalNewline: PCRE's "$" also matches before a final "\n", for literal specs (which
+// libselinux matches as regexes too), shapes and regexes alike; two newlines never match.
+func TestFinalNewline(t *testing.T) {
+	fc := writeFiles(t, map[string]string{"file_contexts": "/.* u:r:default_t:s0\n/a u:r:lit_t:s0\n" +
+		"/t(/.*)? u:r:tree_t:s0\n/r[0-9] u:r:re_t:s0\n"})
+	h, err := Load(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"/a\n": "u:r:lit_t:s0", "/t\n": "u:r:tree_t:s0", "/r1\n": "u:r:re_t:s0",
+		"/a\n\n": "u:r:default_t:s0", "/r1\n\n": "u:r:default_t:s0",
+	} {
+		if got, _ := h.Lookup(key, 0); got != want {
+			t.Errorf("Lookup(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
