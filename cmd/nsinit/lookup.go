@@ -55,8 +55,8 @@ cannot be loaded or batch input is malformed, 2 for bad usage.
 Examples:
   nsinit lookup /etc/shadow /usr/bin/passwd
   nsinit lookup --policy-root /mnt/img/etc/selinux/default --mode dir /home/alice
-  find / -xdev -printf '%p\t%m\n' | ...   (build PATH<TAB>MODE lines, then:)
-  nsinit lookup --file-contexts /etc/selinux/default/contexts/files/file_contexts --batch < keys`,
+  find /srv -printf '%p\t0\n' | nsinit lookup --file-contexts \
+      /etc/selinux/default/contexts/files/file_contexts --batch      (0: type unknown)`,
 		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
 			f := &lookupFlags{}
 			fs.StringVar(&f.fileContexts, "file-contexts", "", "the file_contexts `FILE` to use")
