@@ -131,8 +131,8 @@ func Predict(c Computer, current, fileContext string) (Transition, error) {
 // ExecFunc replaces the process image; Exec in production, a fake in tests.
 type ExecFunc func(t Target, env []string, execContext string) error
 
-// Exec changes to "/", sets the exec context when execContext is non-empty, and execs t
-// with env. It returns only on failure. The exec context is a per-thread attribute that the
+// Exec changes to "/", sets the exec context when execContext is non-empty, resets
+// inherited ignored signals to their defaults, and execs t with env. It returns only on failure. The exec context is a per-thread attribute that the
 // kernel consumes at the next execve of that thread, so the goroutine is locked to its OS
 // thread for good: on failure the attribute is cleared, and the thread is never reused for
 // unrelated work.
@@ -146,6 +146,7 @@ func Exec(t Target, env []string, execContext string) error {
 			return err
 		}
 	}
+	resetIgnoredSignals()
 	err := unix.Exec(t.Path, t.Argv, env)
 	if execContext != "" {
 		// Best effort: the failure to exec is the error that matters.

@@ -131,15 +131,17 @@ func TestExec(t *testing.T) {
 		if err := os.Chdir(os.TempDir()); err != nil {
 			panic(err)
 		}
-		err := Exec(Target{Path: "/bin/sh", Argv: []string{"sh", "-c", `echo "$PWD|$0|$1|$NSINIT_X"`, "arg0", "arg1"}}, []string{"NSINIT_X=kept"}, "")
+		err := Exec(Target{Path: "/bin/sh", Argv: []string{"sh", "-c", `echo "$PWD|$0|$1|$NSINIT_X"; grep SigIgn /proc/self/status`, "arg0", "arg1"}}, []string{"NSINIT_X=kept"}, "")
 		os.Stdout.WriteString("exec failed: " + err.Error())
 		os.Exit(1)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestExec$")
+	// The helper is started with SIGHUP and signal 32 ignored (as a runtime or nohup may
+	// leave them); the init must get them back at their defaults.
+	cmd := exec.Command("/bin/sh", "-c", `trap '' HUP; exec "$0" "$@"`, os.Args[0], "-test.run=^TestExec$")
 	cmd.Env = append(os.Environ(), "NSINIT_HANDOFF_HELPER=exec")
 	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "/|arg0|arg1|kept" {
-		t.Fatalf("exec'd init saw %q (%v), want cwd /, argv and env passed through", out, err)
+	if err != nil || strings.TrimSpace(string(out)) != "/|arg0|arg1|kept\nSigIgn:\t0000000000000000" {
+		t.Fatalf("exec'd init saw %q (%v), want cwd /, argv and env passed through and no ignored signals", out, err)
 	}
 }
 
