@@ -49,7 +49,9 @@ func Select(root string, args []string, cmdlineInit string) (Target, error) {
 		t = Target{Path: args[0], Argv: append([]string(nil), args...), Source: FromArgs}
 	case len(args) > 0 && strings.Contains(args[0], "/"):
 		return Target{}, fmt.Errorf("init %q must be an absolute path", args[0])
-	case cmdlineInit != "":
+	case cmdlineInit != "" && !isSelf(filepath.Join(root, cmdlineInit)):
+		// init= naming nsinit itself (init=/usr/sbin/nsinit, the usual way to boot it)
+		// says nothing about the real init: fall through to the default search.
 		t = Target{Path: cmdlineInit, Argv: append([]string{cmdlineInit}, args...), Source: FromCmdline}
 	default:
 		for _, p := range DefaultInits {

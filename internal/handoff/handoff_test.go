@@ -87,6 +87,11 @@ func TestSelectRefusesSelf(t *testing.T) {
 	if err != nil || got.Argv[0] != "/lib/systemd/systemd" {
 		t.Fatalf("default search did not skip nsinit itself: %+v, %v", got, err)
 	}
+	// init=<nsinit> on the kernel command line is how nsinit is booted, not the real init.
+	got, err = Select(root, []string{"single"}, "/sbin/init")
+	if err != nil || got.Source != FromDefault || strings.Join(got.Argv, " ") != "/lib/systemd/systemd single" {
+		t.Fatalf("init= naming nsinit: %+v, %v", got, err)
+	}
 }
 
 type fakeComputer struct {
