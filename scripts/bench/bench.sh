@@ -15,7 +15,7 @@
 # computed within each round and summarised by its median. Then strace -c -f system call
 # counts per object and pprof CPU profiles. See docs/performance.md.
 #
-# Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (5), LOOKUP_SECS (0.5: minimum
+# Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (7), LOOKUP_SECS (0.5: minimum
 # time of one lookup measurement), PROFILE_RUNS (8), NSINIT_BENCH_REV (build nsinit from this
 # git revision, e.g. HEAD, instead of the working tree).
 set -euo pipefail
@@ -23,7 +23,7 @@ set -euo pipefail
 T_START=$(date +%s)
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${NSINIT_CACHE:-$REPO/.cache}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 LOOKUP_SECS=${LOOKUP_SECS:-0.5}
 PROFILE_RUNS=${PROFILE_RUNS:-8}
 W=$CACHE/bench
@@ -148,15 +148,21 @@ bench_lookups() {
 	done < <(rotate "$((ROUND - 1))" "${IMPLS[@]}")
 }
 
-RELABELERS=("setfiles 3.4 -T 0" "setfiles 3.8 -T 1" "setfiles 3.8 -T 0" "nsinit relabel" "floor" "floor -abs")
+# The floor rows: "floor" is the issue's floor (getxattrat + setxattrat per object, fd-relative),
+# "floor -abs" the same by absolute path; "floor -stat" adds the statx per object a labeller
+# needs (hard links, mounts), "floor -stat -create" then skips the read on unlabelled objects
+# (setxattr XATTR_CREATE first): what nsinit could reach with both (informational rows).
+RELABELERS=("setfiles 3.4 -T 0" "setfiles 3.8 -T 1" "setfiles 3.8 -T 0" "nsinit relabel" "floor" "floor -abs" "floor -stat" "floor -stat -create")
 relabel_cmd() { # TOOL ROOT
 	case $1 in
 	"setfiles 3.4 -T 0") echo "${SF34[*]} -F -T 0 -r $2 $FC $2" ;;
 	"setfiles 3.8 -T 1") echo "${SF38[*]} -F -T 1 -r $2 $FC $2" ;;
 	"setfiles 3.8 -T 0") echo "${SF38[*]} -F -T 0 -r $2 $FC $2" ;;
-	"nsinit relabel") echo "$NSINIT relabel --force --root $2 --file-contexts $FC" ;;
+	"nsinit relabel") echo "$NSINIT relabel --log-level warn --force --root $2 --file-contexts $FC" ;;
 	floor) echo "$FLOOR $2" ;;
 	"floor -abs") echo "$FLOOR -abs $2" ;;
+	"floor -stat") echo "$FLOOR -stat $2" ;;
+	"floor -stat -create") echo "$FLOOR -stat -create $2" ;;
 	esac
 }
 
@@ -207,21 +213,32 @@ relabel bigtree RSS: nsinit / smaller setfiles 3.8 (issue 7)|$S_BT|maxrss_mb|nsi
 EOF
 
 # --- where the time goes -------------------------------------------------------------------
-log "strace -c -f on minbase"
-straced() { # NAME CMD...
-	local name=$1; shift
-	"$FLOOR" -strip "$W/trees/minbase" >/dev/null
-	strace -c -f -o "$W/prof/strace.$name.txt" "$@" >/dev/null
-}
-# shellcheck disable=SC2046
-straced nsinit $(relabel_cmd "nsinit relabel" "$W/trees/minbase")
-# shellcheck disable=SC2046
-straced setfiles-3.8 $(relabel_cmd "setfiles 3.8 -T 1" "$W/trees/minbase")
-# shellcheck disable=SC2046
-straced floor $(relabel_cmd floor "$W/trees/minbase")
-log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s)"
+# System calls per object: perf's syscall tracepoints count without slowing the process (strace
+# does, and so inflates the Go runtime's own futex/nanosleep calls); strace -c -f as well, as
+# the classic tool (strace 6.1 does not count getxattrat/setxattrat: its floor runs -abs).
+SYSCALLS="statx newfstatat lgetxattr lsetxattr fgetxattr fsetxattr getxattrat setxattrat getdents64 openat openat2 close fchdir futex nanosleep"
+EVENTS=raw_syscalls:sys_enter$(for c in $SYSCALLS; do printf ',syscalls:sys_enter_%s' "$c"; done)
+HAVE_PERF=0
+perf stat -x, -o /dev/null -e "$EVENTS" true 2>/dev/null && HAVE_PERF=1
+log "system call counts (perf stat, strace -c -f)"
+for t in minbase bigtree; do
+	for tool in "nsinit relabel" "setfiles 3.8 -T 1" floor; do
+		name=$(tr ' ' _ <<< "$tool")
+		"$FLOOR" -strip "$W/trees/$t" >/dev/null
+		# shellcheck disable=SC2046
+		[ $HAVE_PERF = 1 ] && perf stat -x, -o "$W/prof/perf.$t.$name.csv" -e "$EVENTS" $(relabel_cmd "$tool" "$W/trees/$t") >/dev/null 2>&1
+		if [ $t = minbase ]; then
+			[ "$tool" = floor ] && tool="floor -abs" name=floor_-abs
+			"$FLOOR" -strip "$W/trees/$t" >/dev/null
+			# shellcheck disable=SC2046
+			strace -c -f -o "$W/prof/strace.$name.txt" $(relabel_cmd "$tool" "$W/trees/$t") >/dev/null 2>&1
+		fi
+	done
+done
+log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s, 200 loads)"
 "$GODRV" relabel -cpuprofile "$W/prof/relabel.pprof" -runs "$PROFILE_RUNS" "$W/trees/bigtree" "$FC" > "$W/prof/relabel.runs"
 "$GODRV" lookup -cpuprofile "$W/prof/lookup.pprof" "$FC" 1 3 < "$W/keys/bigtree.keys" > "$W/prof/lookup.run"
+"$GODRV" lookup -cpuprofile "$W/prof/load.pprof" "$FC" 200 0 < /dev/null > "$W/prof/load.run"
 
 # --- report --------------------------------------------------------------------------------
 {
@@ -232,10 +249,23 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s)"
 		"3.8: minbase $D38_minbase, bigtree $D38_bigtree, spec $D38_spec (3.8.1's documented differences)"
 	"$BT" table -ratios "$W/ratios" "$RES"
 	echo
-	echo "## system calls per object, relabel of minbase ($N_minbase objects; strace -c -f; top 8 + total)"
-	for n in nsinit setfiles-3.8 floor; do
-		f=$W/prof/strace.$n.txt
-		printf '%-13s total %s/object:' "$n" "$(awk -v N="$N_minbase" '$NF == "total" { printf "%.2f", $4 / N }' "$f")"
+	if [ $HAVE_PERF = 1 ]; then
+		for t in minbase bigtree; do
+			eval "n=\$N_$t"
+			echo "## system calls per object, relabel of $t ($n objects; perf stat syscall tracepoints, untraced run)"
+			for name in nsinit_relabel setfiles_3.8_-T_1 floor; do
+				printf '%-18s %s/object:' "$(tr _ ' ' <<< "$name")" \
+					"$(awk -F, -v N="$n" '$3 == "raw_syscalls:sys_enter" { printf "%.2f", $1 / N }' "$W/prof/perf.$t.$name.csv")"
+				awk -F, '$3 ~ /^syscalls:sys_enter_/ && $1 + 0 > 0 { sub("syscalls:sys_enter_", "", $3); print $1, $3 }' \
+					"$W/prof/perf.$t.$name.csv" | sort -nr | awk -v N="$n" '{ printf " %s %.2f", $2, $1 / N } END { printf "\n" }'
+			done
+			echo
+		done
+	fi
+	echo "## system calls per object, relabel of minbase ($N_minbase objects; strace -c -f: slows the process, inflating runtime futex/nanosleep; top 8)"
+	for name in nsinit_relabel setfiles_3.8_-T_1 floor_-abs; do
+		f=$W/prof/strace.$name.txt
+		printf '%-18s %s/object:' "$(tr _ ' ' <<< "$name")" "$(awk -v N="$N_minbase" '$NF == "total" { printf "%.2f", $4 / N }' "$f")"
 		awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $4, $NF }' "$f" | sort -nr | head -8 |
 			awk -v N="$N_minbase" '{ printf " %s %.2f", $2, $1 / N } END { printf "\n" }'
 	done
@@ -245,6 +275,9 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s)"
 	echo
 	echo "## pprof: nsinit lookups, bigtree keys for 3 s ($(cat "$W/prof/lookup.run")), top 20 flat"
 	go tool pprof -top -nodecount=20 "$GODRV" "$W/prof/lookup.pprof" 2>/dev/null | sed -n '/flat%/,$p'
+	echo
+	echo "## pprof: nsinit file_contexts load (text) x200 ($(cat "$W/prof/load.run")), top 15 cumulative"
+	go tool pprof -top -cum -nodecount=15 "$GODRV" "$W/prof/load.pprof" 2>/dev/null | sed -n '/flat%/,$p'
 	echo
 	echo "(raw: $RES, $W/prof/; make bench took $(($(date +%s) - T_START)) s)"
 } | tee "$W/report.txt"

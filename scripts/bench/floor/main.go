@@ -14,11 +14,19 @@
 // lgetxattr + lsetxattr by absolute path, the calls setfiles makes. It prints
 // "objects=N seconds=S mode=at|abs".
 //
+// With -stat it also calls statx per entry (type, inode, link count, mount id: what a real
+// labeller needs to handle hard links and mounts).
+//
+// With -create it tries setxattrat(XATTR_CREATE) first and reads and sets only when a label
+// exists (EEXIST): one call per object on an unlabelled tree, a bound for labellers that skip
+// the read on first boot.
+//
 // With -strip it removes security.selinux instead (lremovexattr; ENODATA ignored): the
 // benchmark strips the trees with it before every relabel run.
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,9 +62,10 @@ const (
 
 var xattrNameC = append([]byte(xattrName), 0)
 
-// xattrAt calls getxattrat or setxattrat(dirfd, name, AT_SYMLINK_NOFOLLOW, security.selinux).
-func xattrAt(nr uintptr, dirfd int, name *byte, buf []byte) unix.Errno {
-	a := xattrArgs{value: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), size: uint32(len(buf))}
+// xattrAt calls getxattrat or setxattrat(dirfd, name, AT_SYMLINK_NOFOLLOW, security.selinux)
+// with the buffer and (setxattrat) XATTR_* flags.
+func xattrAt(nr uintptr, dirfd int, name *byte, buf []byte, flags uint32) unix.Errno {
+	a := xattrArgs{value: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), size: uint32(len(buf)), flags: flags}
 	_, _, e := unix.Syscall6(nr, uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_SYMLINK_NOFOLLOW,
 		uintptr(unsafe.Pointer(&xattrNameC[0])), uintptr(unsafe.Pointer(&a)), unsafe.Sizeof(a))
 	return e
@@ -71,8 +80,9 @@ type walker struct {
 	objects atomic.Int64
 	errs    atomic.Int64
 	visit   func(path string, buf []byte)
-	// visitAt, when set, replaces visit for entries: name in the open directory dirfd.
-	visitAt func(dirfd int, name string, buf []byte)
+	// visitAt, when set, replaces visit for entries: the NUL-terminated name in the open
+	// directory dirfd.
+	visitAt func(dirfd int, name *byte, buf []byte)
 }
 
 func (w *walker) push(dir string) {
@@ -109,39 +119,57 @@ func (w *walker) done() {
 }
 
 // work reads directories until the walk is over: each entry is visited, subdirectories
-// (by d_type) are pushed.
+// (by d_type) are pushed. Raw openat/getdents64/close: no os.File (whose netpoller
+// registration and fcntl calls are no part of the floor).
 func (w *walker) work() {
 	buf := make([]byte, 256)
+	dents := make([]byte, 32<<10)
 	for {
 		dir, ok := w.pop()
 		if !ok {
 			return
 		}
-		f, err := os.Open(dir)
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			w.errs.Add(1)
 			w.done()
 			continue
 		}
 		for {
-			ents, err := f.ReadDir(256)
-			for _, e := range ents {
-				p := dir + "/" + e.Name()
+			n, err := unix.Getdents(fd, dents)
+			if err != nil || n <= 0 {
+				if err != nil {
+					w.errs.Add(1)
+				}
+				break
+			}
+			for off := 0; off < n; {
+				// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+				reclen := int(*(*uint16)(unsafe.Pointer(&dents[off+16])))
+				typ := dents[off+18]
+				name := dents[off+19 : off+reclen]
+				off += reclen
+				name = name[:bytes.IndexByte(name, 0)+1] // with its NUL
+				if string(name) == ".\x00" || string(name) == "..\x00" {
+					continue
+				}
+				var p string
 				if w.visitAt != nil {
-					w.visitAt(int(f.Fd()), e.Name(), buf)
-				} else {
+					w.visitAt(fd, &name[0], buf)
+				}
+				if w.visitAt == nil || typ == unix.DT_DIR {
+					p = dir + "/" + string(name[:len(name)-1])
+				}
+				if w.visitAt == nil {
 					w.visit(p, buf)
 				}
 				w.objects.Add(1)
-				if e.Type().IsDir() {
+				if typ == unix.DT_DIR {
 					w.push(p)
 				}
 			}
-			if err != nil {
-				break
-			}
 		}
-		f.Close()
+		unix.Close(fd)
 		w.done()
 	}
 }
@@ -150,6 +178,8 @@ func main() {
 	jobs := flag.Int("jobs", runtime.NumCPU(), "`N` parallel workers")
 	strip := flag.Bool("strip", false, "remove security.selinux instead of setting it")
 	abs := flag.Bool("abs", false, "use lgetxattr/lsetxattr by absolute path even where getxattrat exists")
+	stat := flag.Bool("stat", false, "also statx each entry (what a labeller needs for link counts and mounts)")
+	create := flag.Bool("create", false, "create-first: setxattr with XATTR_CREATE, get and set only when a label exists")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: floor [-jobs N] [-strip] ROOT")
@@ -169,14 +199,44 @@ func main() {
 		}
 	}
 	mode := "abs"
-	if !*abs && !*strip && xattrAt(sysGetxattrat, unix.AT_FDCWD, &[]byte(root + "\x00")[0], nil) != unix.ENOSYS {
+	if !*abs && !*strip && xattrAt(sysGetxattrat, unix.AT_FDCWD, &[]byte(root + "\x00")[0], nil, 0) != unix.ENOSYS {
 		mode = "at"
-		w.visitAt = func(dirfd int, name string, buf []byte) {
-			cname := append([]byte(name), 0)
-			xattrAt(sysGetxattrat, dirfd, &cname[0], buf)
-			if e := xattrAt(sysSetxattrat, dirfd, &cname[0], label); e != 0 {
+		w.visitAt = func(dirfd int, name *byte, buf []byte) {
+			xattrAt(sysGetxattrat, dirfd, name, buf, 0)
+			if e := xattrAt(sysSetxattrat, dirfd, name, label, 0); e != 0 {
 				w.errs.Add(1)
 			}
+		}
+		if *create {
+			mode = "at-create"
+			w.visitAt = func(dirfd int, name *byte, buf []byte) {
+				e := xattrAt(sysSetxattrat, dirfd, name, label, unix.XATTR_CREATE)
+				if e == unix.EEXIST {
+					xattrAt(sysGetxattrat, dirfd, name, buf, 0)
+					e = xattrAt(sysSetxattrat, dirfd, name, label, 0)
+				}
+				if e != 0 {
+					w.errs.Add(1)
+				}
+			}
+		}
+	}
+	if *stat {
+		if w.visitAt == nil {
+			fmt.Fprintln(os.Stderr, "floor: -stat needs getxattrat (Linux >= 6.13) and no -abs")
+			os.Exit(2)
+		}
+		mode += "+statx"
+		visit := w.visitAt
+		w.visitAt = func(dirfd int, name *byte, buf []byte) {
+			var st unix.Statx_t
+			_, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+				unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_NLINK|unix.STATX_MNT_ID,
+				uintptr(unsafe.Pointer(&st)), 0)
+			if e != 0 {
+				w.errs.Add(1)
+			}
+			visit(dirfd, name, buf)
 		}
 	}
 	if *strip {
