@@ -15,10 +15,25 @@ func testEnv(t *testing.T) Env {
 	t.Helper()
 	testutil.Kernel(t)
 	testutil.PolicyRoot(t)
-	for _, tool := range []string{"qemu-system-x86_64", "setfiles", "mkfs.ext4", "go"} {
+	for _, tool := range []string{"qemu-system-x86_64", "setfiles", "mkfs.ext4", "debugfs", "e2fsck", "go"} {
 		testutil.RequireTool(t, tool)
 	}
 	return Env{Repo: testutil.RepoRoot(t), Cache: testutil.CacheDir(t)}
+}
+
+// requireInputs gates a scenario on the provisioned inputs it needs.
+func requireInputs(t *testing.T, s Scenario) {
+	t.Helper()
+	for _, n := range s.Needs {
+		switch n {
+		case NeedMinbase:
+			testutil.Minbase(t)
+		case NeedTrixie:
+			testutil.Trixie(t)
+		default:
+			t.Fatalf("scenario %s needs %q, which no gate knows", s.Name, n)
+		}
+	}
 }
 
 var (
@@ -50,6 +65,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, s := range Scenarios {
 		t.Run(s.ID+"-"+s.Name, func(t *testing.T) {
+			requireInputs(t, s)
 			r, err := s.Run(context.Background(), e, b, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -57,6 +73,12 @@ func TestScenarios(t *testing.T) {
 			t.Logf("%s: %s in %v", s.Summary, r.Outcome(), r.Elapsed.Round(100*time.Millisecond))
 			if r.Marker != nil {
 				t.Logf("marker: %s", r.Marker)
+			}
+			if r.Inspection != "" {
+				t.Logf("disk: %s", r.Inspection)
+			}
+			if r.App != nil {
+				t.Logf("application: %v", r.App)
 			}
 			for _, d := range r.Denials {
 				t.Logf("AVC: %s", d)

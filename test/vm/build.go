@@ -34,6 +34,35 @@ func (e Env) PolicyDir() string {
 	return filepath.Join(e.Cache, "policy", "etc", "selinux", "default")
 }
 
+// Minbase is the debootstrap --variant=minbase tree (never modified: images copy its names).
+func (e Env) Minbase() string { return filepath.Join(e.Cache, "minbase") }
+
+// TrixiePolicy is one of the policy files the provisioning step "trixie" wrote with newer
+// compilers: policy.34, policy.35 (Debian's policy at those versions), condxperm.34.
+func (e Env) TrixiePolicy(name string) string {
+	return filepath.Join(e.Cache, "trixie", "debian-policy", name)
+}
+
+// Missing returns the first provisioned input scenario s needs that is absent from the
+// cache, or "".
+func (e Env) Missing(s Scenario) string {
+	for _, n := range s.Needs {
+		var probe string
+		switch n {
+		case NeedMinbase:
+			probe = filepath.Join(e.Minbase(), ".done")
+		case NeedTrixie:
+			probe = filepath.Join(e.Cache, "trixie", ".done")
+		default:
+			return n + " (unknown input)"
+		}
+		if _, err := os.Stat(probe); err != nil {
+			return n
+		}
+	}
+	return ""
+}
+
 // vmDir is where the harness caches what it builds.
 func (e Env) vmDir() string { return filepath.Join(e.Cache, "vm") }
 

@@ -7,9 +7,11 @@
 //	kernel (security=selinux) -> /init = stage0 (initramfs: modules, mount /dev/vda, switch root)
 //	  -> /sbin/nsinit (PID 1, attr/current "kernel") -> /sbin/init = testinit (marker line, power off)
 //
-// The pieces: Env (where the kernel, the policy and the cache are), Image (a labelled ext4
-// root), Machine.Boot (qemu with a hard timeout, console parsed into a Result) and the
-// Scenarios of issue 2 with their checks, shared by the tests and the demo (cmd/vmrun).
+// The pieces: Env (where the kernel, the policy and the cache are), Image (an ext4 root,
+// labelled on the host or not at all), Machine.Boot (qemu with a hard timeout, console
+// parsed into a Result), ImageLabels and SetfilesLabels (labels read back from an image
+// after a boot, and Debian's setfiles as their oracle) and the Scenarios of issues 2, 4, 5
+// and 6 with their checks, shared by the tests and the demo (cmd/vmrun).
 // See docs/testing.md.
 package vm
 
@@ -32,6 +34,8 @@ import (
 // Console markers the harness reacts to.
 const (
 	markerPrefix    = "TESTINIT: "
+	appPrefix       = "TESTAPP: "
+	appExitMarker   = "nsinit: application exited with status "
 	emergencyMarker = "nsinit: emergency:"
 	freezingMarker  = "nsinit: freezing"
 	stage0Error     = "stage0: error:"
@@ -66,6 +70,9 @@ type Machine struct {
 	// NoSELinux boots without security=selinux: Debian's kernel then runs AppArmor and
 	// there is no selinuxfs at all.
 	NoSELinux bool
+	// Writable attaches Disk without snapshot=on: the guest's writes (a first-boot
+	// relabel) land in the file, to be inspected after the power-off. Boot a copy.
+	Writable bool
 	// Timeout is the hard limit for the whole boot; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Console, if set, receives the console output as it arrives (the demo streams it).
@@ -80,6 +87,12 @@ type Result struct {
 	Marker *Marker
 	// Notes and Denials are testinit's "note:" lines and the AVC records it relayed.
 	Notes, Denials []string
+	// App holds the key=value words of testapp's "TESTAPP: " lines (a later line's key
+	// replaces an earlier one's); nil when the application never reported.
+	App map[string]string
+	// AppExit is the status nsinit's supervisor reported with "nsinit: application exited
+	// with status N; powering off" as the machine's PID 1; nil when it printed none.
+	AppExit *int
 	// Emergency holds nsinit's "nsinit: emergency:" lines, each from that marker on,
 	// joined by newlines.
 	Emergency string
@@ -93,6 +106,12 @@ type Result struct {
 	PoweredOff bool
 	// TimedOut: the hard timeout killed qemu.
 	TimedOut bool
+	// inEmergency: the last line was part of an emergency message (classify).
+	inEmergency bool
+	// Inspection and InspectErr are what Scenario.Inspect found on the disk the guest
+	// wrote (empty for scenarios without an inspection).
+	Inspection string
+	InspectErr error
 	// Elapsed is the wall time of the boot.
 	Elapsed time.Duration
 }
@@ -203,6 +222,15 @@ func (m *Machine) kernelCmdline() (string, []string) {
 	return strings.Join(words, " "), nil
 }
 
+// drive is qemu's -drive option for the root disk.
+func (m *Machine) drive() string {
+	d := "file=" + m.Disk + ",format=raw,if=virtio"
+	if !m.Writable {
+		d += ",snapshot=on"
+	}
+	return d
+}
+
 // Boot runs the machine until the guest powers off, nsinit freezes, the kernel panics or
 // the timeout expires, and returns what the console showed. The error is for failures of
 // the harness itself (qemu missing, unreadable files); what the guest did is in Result.
@@ -232,7 +260,7 @@ func (m *Machine) Boot(ctx context.Context) (*Result, error) {
 		"-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
 		"-serial", "stdio",
 		"-kernel", m.Env.Vmlinuz(), "-initrd", initrd, "-append", cmdline,
-		"-drive", "file="+m.Disk+",format=raw,if=virtio,snapshot=on")
+		"-drive", m.drive())
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -278,6 +306,15 @@ func (r *Result) classify(line string) (stop bool) {
 		r.Notes = append(r.Notes, strings.TrimPrefix(line, markerPrefix+"note: "))
 	case strings.HasPrefix(line, markerPrefix+"avc: "):
 		r.Denials = append(r.Denials, strings.TrimPrefix(line, markerPrefix+"avc: "))
+	case strings.HasPrefix(line, appPrefix):
+		if r.App == nil {
+			r.App = map[string]string{}
+		}
+		for _, f := range strings.Fields(strings.TrimPrefix(line, appPrefix)) {
+			if k, v, ok := strings.Cut(f, "="); ok {
+				r.App[k] = v
+			}
+		}
 	case strings.HasPrefix(line, markerPrefix+"pid="):
 		if r.Marker == nil {
 			if mk, err := ParseMarker(strings.TrimPrefix(line, markerPrefix)); err == nil {
@@ -292,6 +329,19 @@ func (r *Result) classify(line string) (stop bool) {
 			r.Emergency += "\n"
 		}
 		r.Emergency += line[i:]
+		r.inEmergency = true
+	} else if r.inEmergency && continuation(line) {
+		// An error that spans lines (a refused policy: the file, the feature, the fixes)
+		// continues without the marker.
+		r.Emergency += "\n" + line
+	} else {
+		r.inEmergency = false
+	}
+	if i := strings.Index(line, appExitMarker); i >= 0 && r.AppExit == nil {
+		num, _, _ := strings.Cut(line[i+len(appExitMarker):], ";")
+		if n, err := strconv.Atoi(num); err == nil {
+			r.AppExit = &n
+		}
 	}
 	if i := strings.Index(line, stage0Error); i >= 0 && r.Stage0Error == "" {
 		r.Stage0Error = line[i:]
@@ -307,6 +357,21 @@ func (r *Result) classify(line string) (stop bool) {
 		return true
 	}
 	return false
+}
+
+// continuation reports whether a console line can continue a multi-line message: it is
+// not empty and not one of the lines with an origin (a kernel message, an nsinit log or
+// marker line, stage0's or the test programs' lines).
+func continuation(line string) bool {
+	if line == "" || strings.HasPrefix(line, "[") || strings.Contains(line, "\tnsinit\t") {
+		return false
+	}
+	for _, p := range []string{"nsinit:", "stage0:", markerPrefix, appPrefix} {
+		if strings.HasPrefix(line, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Outcome summarizes how the boot ended, for messages.

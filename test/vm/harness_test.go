@@ -125,6 +125,60 @@ func TestClassify(t *testing.T) {
 		t.Error("expectInit accepted a boot without a marker")
 	}
 
+	// Supervisor mode: testapp's report, nsinit's verdict line and summary line.
+	r = &Result{}
+	console = []string{
+		"INFO\tnsinit\thanding off: policy.33; enforcing; exec /usr/bin/testapp as system_u:system_r:kernel_t:s0; total 1ms\t{}",
+		"TESTAPP: pid=94 ppid=1 context=system_u:system_r:kernel_t:s0 enforce=1 label=system_u:object_r:bin_t:s0 exe=/usr/bin/testapp",
+		"TESTAPP: computed=system_u:system_r:kernel_t:s0",
+		"TESTAPP: orphan=104 orphan_ppid=1 orphan_reaped=yes",
+		"TESTAPP: zombies=0 exit=7",
+		"nsinit: application exited with status 7; powering off",
+		"[    4.4] reboot: Power down",
+	}
+	for _, l := range console {
+		r.classify(l)
+		r.Console += l + "\n"
+	}
+	if r.AppExit == nil || *r.AppExit != 7 || r.App["orphan"] != "104" {
+		t.Errorf("AppExit = %v, App = %v", r.AppExit, r.App)
+	}
+	if err := expectSupervised(AppPath, 7)(r); err != nil {
+		t.Error(err)
+	}
+	if err := expectSupervised(AppPath, 3)(r); err == nil {
+		t.Error("expectSupervised accepted the wrong status")
+	}
+	r.App["zombies"] = "1"
+	if err := expectSupervised(AppPath, 7)(r); err == nil || !strings.Contains(err.Error(), "zombies") {
+		t.Errorf("expectSupervised accepted a zombie: %v", err)
+	}
+	r.App["zombies"] = "0"
+	r.App["context"] = "system_u:system_r:other_t:s0"
+	if err := expectSupervised(AppPath, 7)(r); err == nil || !strings.Contains(err.Error(), "context") {
+		t.Errorf("expectSupervised accepted a domain nsinit did not predict: %v", err)
+	}
+
+	// A multi-line error continues the emergency message until a line with an origin.
+	r = &Result{}
+	for _, l := range []string{
+		"nsinit: emergency: enforcing mode requested but failed to read the policy: no loadable policy:",
+		"/etc/selinux/default/policy/policy.34 (version 34) cannot be loaded: extended permission rules inside conditional blocks",
+		"[    4.1] audit: type=1404",
+		"not part of it",
+		"nsinit: emergency: the init was NOT started.",
+		"nsinit: freezing (PID 1 of the machine must not exit)",
+		"also not part of it",
+	} {
+		r.classify(l)
+	}
+	if err := expectFailClosed("policy.34", "conditional blocks", "NOT started")(r); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(r.Emergency, "not part of it") {
+		t.Errorf("Emergency took lines after a kernel or freezing line:\n%s", r.Emergency)
+	}
+
 	r = &Result{}
 	r.classify("[    4.4] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000400")
 	if !strings.HasPrefix(r.Panic, "Kernel panic") || !strings.HasPrefix(r.Outcome(), "Kernel panic") {

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +18,8 @@ const (
 	// InitContext is the domain Debian's policy gives PID 1 when it execs an init_exec_t
 	// file from kernel_t (type_transition kernel_t init_exec_t:process init_t).
 	InitContext = "system_u:system_r:init_t:s0"
+	// InitExecLabel is the label file_contexts gives /sbin/init and /usr/sbin/init.
+	InitExecLabel = "system_u:object_r:init_exec_t:s0"
 	// KernelContext is attr/current before any policy is loaded.
 	KernelContext = "kernel"
 	// PolicyFile is the policy inside the scenario images.
@@ -31,6 +34,9 @@ type Binaries struct {
 	// TestInit is test/vm/testinit, installed as /sbin/init and /usr/sbin/init (both
 	// init_exec_t in Debian's file_contexts).
 	TestInit string
+	// TestApp is test/vm/testapp, installed as /usr/bin/testapp (bin_t): the application
+	// of the supervisor scenario.
+	TestApp string
 	// Initrd is the stage0 initramfs.
 	Initrd string
 }
@@ -46,6 +52,9 @@ func Prepare(e Env, nsinit string) (Binaries, error) {
 	}
 	var err error
 	if b.TestInit, err = e.BuildGo("./test/vm/testinit"); err != nil {
+		return b, err
+	}
+	if b.TestApp, err = e.BuildGo("./test/vm/testapp"); err != nil {
 		return b, err
 	}
 	stage0, err := e.BuildGo("./test/vm/stage0")
@@ -74,6 +83,9 @@ func RootImage(e Env, b Binaries, mode string) (*Image, error) {
 	}
 	im.AddHostFile("sbin/init", 0o755, b.TestInit)
 	im.AddHostFile("usr/sbin/init", 0o755, b.TestInit)
+	if b.TestApp != "" {
+		im.AddHostFile("usr/bin/testapp", 0o755, b.TestApp)
+	}
 	im.AddFile("etc/selinux/config", 0o644, []byte(fmt.Sprintf(
 		"# written by nsinit's VM test harness (test/vm)\nSELINUX=%s\nSELINUXTYPE=default\n", mode)))
 	if err := im.AddTree("etc/selinux/default", e.PolicyDir()); err != nil {
@@ -82,23 +94,39 @@ func RootImage(e Env, b Binaries, mode string) (*Image, error) {
 	return im, nil
 }
 
-// Scenario is one real-kernel boot of issue 2's acceptance list.
+// Scenario is one real-kernel boot of an issue's acceptance list.
 type Scenario struct {
-	// Name identifies the scenario (test name, demo flag); ID is its letter in issue 2.
+	// Name identifies the scenario (test name, demo flag); ID is its letter in issue 2,
+	// or the issue's number (and a letter) for later issues.
 	Name, ID string
 	// Summary says what it shows.
 	Summary string
 	// SELinux is the SELINUX= value of /etc/selinux/config.
 	SELinux string
 	// Change alters the standard image (RootImage), e.g. removes the policy.
-	Change func(im *Image) error
+	Change func(e Env, im *Image) error
 	// Cmdline holds extra kernel words; Args are nsinit's arguments (see Machine).
 	Cmdline, Args []string
 	// NoSELinux boots the kernel without security=selinux (see Machine).
 	NoSELinux bool
+	// Needs lists the provisioned inputs beyond the kernel and the policy that the
+	// scenario uses (NeedMinbase, NeedTrixie): tests gate on them.
+	Needs []string
+	// Inspect, if set, makes the boot writable: the guest boots a copy of the image, and
+	// after the power-off Inspect examines what it wrote (disk is the copy). Its summary
+	// and error land in Result.Inspection and Result.InspectErr.
+	Inspect func(e Env, im *Image, disk string) (string, error)
 	// Check returns what is wrong with the boot's result, or nil.
 	Check func(r *Result) error
 }
+
+// Provisioned inputs a Scenario may need (Scenario.Needs).
+const (
+	// NeedMinbase is the debootstrap minbase tree (Env.Minbase).
+	NeedMinbase = "minbase"
+	// NeedTrixie is the policies written by newer compilers (Env.TrixiePolicy).
+	NeedTrixie = "trixie"
+)
 
 // Scenarios are issue 2's acceptance scenarios (a)-(f), variants of them that reach other
 // branches of the failure policy (b2, d2, e2), and the reference control.
@@ -133,7 +161,7 @@ var Scenarios = []Scenario{
 		Name: "policy-corrupt", ID: "e",
 		Summary: "SELINUX=enforcing with a policy.33 of random bytes: nsinit never runs the init, says why and freezes",
 		SELinux: "enforcing",
-		Change: func(im *Image) error {
+		Change: func(_ Env, im *Image) error {
 			garbage := make([]byte, 64<<10)
 			rand.New(rand.NewSource(2)).Read(garbage)
 			im.AddFile(strings.TrimPrefix(PolicyFile, "/"), 0o644, garbage)
@@ -145,7 +173,7 @@ var Scenarios = []Scenario{
 		Name: "policy-truncated", ID: "e2",
 		Summary: "SELINUX=enforcing with policy.33 cut to its first 64 KiB (a valid header): the kernel rejects the load; nsinit never runs the init, says why and freezes",
 		SELinux: "enforcing",
-		Change: func(im *Image) error {
+		Change: func(_ Env, im *Image) error {
 			p := strings.TrimPrefix(PolicyFile, "/")
 			data, err := os.ReadFile(im.Entries[p].Src)
 			if err != nil {
@@ -183,10 +211,66 @@ var Scenarios = []Scenario{
 		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_LOAD=" + PolicyFile, "TESTINIT_ENFORCE=1"},
 		Check:   expectInit(InitContext, "1", "/sbin/init"),
 	},
+	{
+		Name: "first-boot-relabel", ID: "4",
+		Summary: "an unlabelled root (minbase's names, the image's files) with /.autorelabel: nsinit relabels, enforces, the init runs in init_t; after the power-off the marker is gone and every label in the image equals Debian's setfiles on the same tree",
+		SELinux: "enforcing",
+		Needs:   []string{NeedMinbase},
+		Change:  unlabelledMinbase,
+		Inspect: inspectRelabel,
+		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
+			expectLogged("relabelled"), expectLogged("/"+autorelabel+" exists"), expectInspected),
+	},
+	{
+		Name: "supervise", ID: "5",
+		Summary: "nsinit --supervise -- /usr/bin/testapp -exit 7 (bin_t), enforcing: the application runs in the domain the policy gives it, its orphan is reaped, no zombie remains, and its status 7 is the machine's verdict",
+		SELinux: "enforcing",
+		Args:    []string{"--supervise", "--", AppPath, "-exit", "7"},
+		Check:   expectSupervised(AppPath, 7),
+	},
+	{
+		Name: "policy-34", ID: "6a",
+		Summary: "the only policy is policy.34 (Debian's policy written by a newer checkpolicy), the kernel accepts 33: nsinit downgrades it in memory, enforces, the init runs in init_t",
+		SELinux: "enforcing",
+		Needs:   []string{NeedTrixie},
+		Change:  onlyPolicy("policy.34", "policy.34"),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("(downgraded from 34 to 33)")),
+	},
+	{
+		Name: "policy-35", ID: "6b",
+		Summary: "the only policy is policy.35: nsinit downgrades it 35 -> 34 -> 33 in memory, enforces, the init runs in init_t",
+		SELinux: "enforcing",
+		Needs:   []string{NeedTrixie},
+		Change:  onlyPolicy("policy.35", "policy.35"),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("(downgraded from 35 to 33)")),
+	},
+	{
+		Name: "policy-condxperm", ID: "6c",
+		Summary: "the only policy is a policy.34 with extended permission rules inside a conditional block, which no 33 kernel may get: nsinit refuses it, names the feature and the file, and freezes",
+		SELinux: "enforcing",
+		Needs:   []string{NeedTrixie},
+		Change:  onlyPolicy("policy.34", "condxperm.34"),
+		Check:   expectFailClosed("extended permission rules inside conditional blocks", filepath.Join(filepath.Dir(PolicyFile), "policy.34")),
+	},
+}
+
+// AppPath is where the images hold testapp (bin_t in Debian's file_contexts).
+const AppPath = "/usr/bin/testapp"
+
+// onlyPolicy returns a Change that replaces policy.33 with the Trixie policy file src,
+// installed under the name name.
+func onlyPolicy(name, src string) func(e Env, im *Image) error {
+	return func(e Env, im *Image) error {
+		if err := removePolicy(e, im); err != nil {
+			return err
+		}
+		im.AddHostFile(strings.TrimPrefix(filepath.Join(filepath.Dir(PolicyFile), name), "/"), 0o644, e.TrixiePolicy(src))
+		return nil
+	}
 }
 
 // removePolicy deletes policy.33 from the image.
-func removePolicy(im *Image) error {
+func removePolicy(_ Env, im *Image) error {
 	im.Remove(strings.TrimPrefix(PolicyFile, "/"))
 	return nil
 }
@@ -209,7 +293,7 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 		return nil, err
 	}
 	if s.Change != nil {
-		if err := s.Change(im); err != nil {
+		if err := s.Change(e, im); err != nil {
 			return nil, err
 		}
 	}
@@ -219,7 +303,29 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 	}
 	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args,
 		NoSELinux: s.NoSELinux, Console: console}
-	return m.Boot(ctx)
+	if s.Inspect == nil {
+		return m.Boot(ctx)
+	}
+	// The cached image must stay pristine: the guest writes to a copy.
+	f, err := os.CreateTemp(e.vmDir(), ".run-*.ext4")
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	if err := run("cp", "--sparse=always", disk, f.Name()); err != nil {
+		return nil, err
+	}
+	m.Disk, m.Writable = f.Name(), true
+	r, err := m.Boot(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Inspection, r.InspectErr = s.Inspect(e, im, f.Name())
+	if r.Inspection == "" && r.InspectErr == nil {
+		r.InspectErr = errors.New("the inspection reported nothing")
+	}
+	return r, nil
 }
 
 // expectInit checks that the test init ran as PID 1 in context with the enforce value
@@ -251,6 +357,17 @@ func expectInit(context, enforce string, argv ...string) func(*Result) error {
 		}
 		if len(errs) > 0 {
 			return fmt.Errorf("test init: %s (marker: %s)", strings.Join(errs, "; "), m)
+		}
+		return nil
+	}
+}
+
+// expectInitLabel checks the label of the test init's own file as the guest saw it (a
+// first-boot relabel gave it).
+func expectInitLabel(label string) func(*Result) error {
+	return func(r *Result) error {
+		if r.Marker == nil || r.Marker.Label != label {
+			return fmt.Errorf("the test init's file is not labelled %s (marker: %v)", label, r.Marker)
 		}
 		return nil
 	}

@@ -9,7 +9,9 @@
 // execve, so it includes the programs that ran before in this process: nsinit's peak) and
 // argv is its argument vector as a JSON array (always last: it may contain spaces). Then it
 // relays every AVC record of the kernel log (/dev/kmsg, complete and not rate-limited,
-// unlike the console) as "TESTINIT: avc: ..." and ends with "TESTINIT: poweroff".
+// unlike the console) as "TESTINIT: avc: ..." and ends with "TESTINIT: poweroff", remounts
+// the root read-only (so that a writable image is left clean for the host to read) and
+// powers off.
 //
 // It mounts /proc, /sys and selinuxfs itself when they are missing, so it also works as the
 // first program the kernel runs; mounting them changes no SELinux state.
@@ -201,10 +203,15 @@ func writeFile(path string, b []byte) error {
 	return f.Close()
 }
 
-// powerOff flushes and powers the machine off; as PID 1 it must not return.
+// powerOff remounts the root read-only (as any init's shutdown does: the journal is
+// flushed and the filesystem marked clean, so a host can read what the guest wrote), then
+// powers the machine off; as PID 1 it must not return.
 func powerOff() {
 	fmt.Fprintf(os.Stdout, "%spoweroff\n", prefix)
 	unix.Sync()
+	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		note("remount / read-only: %v", err)
+	}
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
 		note("reboot(POWER_OFF): %v", err)
 	}

@@ -38,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "do not stream the console; print it only when a check fails")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console against an issue-2 scenario.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console (and for some scenarios the disk) against a scenario.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +94,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	status := 0
 	for _, s := range todo {
 		fmt.Fprintf(stdout, "==> scenario (%s) %s: %s\n", s.ID, s.Name, s.Summary)
+		if missing := e.Missing(s); missing != "" {
+			fmt.Fprintf(stdout, "==> SKIP (%s) %s: %s not provisioned (run `make provision`)\n", s.ID, s.Name, missing)
+			status = 1
+			continue
+		}
 		var console io.Writer = stdout
 		if *quiet {
 			console = nil
@@ -118,7 +123,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // verdict says in one line what the console showed.
 func verdict(r *vm.Result) string {
+	if r.App != nil && r.AppExit != nil {
+		return fmt.Sprintf("the application ran in %s with enforce=%s and exited with status %d; nsinit reaped its orphan (zombies left: %s) and powered off",
+			r.App["context"], r.App["enforce"], *r.AppExit, r.App["zombies"])
+	}
 	if m := r.Marker; m != nil {
+		if r.Inspection != "" {
+			return fmt.Sprintf("the test init ran as PID %d in %s with enforce=%s; disk: %s", m.PID, m.Context, m.Enforce, r.Inspection)
+		}
 		return fmt.Sprintf("the test init ran as PID %d in %s with enforce=%s, argv %q (peak RSS of the process, nsinit included: %d KiB)",
 			m.PID, m.Context, m.Enforce, m.Argv, m.MaxRSSKiB)
 	}

@@ -1,0 +1,79 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// AppLabel is testapp's file label in the images (Debian's file_contexts: /usr/bin(/.*)?).
+const AppLabel = "system_u:object_r:bin_t:s0"
+
+// predictedDomain returns the domain nsinit's summary line announced for the program it
+// hands over to ("... exec PATH as DOMAIN; total ..."), or "".
+func predictedDomain(console, path string) string {
+	for _, l := range strings.Split(console, "\n") {
+		if !strings.Contains(l, "nsinit") || !strings.Contains(l, "handing off:") {
+			continue
+		}
+		_, rest, ok := strings.Cut(l, "exec "+path+" as ")
+		if !ok {
+			continue
+		}
+		d, _, _ := strings.Cut(rest, ";")
+		return strings.TrimSpace(d)
+	}
+	return ""
+}
+
+// expectSupervised checks a supervisor-mode boot: testapp at path ran enforcing in the
+// domain that nsinit predicted and that the kernel computes for it, its orphan was
+// re-parented to nsinit and reaped, no zombie was left, nsinit reported the application's
+// status and powered the machine off, and the test init never ran.
+func expectSupervised(path string, status int) func(*Result) error {
+	return func(r *Result) error {
+		if r.App == nil {
+			return fmt.Errorf("the application never reported (%s)%s", r.Outcome(), emergencySuffix(r))
+		}
+		a := r.App
+		var errs []string
+		want := func(key, value string) {
+			if a[key] != value {
+				errs = append(errs, fmt.Sprintf("%s=%q, want %q", key, a[key], value))
+			}
+		}
+		predicted := predictedDomain(r.Console, path)
+		if predicted == "" {
+			errs = append(errs, "no nsinit summary line says \"exec "+path+" as DOMAIN\"")
+		}
+		want("context", predicted)
+		want("computed", predicted)
+		want("label", AppLabel)
+		want("enforce", "1")
+		want("exe", path)
+		want("ppid", "1")
+		want("orphan_ppid", "1")
+		want("orphan_reaped", "yes")
+		want("zombies", "0")
+		want("exit", strconv.Itoa(status))
+		switch {
+		case r.AppExit == nil:
+			errs = append(errs, "nsinit did not report the application's status")
+		case *r.AppExit != status:
+			errs = append(errs, fmt.Sprintf("nsinit reported status %d, want %d", *r.AppExit, status))
+		}
+		if r.Marker != nil {
+			errs = append(errs, "the test init ran: "+r.Marker.String())
+		}
+		if r.Emergency != "" {
+			errs = append(errs, "unexpected "+r.Emergency)
+		}
+		if !r.PoweredOff {
+			errs = append(errs, "the guest did not power off: "+r.Outcome())
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("supervised application: %s (report: %v)", strings.Join(errs, "; "), a)
+		}
+		return nil
+	}
+}
