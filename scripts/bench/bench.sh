@@ -97,6 +97,42 @@ for s in minbase bigtree spec; do
 	eval "D34_$s=$d34 D38_$s=$d38"
 done
 
+# The floor rows: "floor" is the issue's floor (getxattrat + setxattrat per object, fd-relative),
+# "floor -abs" the same by absolute path; "floor -stat" adds the statx per object a labeller
+# needs (hard links, mounts), "floor -stat -create" then skips the read on unlabelled objects
+# (setxattr XATTR_CREATE first): what nsinit could reach with both (informational rows).
+RELABELERS=("setfiles 3.4 -T 0" "setfiles 3.8 -T 1" "setfiles 3.8 -T 0" "nsinit relabel" "floor" "floor -abs" "floor -stat" "floor -stat -create")
+relabel_cmd() { # TOOL ROOT
+	case $1 in
+	"setfiles 3.4 -T 0") echo "${SF34[*]} -F -T 0 -r $2 $FC $2" ;;
+	"setfiles 3.8 -T 1") echo "${SF38[*]} -F -T 1 -r $2 $FC $2" ;;
+	"setfiles 3.8 -T 0") echo "${SF38[*]} -F -T 0 -r $2 $FC $2" ;;
+	"nsinit relabel") echo "$NSINIT relabel --log-level warn --force --root $2 --file-contexts $FC" ;;
+	floor) echo "$FLOOR $2" ;;
+	"floor -abs") echo "$FLOOR -abs $2" ;;
+	"floor -stat") echo "$FLOOR -stat $2" ;;
+	"floor -stat -create") echo "$FLOOR -stat -create $2" ;;
+	esac
+}
+
+# Same labels? (untimed) Every tree relabelled by nsinit and by setfiles, labels compared.
+labels_by() { # TOOL TREE
+	"$FLOOR" -strip "$W/trees/$2" >/dev/null
+	# shellcheck disable=SC2046
+	$(relabel_cmd "$1" "$W/trees/$2") >/dev/null 2>&1 || die "$1 on $2 failed"
+	"$BT" labels "$W/trees/$2"
+}
+LABEL_DIFFS=""
+for t in minbase bigtree; do
+	labels_by "nsinit relabel" $t > "$W/keys/$t.labels-nsinit"
+	tools=("setfiles 3.8 -T 1")
+	[ $t = minbase ] && tools+=("setfiles 3.4 -T 0")
+	for tool in "${tools[@]}"; do
+		labels_by "$tool" $t > "$W/keys/$t.labels-other"
+		LABEL_DIFFS="$LABEL_DIFFS ${tool% -T*} on $t: $(diff "$W/keys/$t.labels-other" "$W/keys/$t.labels-nsinit" | grep -c '^>' || true);"
+	done
+done
+
 # --- measurement helpers -----------------------------------------------------------------
 RES=$W/results.tsv
 : > "$RES"
@@ -146,24 +182,6 @@ bench_lookups() {
 		rec "batch process: bigtree keys in, answers out" "$impl" "lines/s" "$(div "$N_bigtree" "$(kv "$out" wall_s)")"
 		rec "batch process: bigtree keys in, answers out" "$impl" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
 	done < <(rotate "$((ROUND - 1))" "${IMPLS[@]}")
-}
-
-# The floor rows: "floor" is the issue's floor (getxattrat + setxattrat per object, fd-relative),
-# "floor -abs" the same by absolute path; "floor -stat" adds the statx per object a labeller
-# needs (hard links, mounts), "floor -stat -create" then skips the read on unlabelled objects
-# (setxattr XATTR_CREATE first): what nsinit could reach with both (informational rows).
-RELABELERS=("setfiles 3.4 -T 0" "setfiles 3.8 -T 1" "setfiles 3.8 -T 0" "nsinit relabel" "floor" "floor -abs" "floor -stat" "floor -stat -create")
-relabel_cmd() { # TOOL ROOT
-	case $1 in
-	"setfiles 3.4 -T 0") echo "${SF34[*]} -F -T 0 -r $2 $FC $2" ;;
-	"setfiles 3.8 -T 1") echo "${SF38[*]} -F -T 1 -r $2 $FC $2" ;;
-	"setfiles 3.8 -T 0") echo "${SF38[*]} -F -T 0 -r $2 $FC $2" ;;
-	"nsinit relabel") echo "$NSINIT relabel --log-level warn --force --root $2 --file-contexts $FC" ;;
-	floor) echo "$FLOOR $2" ;;
-	"floor -abs") echo "$FLOOR -abs $2" ;;
-	"floor -stat") echo "$FLOOR -stat $2" ;;
-	"floor -stat -create") echo "$FLOOR -stat -create $2" ;;
-	esac
 }
 
 bench_relabel() {
@@ -247,6 +265,7 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s, 200 lo
 	echo "keys: minbase $N_minbase, bigtree $N_bigtree, spec (every spec of file_contexts + .homedirs, aliases) $N_spec"
 	echo "answers differing from nsinit (batch, text file_contexts): 3.4: minbase $D34_minbase, bigtree $D34_bigtree, spec $D34_spec;" \
 		"3.8: minbase $D38_minbase, bigtree $D38_bigtree, spec $D38_spec (3.8.1's documented differences)"
+	echo "objects labelled differently from nsinit relabel --force (stripped trees, every object's security.selinux):$LABEL_DIFFS"
 	"$BT" table -ratios "$W/ratios" "$RES"
 	echo
 	if [ $HAVE_PERF = 1 ]; then

@@ -9,6 +9,9 @@
 //	    .homedirs): for each spec, strings generated from its regular expression, with the
 //	    spec's file type and with an unknown type (0); plus every alias of a .subs_dist next
 //	    to the first FILE, applied to a few keys
+//	benchtool labels ROOT
+//	    print "/PATH-RELATIVE-TO-ROOT<TAB>security.selinux" of every object (empty: none), to
+//	    compare what two labellers wrote
 //	benchtool measure [-in FILE] [-out FILE] -- CMD ARGS...
 //	    run CMD (stdin from -in, stdout to -out, both default /dev/null; stderr passes
 //	    through) and print "wall_s=… user_s=… sys_s=… cpu_s=… maxrss_kb=… status=N"
@@ -49,7 +52,7 @@ func fatal(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtool keys ROOT | speckeys FILE... | measure [-in F] [-out F] -- CMD... | table [-ratios F] RESULTS")
+	fmt.Fprintln(os.Stderr, "usage: benchtool keys ROOT | labels ROOT | speckeys FILE... | measure [-in F] [-out F] -- CMD... | table [-ratios F] RESULTS")
 	os.Exit(2)
 }
 
@@ -67,6 +70,11 @@ func main() {
 			usage()
 		}
 		err = treeKeys(w, args[0])
+	case "labels":
+		if len(args) != 1 {
+			usage()
+		}
+		err = labels(w, args[0])
 	case "speckeys":
 		if len(args) == 0 {
 			usage()
@@ -106,6 +114,28 @@ func treeKeys(w io.Writer, root string) error {
 			return nil // not representable in the line format
 		}
 		_, err = fmt.Fprintf(w, "%s\t%o\n", key, st.Mode)
+		return err
+	})
+}
+
+func labels(w io.Writer, root string) error {
+	buf := make([]byte, 4096)
+	return filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n, err := unix.Lgetxattr(p, "security.selinux", buf)
+		if errors.Is(err, unix.ENODATA) {
+			n, err = 0, nil
+		}
+		if err != nil {
+			return &os.PathError{Op: "lgetxattr", Path: p, Err: err}
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "/%s\t%q\n", strings.TrimPrefix(rel, "."), buf[:n])
 		return err
 	})
 }
