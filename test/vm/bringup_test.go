@@ -75,7 +75,7 @@ func TestScenarios(t *testing.T) {
 				t.Logf("marker: %s", r.Marker)
 			}
 			if r.Inspection != "" {
-				t.Logf("disk: %s", r.Inspection)
+				t.Logf("disk (inspected in %v): %s", r.InspectTime.Round(100*time.Millisecond), r.Inspection)
 			}
 			if r.App != nil {
 				t.Logf("application: %v", r.App)

@@ -110,8 +110,9 @@ type Result struct {
 	inEmergency bool
 	// Inspection and InspectErr are what Scenario.Inspect found on the disk the guest
 	// wrote (empty for scenarios without an inspection).
-	Inspection string
-	InspectErr error
+	Inspection  string
+	InspectErr  error
+	InspectTime time.Duration
 	// Elapsed is the wall time of the boot.
 	Elapsed time.Duration
 }

@@ -133,6 +133,7 @@ func TestClassify(t *testing.T) {
 		"TESTAPP: computed=system_u:system_r:kernel_t:s0",
 		"TESTAPP: orphan=104 orphan_ppid=1 orphan_reaped=yes",
 		"TESTAPP: zombies=0 exit=7",
+		"INFO\tnsinit\tapplication exited\t{\"pid\": 94, \"status\": 7, \"reaped\": 1}",
 		"nsinit: application exited with status 7; powering off",
 		"[    4.4] reboot: Power down",
 	}

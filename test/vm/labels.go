@@ -101,7 +101,7 @@ func parseEaGet(out string, paths []string) (map[string]string, error) {
 // is wrong (restorecon's default): what a relabel without force does on a real kernel,
 // where an inode without a label reads as the policy's initial "file" context.
 func SetfilesLabels(im *Image, fc, initial string) (map[string]string, error) {
-	tree, err := os.MkdirTemp("", "nsinit-oracle-")
+	tree, err := os.MkdirTemp(scratchDir(), "nsinit-oracle-")
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +149,18 @@ func SetfilesLabels(im *Image, fc, initial string) (map[string]string, error) {
 		return nil
 	})
 	return labels, err
+}
+
+// scratchDir returns a directory for short-lived trees of many small files: /dev/shm when
+// it is a tmpfs (which stores security.* attributes), else the default temporary
+// directory. Right after a guest wrote its image, creating a minbase tree's 6.7k files on
+// the host's disk took 5 s against 0.1 s on tmpfs.
+func scratchDir() string {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &st); err == nil && st.Type == unix.TMPFS_MAGIC && unix.Access("/dev/shm", unix.W_OK) == nil {
+		return "/dev/shm"
+	}
+	return os.TempDir()
 }
 
 // labelType returns the type field of a raw label ("" if it has none).

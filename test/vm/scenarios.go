@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Contexts and paths the scenarios assert.
@@ -321,7 +322,9 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 	if err != nil {
 		return r, err
 	}
+	began := time.Now()
 	r.Inspection, r.InspectErr = s.Inspect(e, im, f.Name())
+	r.InspectTime = time.Since(began)
 	if r.Inspection == "" && r.InspectErr == nil {
 		r.InspectErr = errors.New("the inspection reported nothing")
 	}

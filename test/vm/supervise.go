@@ -28,7 +28,7 @@ func predictedDomain(console, path string) string {
 
 // expectSupervised checks a supervisor-mode boot: testapp at path ran enforcing in the
 // domain that nsinit predicted and that the kernel computes for it, its orphan was
-// re-parented to nsinit and reaped, no zombie was left, nsinit reported the application's
+// re-parented to nsinit and reaped (testapp saw it vanish, nsinit counted it), no zombie was left, nsinit reported the application's
 // status and powered the machine off, and the test init never ran.
 func expectSupervised(path string, status int) func(*Result) error {
 	return func(r *Result) error {
@@ -62,6 +62,9 @@ func expectSupervised(path string, status int) func(*Result) error {
 		case *r.AppExit != status:
 			errs = append(errs, fmt.Sprintf("nsinit reported status %d, want %d", *r.AppExit, status))
 		}
+		if !supervisorReaped(r.Console, status, 1) {
+			errs = append(errs, fmt.Sprintf("no nsinit log line says the application exited with status %d after 1 other process was reaped", status))
+		}
 		if r.Marker != nil {
 			errs = append(errs, "the test init ran: "+r.Marker.String())
 		}
@@ -76,4 +79,18 @@ func expectSupervised(path string, status int) func(*Result) error {
 		}
 		return nil
 	}
+}
+
+// supervisorReaped reports whether nsinit's supervisor logged the application's end with
+// status and the number of other processes it reaped (testapp's orphan), as in
+// `INFO nsinit application exited {"pid": 94, "status": 7, "reaped": 1}`.
+func supervisorReaped(console string, status, reaped int) bool {
+	for _, l := range strings.Split(console, "\n") {
+		if strings.Contains(l, "\tnsinit\tapplication exited") &&
+			strings.Contains(l, fmt.Sprintf(`"status": %d,`, status)) &&
+			strings.Contains(l, fmt.Sprintf(`"reaped": %d}`, reaped)) {
+			return true
+		}
+	}
+	return false
 }
