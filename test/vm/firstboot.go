@@ -18,17 +18,20 @@ const autorelabel = ".autorelabel"
 // while mounted, so these keep the labels the image was built with.
 var bootMounts = []string{"/dev", "/proc", "/sys"}
 
-// unlabelledMinbase turns the standard image into a first boot: no labels at all, the
-// names of the whole minbase tree (6.7k objects, contents dropped) under the image's own
-// files, /.autorelabel and lost+found (which mkfs.ext4 would otherwise create outside the
-// tree the oracle sees).
-func unlabelledMinbase(e Env, im *Image) error {
-	im.FileContexts = ""
-	im.Skeleton = e.Minbase()
-	im.SizeMB = 96
-	im.AddFile(autorelabel, 0o644, nil)
-	im.AddDir("lost+found", 0o700)
-	return nil
+// unlabelledMinbase returns a Change that turns the standard image into a first boot: no
+// labels at all, the names of the whole minbase tree (6.7k objects, contents dropped) under
+// the image's own files, /.autorelabel holding marker (empty, or "-F" as Fedora's
+// `fixfiles -F onboot` writes it) and lost+found (which mkfs.ext4 would otherwise create
+// outside the tree the oracle sees).
+func unlabelledMinbase(marker string) func(e Env, im *Image) error {
+	return func(e Env, im *Image) error {
+		im.FileContexts = ""
+		im.Skeleton = e.Minbase()
+		im.SizeMB = 96
+		im.AddFile(autorelabel, 0o644, []byte(marker))
+		im.AddDir("lost+found", 0o700)
+		return nil
+	}
 }
 
 // unlabeledContext is what the kernel reports for an inode without a label once Debian's
@@ -36,18 +39,26 @@ func unlabelledMinbase(e Env, im *Image) error {
 // current label of every object of an unlabelled image.
 const unlabeledContext = "system_u:object_r:unlabeled_t:s0"
 
-// inspectRelabel checks the disk a first-boot relabel wrote: the filesystem is clean, the
-// marker is gone, the image had no labels before the boot, and every object's label now
-// equals Debian's setfiles on the same tree on the host:
+// inspectRelabel returns the check of the disk a first-boot relabel wrote: the filesystem
+// is clean, the marker is gone, the image had no labels before the boot, and every
+// object's label now equals Debian's setfiles on the same tree on the host.
 //
-//   - exactly, when setfiles starts, as the guest's relabel did, from every object reading
-//     as unlabeledContext and runs without -F (the marker does not ask for -F);
-//   - in the type, against `setfiles -F` on the unlabelled tree (the user, role and range
-//     may differ: without -F only the type of a wrong label changes, as with restorecon).
+// With force (the marker says -F), exactly `setfiles -F` on the unlabelled tree. Without,
+// two comparisons:
+//   - exactly against setfiles without -F, starting, as the guest's relabel did, from every
+//     object reading as unlabeledContext: only the type of a wrong label changes
+//     (restorecon's default);
+//   - in the type against `setfiles -F` (the user, role and range may differ).
 //
 // Objects at or under a mount point at boot (bootMounts) are unreachable for a relabel and
 // must still have no label.
-func inspectRelabel(e Env, im *Image, disk string) (string, error) {
+func inspectRelabel(force bool) func(e Env, im *Image, disk string) (string, error) {
+	return func(e Env, im *Image, disk string) (string, error) {
+		return checkRelabelled(e, im, disk, force)
+	}
+}
+
+func checkRelabelled(e Env, im *Image, disk string, force bool) (string, error) {
 	if out, err := exec.Command("e2fsck", "-fn", disk).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("e2fsck -fn on the written image: %v (the guest did not leave a clean filesystem)\n%s", err, out)
 	}
@@ -56,13 +67,15 @@ func inspectRelabel(e Env, im *Image, disk string) (string, error) {
 		return "", fmt.Errorf("/%s is still in the image after the boot:\n%s", autorelabel, out)
 	}
 	fc := filepath.Join(e.PolicyDir(), "contexts", "files", "file_contexts")
-	want, err := SetfilesLabels(im, fc, unlabeledContext)
-	if err != nil {
-		return "", err
-	}
 	forced, err := SetfilesLabels(im, fc, "")
 	if err != nil {
 		return "", err
+	}
+	want := forced
+	if !force {
+		if want, err = SetfilesLabels(im, fc, unlabeledContext); err != nil {
+			return "", err
+		}
 	}
 	delete(want, "/"+autorelabel)
 	paths := make([]string, 0, len(want))
@@ -97,7 +110,7 @@ func inspectRelabel(e Env, im *Image, disk string) (string, error) {
 			report("%s was labelled %s before the boot: the image is not unlabelled", p, showLabel(before[p]))
 		}
 		w := want[p]
-		if w == unlabeledContext+"\x00" {
+		if !force && w == unlabeledContext+"\x00" {
 			w = "" // setfiles left it alone: on the disk it has no label
 		}
 		if underMount(p) {
@@ -111,15 +124,23 @@ func inspectRelabel(e Env, im *Image, disk string) (string, error) {
 		}
 		if got[p] != w {
 			bad++
-			report("%s: the guest left %s, setfiles (from %s, without -F) gives %s", p, showLabel(got[p]), unlabeledContext, showLabel(w))
+			if force {
+				report("%s: the guest left %s, setfiles -F gives %s", p, showLabel(got[p]), showLabel(w))
+			} else {
+				report("%s: the guest left %s, setfiles (from %s, without -F) gives %s", p, showLabel(got[p]), unlabeledContext, showLabel(w))
+			}
 		}
 		contexts[got[p]] = true
 	}
 	if len(errs) > 0 {
 		return "", fmt.Errorf("%d differences in %d objects:\n  %s", bad, len(paths), strings.Join(errs, "\n  "))
 	}
-	return fmt.Sprintf("%d objects labelled exactly as setfiles labels them (%d distinct contexts; the same types as setfiles -F, %d with another user, as restorecon without -F), %d under the boot's mount points %s left unlabelled, /%s removed, e2fsck clean",
-		len(paths)-unreachable, len(contexts), userDiffers, unreachable, strings.Join(bootMounts, " "), autorelabel), nil
+	how := fmt.Sprintf("setfiles without -F labels them (the same types as setfiles -F, %d with another user, as restorecon without -F)", userDiffers)
+	if force {
+		how = "setfiles -F labels them"
+	}
+	return fmt.Sprintf("%d objects labelled exactly as %s, %d distinct contexts; %d under the boot's mount points %s left unlabelled; /%s removed; e2fsck clean",
+		len(paths)-unreachable, how, len(contexts), unreachable, strings.Join(bootMounts, " "), autorelabel), nil
 }
 
 // underMount reports whether the image path p is a mount point at boot or below one.
