@@ -16,8 +16,9 @@
 # counts per object and pprof CPU profiles. See docs/performance.md.
 #
 # Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (7), LOOKUP_SECS (0.5: minimum
-# time of one lookup measurement), PROFILE_RUNS (8), NSINIT_BENCH_REV (build nsinit from this
-# git revision, e.g. HEAD, instead of the working tree).
+# time of one lookup measurement), PROFILE_RUNS (8), SCALE (1: relabel generated trees of 10k,
+# 100k and 1M objects for max RSS; 0: skip), NSINIT_BENCH_REV (build nsinit from this git
+# revision, e.g. HEAD, instead of the working tree).
 set -euo pipefail
 
 T_START=$(date +%s)
@@ -26,6 +27,7 @@ CACHE=${NSINIT_CACHE:-$REPO/.cache}
 ROUNDS=${ROUNDS:-7}
 LOOKUP_SECS=${LOOKUP_SECS:-0.5}
 PROFILE_RUNS=${PROFILE_RUNS:-8}
+SCALE=${SCALE:-1}
 W=$CACHE/bench
 export PATH=/usr/local/go/bin:$PATH
 
@@ -207,6 +209,25 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	bench_lookups
 	bench_relabel
 done
+
+# --- scale: memory as the tree grows (issue 7): one run each on generated trees -----------------
+if [ "$SCALE" = 1 ]; then
+	ROUND=1
+	for n in 10000 100000 1000000; do
+		log "scale: $n objects"
+		"$BT" gen "$W/scale/$n" $n
+		m=$(find "$W/scale/$n" | wc -l)
+		for tool in "nsinit relabel" "setfiles 3.8 -T 1"; do
+			"$FLOOR" -strip "$W/scale/$n" >/dev/null
+			# shellcheck disable=SC2046
+			out=$("$BT" measure -- $(relabel_cmd "$tool" "$W/scale/$n"))
+			[ "$(kv "$out" status)" = 0 ] || die "$tool on scale/$n failed: $out"
+			rec "scale: generated trees, one run each" "$tool, $m objects" "wall_s" "$(kv "$out" wall_s)"
+			rec "scale: generated trees, one run each" "$tool, $m objects" "maxrss_mb" "$(mb "$(kv "$out" maxrss_kb)")"
+		done
+		rm -rf "$W/scale/$n"
+	done
+fi
 
 S_MB="relabel: minbase ($N_minbase objects, labels stripped)"
 S_BT="relabel: bigtree ($N_bigtree objects, labels stripped)"

@@ -9,6 +9,9 @@
 //	    .homedirs): for each spec, strings generated from its regular expression, with the
 //	    spec's file type and with an unknown type (0); plus every alias of a .subs_dist next
 //	    to the first FILE, applied to a few keys
+//	benchtool gen DIR N
+//	    create a synthetic tree of N empty files under DIR/usr/share/bench (100 files per
+//	    directory, 100 directories per parent), for the scale measurements
 //	benchtool labels ROOT
 //	    print "/PATH-RELATIVE-TO-ROOT<TAB>security.selinux" of every object (empty: none), to
 //	    compare what two labellers wrote
@@ -52,7 +55,7 @@ func fatal(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtool keys ROOT | labels ROOT | speckeys FILE... | measure [-in F] [-out F] -- CMD... | table [-ratios F] RESULTS")
+	fmt.Fprintln(os.Stderr, "usage: benchtool keys ROOT | gen DIR N | labels ROOT | speckeys FILE... | measure [-in F] [-out F] -- CMD... | table [-ratios F] RESULTS")
 	os.Exit(2)
 }
 
@@ -70,6 +73,15 @@ func main() {
 			usage()
 		}
 		err = treeKeys(w, args[0])
+	case "gen":
+		if len(args) != 2 {
+			usage()
+		}
+		n, perr := strconv.Atoi(args[1])
+		if perr != nil {
+			fatal(perr)
+		}
+		err = gen(args[0], n)
 	case "labels":
 		if len(args) != 1 {
 			usage()
@@ -116,6 +128,33 @@ func treeKeys(w io.Writer, root string) error {
 		_, err = fmt.Fprintf(w, "%s\t%o\n", key, st.Mode)
 		return err
 	})
+}
+
+func gen(dir string, n int) error {
+	base := filepath.Join(dir, "usr", "share", "bench")
+	leaves := (n + 99) / 100
+	errs := make(chan error, 2)
+	for part := range 2 {
+		go func() {
+			for l := part; l < leaves; l += 2 {
+				d := filepath.Join(base, fmt.Sprintf("d%03d", l/100), fmt.Sprintf("d%03d", l%100))
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					errs <- err
+					return
+				}
+				for f := 0; f < 100 && l*100+f < n; f++ {
+					fd, err := unix.Open(filepath.Join(d, fmt.Sprintf("f%03d", f)), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+					if err != nil {
+						errs <- err
+						return
+					}
+					unix.Close(fd)
+				}
+			}
+			errs <- nil
+		}()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 func labels(w io.Writer, root string) error {
