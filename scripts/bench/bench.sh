@@ -12,8 +12,10 @@
 #
 # ROUNDS rounds; within a round every contender runs once, back to back, in an order that
 # rotates from round to round; the table gives medians and ranges, and each target ratio is
-# computed within each round and summarised by its median. Then strace -c -f system call
-# counts per object and pprof CPU profiles. See docs/performance.md.
+# computed within each round and summarised by its median. Then relabel max RSS on generated
+# trees of 10k-1M objects, system calls per object (perf stat tracepoints, strace -c -f) and
+# pprof CPU profiles. See docs/performance.md. Commands are built as words: the cache path must
+# not contain white space.
 #
 # Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (7), LOOKUP_SECS (0.5: minimum
 # time of one lookup measurement), PROFILE_RUNS (8), SCALE (1: relabel generated trees of 10k,
@@ -45,6 +47,7 @@ for t in gcc strace setfiles; do command -v $t >/dev/null || die "$t not install
 [ -e /usr/include/selinux/label.h ] || die "libselinux1-dev not installed"
 [ "$(id -u)" = 0 ] || die "run as root (security.* xattrs)"
 
+case $W in *[[:space:]]*) die "the cache path $W contains white space" ;; esac
 rm -rf "$W" && mkdir -p "$W/bin" "$W/trees" "$W/keys" "$W/prof"
 
 # --- build -----------------------------------------------------------------------------
@@ -58,10 +61,10 @@ REV=$(git -C "$REPO" rev-parse --short "${NSINIT_BENCH_REV:-HEAD}")
 log "building (nsinit $REV)"
 (cd "$SRC" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$W/bin/nsinit" ./cmd/nsinit &&
 	CGO_ENABLED=0 go build -trimpath -o "$W/bin/" ./scripts/bench/godrv ./scripts/bench/floor ./scripts/bench/benchtool)
-gcc -O2 -Wall -o "$W/bin/lookup-3.4" "$REPO/scripts/bench/lookup.c" -lselinux
+gcc -O2 -Wall -o "$W/bin/lookup-3.4" "$SRC/scripts/bench/lookup.c" -lselinux
 # Trixie's headers and libselinux.so.1; its glibc symbol versions resolve at run time under
 # trixie's loader, so the link does not check them against bookworm's libc.
-gcc -O2 -Wall -I"$TX/usr/include" -o "$W/bin/lookup-3.8" "$REPO/scripts/bench/lookup.c" \
+gcc -O2 -Wall -I"$TX/usr/include" -o "$W/bin/lookup-3.8" "$SRC/scripts/bench/lookup.c" \
 	"$TLIB/libselinux.so.1" -Wl,--allow-shlib-undefined
 NSINIT=$W/bin/nsinit BT=$W/bin/benchtool FLOOR=$W/bin/floor GODRV=$W/bin/godrv
 L34=("$W/bin/lookup-3.4")
