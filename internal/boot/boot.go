@@ -156,14 +156,16 @@ func (r *run) emergency(f failure) int {
 	if code == 0 {
 		code = exitcode.FailClosed
 	}
-	msg := fmt.Sprintf("nsinit: emergency: failed to %s: %v", f.what, f.err)
+	msg := fmt.Sprintf("failed to %s: %v", f.what, f.err)
 	if r.mode == config.ModeEnforcing {
-		msg = fmt.Sprintf("nsinit: emergency: enforcing mode requested (%s) but failed to %s: %v", r.source, f.what, f.err)
+		msg = fmt.Sprintf("enforcing mode requested (%s) but failed to %s: %v", r.source, f.what, f.err)
 	}
 	if f.hint != "" {
-		msg += "\nnsinit: emergency: " + f.hint
+		msg += "\n" + f.hint
 	}
-	msg += "\nnsinit: emergency: the init was NOT started."
+	msg += "\nthe init was NOT started."
+	// Every line carries the prefix, so that a busy console still attributes it.
+	msg = "nsinit: emergency: " + strings.ReplaceAll(msg, "\n", "\nnsinit: emergency: ")
 	r.log.Error("fail closed", zap.String("step", f.what), zap.Error(f.err))
 	_ = r.log.Sync()
 	fmt.Fprintln(r.o.Console, msg)
@@ -425,12 +427,22 @@ func (r *run) predict(target handoff.Target) string {
 		r.log.Warn("cannot compute the init's domain", zap.Error(err))
 		return ""
 	}
-	if tr.Stays() && r.mode == config.ModeEnforcing {
+	switch {
+	case tr.Stays() && r.o.Supervise != nil:
+		// For an application, keeping nsinit's domain is a normal policy answer, but at
+		// boot that domain is kernel_t: worth saying, not an error.
+		r.log.Warn("the application runs in nsinit's own domain (the policy has no transition for its label): give it the entrypoint type of a confined domain, or use --exec-context",
+			zap.String("application", target.Path), zap.String("file_context", fc), zap.String("domain", tr.Expected))
+	case tr.Stays() && r.mode == config.ModeEnforcing:
 		r.log.Error("the init would stay in our own domain: it is probably mislabelled (expected a type such as init_exec_t); it will run unconfined by init_t rules",
 			zap.String("init", target.Path), zap.String("file_context", fc), zap.String("domain", tr.Expected))
 		fmt.Fprintf(r.o.Console, "nsinit: WARNING: %s (labelled %s) would run in %s, not an init domain: relabel it\n", target.Path, fc, tr.Expected)
 	}
-	r.log.Info("init domain", zap.String("init", target.Path), zap.String("file_context", fc), zap.String("domain", tr.Expected))
+	what := "init domain"
+	if r.o.Supervise != nil {
+		what = "application domain"
+	}
+	r.log.Info(what, zap.String("path", target.Path), zap.String("file_context", fc), zap.String("domain", tr.Expected))
 	return " as " + tr.Expected
 }
 
@@ -452,7 +464,6 @@ func (r *run) supervise(ctx context.Context, target handoff.Target) int {
 		r.log.Error("start failed", zap.Error(err))
 		return status
 	}
-	r.log.Info("application exited", zap.Int("status", status))
 	_ = r.log.Sync()
 	if r.pid1 {
 		// The machine's PID 1 must not exit (the kernel would panic): the application was

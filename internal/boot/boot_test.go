@@ -210,6 +210,11 @@ func TestBringUp(t *testing.T) {
 			if w.frozen != tt.frozen {
 				t.Errorf("frozen = %v, want %v", w.frozen, tt.frozen)
 			}
+			for _, line := range strings.Split(strings.TrimSuffix(w.console.String(), "\n"), "\n") {
+				if line != "" && !strings.HasPrefix(line, "nsinit: ") {
+					t.Errorf("console line %q is not attributed to nsinit", line)
+				}
+			}
 			if !strings.Contains(w.console.String(), tt.console) {
 				t.Errorf("console %q does not contain %q", w.console.String(), tt.console)
 			}
