@@ -41,7 +41,8 @@ fuzz-smoke:
 demo: provision build
 	$(GO) run ./test/vm/cmd/vmrun -nsinit bin/nsinit -scenario enforcing
 
-## vmtest: only the real-kernel tests (test/vm: issue 2's scenarios a-f and controls, ~1.5 min)
+## vmtest: only the real-kernel tests (test/vm: bring-up a-f, first-boot relabel, supervisor
+## mode, policy downgrade, failure controls; about 2.5 min)
 .PHONY: vmtest
 vmtest: provision
 	NSINIT_REQUIRE_REAL=1 $(GO) test -count=1 -v -timeout 20m ./test/vm/
