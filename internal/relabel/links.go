@@ -117,5 +117,5 @@ func (k *worker) link(e *linkEntry) {
 		k.fail("statx", errReplaced)
 		return
 	}
-	k.label(-1, k.namePath(dir, &cname[0]), win.ctx)
+	k.label(dir, &cname[0], win.ctx)
 }

@@ -71,8 +71,12 @@ type Options struct {
 
 	// hook, in tests, runs at points of the walk (to swap files under the walker).
 	hook func(point hookPoint, key string)
-	// procPath, in tests, names objects through /proc/self/fd/N/ as where unshare is refused.
+	// procPath, in tests, names objects through /proc/self/fd/N/ as where getxattrat is
+	// missing and unshare is refused.
 	procPath bool
+	// noXattrAt, in tests, names objects through the worker's working directory as where
+	// getxattrat is missing.
+	noXattrAt bool
 	// setxattrFault, in tests, is consulted before each label write; a non-nil error is
 	// returned instead of calling the kernel.
 	setxattrFault func(key string) error
@@ -152,6 +156,7 @@ type run struct {
 	excludes  []string // lookup keys
 	log       *zap.Logger
 	report    *reporter
+	xattrAt   bool          // objects are labelled with getxattrat/setxattrat relative to their directory
 	seen      atomic.Uint64 // progress, flushed by workers in batches
 	errLogged atomic.Int64
 }
@@ -180,6 +185,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	}
 	defer unix.Close(rootFd)
 	r := &run{o: &o, root: root, rootFd: rootFd, log: log}
+	r.xattrAt = !o.procPath && !o.noXattrAt && haveXattrAt(rootFd)
 	for _, e := range o.Excludes {
 		key, err := keyOf(root, e)
 		if err != nil {

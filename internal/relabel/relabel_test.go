@@ -80,13 +80,15 @@ func TestRunForceEveryKind(t *testing.T) {
 	root := t.TempDir()
 	makeTree(t, root)
 	want := expectForce(t, root)
-	for _, jobs := range []int{1, 2, 7, -1} {
-		procPath := jobs < 0 // the /proc/self/fd/N/name fallback, with 2 workers
-		if procPath {
+	for _, jobs := range []int{1, 2, 7, -1, -2} {
+		// Without getxattrat, with 2 workers: -1 names objects through /proc/self/fd/N/name,
+		// -2 through the worker's working directory.
+		procPath, noXattrAt := jobs == -1, jobs == -2
+		if jobs < 0 {
 			jobs = 2
 		}
 		stripLabels(t, root)
-		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, procPath: procPath})
+		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, procPath: procPath, noXattrAt: noXattrAt})
 		if err != nil {
 			t.Fatalf("jobs=%d: %v", jobs, err)
 		}
@@ -96,7 +98,7 @@ func TestRunForceEveryKind(t *testing.T) {
 			t.Errorf("jobs=%d: stats %+v for %d objects", jobs, s, len(want))
 		}
 		// A second run changes nothing.
-		s, err = Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs})
+		s, err = Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, procPath: procPath, noXattrAt: noXattrAt})
 		if err != nil || s.Relabeled != 0 || s.Unchanged != s.Seen-s.NoMatch {
 			t.Errorf("jobs=%d: second run: %+v, %v", jobs, s, err)
 		}
@@ -402,11 +404,12 @@ func TestRunFaultsAreCountedAndReported(t *testing.T) {
 func TestRunSymlinkSwapCannotEscape(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, procPath := range []bool{false, true} {
-		testSymlinkSwap(t, procPath)
+		testSymlinkSwap(t, procPath, false)
 	}
+	testSymlinkSwap(t, false, true)
 }
 
-func testSymlinkSwap(t *testing.T, procPath bool) {
+func testSymlinkSwap(t *testing.T, procPath, noXattrAt bool) {
 	root, outside := t.TempDir(), t.TempDir()
 	os.MkdirAll(filepath.Join(outside, "sub"), 0o755)
 	os.WriteFile(filepath.Join(outside, "secret"), nil, 0o600)
@@ -425,7 +428,7 @@ func testSymlinkSwap(t *testing.T, procPath bool) {
 			t.Error(err)
 		}
 	}
-	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, procPath: procPath, hook: func(pt hookPoint, key string) {
+	o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 2, procPath: procPath, noXattrAt: noXattrAt, hook: func(pt hookPoint, key string) {
 		switch {
 		case pt == hookBeforeOpenDir && key == "/d":
 			swap("d") // listed as a directory, a symlink by the time it is opened
@@ -440,7 +443,7 @@ func testSymlinkSwap(t *testing.T, procPath bool) {
 	}
 	for rel, l := range labelsOf(t, outside) {
 		if l != "<none>" {
-			t.Errorf("procPath=%v: outside the root %s was labelled %q", procPath, rel, l)
+			t.Errorf("procPath=%v noXattrAt=%v: outside the root %s was labelled %q", procPath, noXattrAt, rel, l)
 		}
 	}
 	if got := getLabel(t, filepath.Join(root, "d")); got != "system_u:object_r:link_t:s0" {

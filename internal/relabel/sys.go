@@ -53,10 +53,11 @@ func lgetxattr(path *byte, buf []byte) (int, error) {
 	return int(n), errnoErr(e)
 }
 
-// lsetxattr writes val as security.selinux of path (not following a final symlink).
-func lsetxattr(path *byte, val []byte) error {
+// lsetxattr writes val as security.selinux of path (not following a final symlink), with
+// XATTR_* flags.
+func lsetxattr(path *byte, val []byte, flags uint32) error {
 	_, _, e := unix.Syscall6(unix.SYS_LSETXATTR, uintptr(unsafe.Pointer(path)),
-		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), 0, 0)
+		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), uintptr(flags), 0)
 	return errnoErr(e)
 }
 
@@ -67,11 +68,57 @@ func fgetxattr(fd int, buf []byte) (int, error) {
 	return int(n), errnoErr(e)
 }
 
-// fsetxattr writes val as security.selinux of the open file fd (not an O_PATH fd: EBADF).
-func fsetxattr(fd int, val []byte) error {
+// fsetxattr writes val as security.selinux of the open file fd (not an O_PATH fd: EBADF),
+// with XATTR_* flags.
+func fsetxattr(fd int, val []byte, flags uint32) error {
 	_, _, e := unix.Syscall6(unix.SYS_FSETXATTR, uintptr(fd),
-		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), 0, 0)
+		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), uintptr(flags), 0)
 	return errnoErr(e)
+}
+
+// xattrArgs is struct xattr_args (include/uapi/linux/xattr.h), the value argument of
+// getxattrat and setxattrat.
+type xattrArgs struct {
+	value uint64
+	size  uint32
+	flags uint32
+}
+
+// xattrAt calls getxattrat or setxattrat (Linux >= 6.13; nr is unix.SYS_GETXATTRAT or
+// unix.SYS_SETXATTRAT) on security.selinux of the NUL-terminated name in dirfd, never
+// following a final symlink: one component resolved against an open directory, without the
+// caller's working directory. flags are setxattrat's XATTR_CREATE/XATTR_REPLACE.
+func xattrAt(nr uintptr, dirfd int, name *byte, buf []byte, flags uint32) (int, error) {
+	a := xattrArgs{value: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), size: uint32(len(buf)), flags: flags}
+	n, _, e := unix.Syscall6(nr, uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_SYMLINK_NOFOLLOW,
+		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(&a)), unsafe.Sizeof(a))
+	return int(n), errnoErr(e)
+}
+
+// haveXattrAt reports whether getxattrat works here, by asking for the label of dirfd's
+// directory: no such call (older kernels: ENOSYS) or a seccomp filter refusing it (EPERM)
+// make the walk name objects through its working directory instead.
+func haveXattrAt(dirfd int) bool {
+	dot := [2]byte{'.', 0}
+	var buf [256]byte
+	_, err := xattrAt(unix.SYS_GETXATTRAT, dirfd, &dot[0], buf[:], 0)
+	return err == nil || err == unix.ENODATA || err == unix.ERANGE || err == unix.ENOTSUP
+}
+
+// openSubdir opens the directory name (NUL-terminated) in dirfd for reading with openat2,
+// refusing a symlink in its place (ELOOP) and a mount point (EXDEV): the mount check of
+// every directory comes with its open.
+func openSubdir(dirfd int, name *byte) (int, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+	}
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+		uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
 }
 
 // openDirAt opens the directory name (NUL-terminated) in dirfd for reading, never following

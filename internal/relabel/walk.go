@@ -217,11 +217,13 @@ type worker struct {
 	st       unix.Statx_t
 	stats    Stats
 	unseen   uint64 // seen objects not yet added to run.seen
+	create   bool   // forced relabel: try to create the label before reading it (label)
+	streak   int    // objects in a row where create was the wrong guess (mispredict)
 }
 
 func newWorker(w *walk) *worker {
 	return &worker{w: w, procPath: w.o.procPath, dents: make([]byte, 32<<10), key: make([]byte, 0, 512),
-		xbuf: make([]byte, 256), val: make([]byte, 0, 256), pbuf: make([]byte, 0, 512)}
+		xbuf: make([]byte, 256), val: make([]byte, 0, 256), pbuf: make([]byte, 0, 512), create: w.o.Force && !w.o.DryRun}
 }
 
 // start runs fn on a new goroutine locked to an OS thread whose working directory is
@@ -231,6 +233,15 @@ func newWorker(w *walk) *worker {
 // working directory is impossible, fn runs with k.procPath set.
 func (k *worker) start(wg *sync.WaitGroup, fn func()) {
 	wg.Add(1)
+	if k.w.xattrAt {
+		// Every object is named relative to an open directory fd: no working directory is
+		// involved, so any thread will do.
+		go func() {
+			defer wg.Done()
+			fn()
+		}()
+		return
+	}
 	go k.thread(wg, fn, 0)
 }
 
@@ -293,8 +304,13 @@ func (k *worker) run(j *job) {
 		if h := k.w.o.hook; h != nil {
 			h(hookBeforeOpenDir, j.key)
 		}
-		fd, err := openDirAt(j.parent.fd, unsafe.StringData(j.name))
+		fd, err := openSubdir(j.parent.fd, unsafe.StringData(j.name))
 		switch {
+		case err == unix.EXDEV:
+			// A mount point: neither labelled nor descended.
+			k.see()
+			k.stats.Skipped++
+			return
 		case err == unix.ELOOP || err == unix.ENOTDIR:
 			// Replaced by a non-directory since it was listed: label what is there now.
 			k.entry(j.parent, unsafe.StringData(j.name), j.order[:len(j.order)-1], j.order[len(j.order)-1])
@@ -311,16 +327,7 @@ func (k *worker) run(j *job) {
 		dir = &dirRef{fd: fd}
 		dir.refs.Store(1)
 		defer dir.release()
-		if err := statxFd(fd, &k.st); err != nil {
-			k.see()
-			k.fail("statx", err)
-			return
-		}
 		k.see()
-		if k.mountPoint() {
-			k.stats.Skipped++
-			return
-		}
 	} else {
 		if err := statxFd(dir.fd, &k.st); err != nil {
 			k.see()
@@ -330,7 +337,7 @@ func (k *worker) run(j *job) {
 		k.see()
 	}
 	if ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR); ok {
-		k.label(dir.fd, nil, ctx)
+		k.label(dir, nil, ctx)
 	} else {
 		k.stats.NoMatch++
 	}
@@ -480,7 +487,7 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 		k.w.links.add(&k.st, order, idx, string(k.key), ctx)
 		return
 	}
-	k.label(-1, k.namePath(dir, name), ctx)
+	k.label(dir, name, ctx)
 }
 
 // lastSlash returns the index of the last '/' in b.
@@ -505,7 +512,8 @@ func (k *worker) mountPoint() bool {
 }
 
 // namePath returns the path through which the thread reaches name in dir without
-// resolving anything but that last component (which l*xattr do not follow).
+// resolving anything but that last component (which l*xattr do not follow), where
+// getxattrat is missing.
 func (k *worker) namePath(dir *dirRef, name *byte) *byte {
 	if k.procPath {
 		k.pbuf = strconv.AppendInt(append(k.pbuf[:0], "/proc/self/fd/"...), int64(dir.fd), 10)
@@ -526,21 +534,40 @@ func (k *worker) namePath(dir *dirRef, name *byte) *byte {
 	return name
 }
 
-// label gives the object (the open directory fd, or path when fd < 0) the context ctx with
-// setfiles' rules; its key is k.key.
-func (k *worker) label(fd int, path *byte, want string) {
+// label gives the object — the open directory dir itself (name nil), or name
+// (NUL-terminated) in dir — the context want with setfiles' rules; its key is k.key.
+func (k *worker) label(dir *dirRef, name *byte, want string) {
 	o := k.w.o
-	if fd < 0 && path == nil {
-		return // namePath failed and said why
+	if name != nil && !k.w.xattrAt {
+		if name = k.namePath(dir, name); name == nil {
+			return // namePath failed and said why
+		}
+	}
+	if k.create && !k.w.readOnly.Load() {
+		// With --force an object without a label gets the full context, whatever else holds:
+		// create the label, and read it only where one exists (EEXIST). Any other failure
+		// takes the reading path below, which classifies it.
+		k.val = append(append(k.val[:0], want...), 0)
+		var err error
+		if o.setxattrFault != nil {
+			err = o.setxattrFault(string(k.key))
+		}
+		if err == nil {
+			err = k.setLabel(dir, name, k.val, unix.XATTR_CREATE)
+		}
+		if err == nil {
+			k.streak = 0
+			k.relabeled("", false, want)
+			return
+		}
+		if err == unix.EEXIST {
+			k.mispredict()
+		}
 	}
 	var n int
 	var err error
 	for {
-		if fd >= 0 {
-			n, err = fgetxattr(fd, k.xbuf)
-		} else {
-			n, err = lgetxattr(path, k.xbuf)
-		}
+		n, err = k.getLabel(dir, name)
 		if err == unix.ERANGE && len(k.xbuf) < 1<<16 {
 			k.xbuf = make([]byte, 2*len(k.xbuf))
 			continue
@@ -563,6 +590,9 @@ func (k *worker) label(fd int, path *byte, want string) {
 		}
 		cur, has = unsafe.String(unsafe.SliceData(b), len(b)), true
 	case err == unix.ENODATA:
+		if o.Force && !o.DryRun && !k.create {
+			k.mispredict()
+		}
 	case err == unix.ENOTSUP:
 		k.stats.NotWritable++
 		k.w.markNoLabels()
@@ -593,11 +623,7 @@ func (k *worker) label(fd int, path *byte, want string) {
 			err = o.setxattrFault(string(k.key))
 		}
 		if err == nil {
-			if fd >= 0 {
-				err = fsetxattr(fd, k.val)
-			} else {
-				err = lsetxattr(path, k.val)
-			}
+			err = k.setLabel(dir, name, k.val, 0)
 		}
 		switch {
 		case err == unix.EROFS:
@@ -613,6 +639,25 @@ func (k *worker) label(fd int, path *byte, want string) {
 			return
 		}
 	}
+	k.relabeled(cur, has, next)
+}
+
+// createRun is the number of objects in a row whose label existed (or was missing) after
+// which a worker of a forced relabel stops (or starts) creating labels before reading them:
+// an unlabelled tree costs one call per object, an already-labelled one still two.
+const createRun = 8
+
+// mispredict notes an object that was labelled (creating first) or unlabelled (reading
+// first), and switches the worker's way when createRun of them come in a row.
+func (k *worker) mispredict() {
+	if k.streak++; k.streak >= createRun {
+		k.create, k.streak = !k.create, 0
+	}
+}
+
+// relabeled counts a label written (or, in a dry run, that would be) and reports it; cur
+// (aliasing k.xbuf) is the former label if has.
+func (k *worker) relabeled(cur string, has bool, next string) {
 	k.stats.Relabeled++
 	if k.w.report != nil {
 		from := ""
@@ -621,6 +666,29 @@ func (k *worker) label(fd int, path *byte, want string) {
 		}
 		k.w.report.add(k.w.hostPath(string(k.key)), from, next)
 	}
+}
+
+// getLabel reads the label of the object label names into k.xbuf.
+func (k *worker) getLabel(dir *dirRef, name *byte) (int, error) {
+	switch {
+	case name == nil:
+		return fgetxattr(dir.fd, k.xbuf)
+	case k.w.xattrAt:
+		return xattrAt(unix.SYS_GETXATTRAT, dir.fd, name, k.xbuf, 0)
+	}
+	return lgetxattr(name, k.xbuf)
+}
+
+// setLabel writes val as the label of the object label names, with XATTR_* flags.
+func (k *worker) setLabel(dir *dirRef, name *byte, val []byte, flags uint32) error {
+	switch {
+	case name == nil:
+		return fsetxattr(dir.fd, val, flags)
+	case k.w.xattrAt:
+		_, err := xattrAt(unix.SYS_SETXATTRAT, dir.fd, name, val, flags)
+		return err
+	}
+	return lsetxattr(name, val, flags)
 }
 
 func (k *worker) fail(op string, err error) {
