@@ -1,9 +1,10 @@
 // Package relabel labels a tree of files with the security contexts file_contexts assigns
 // them, with setfiles' semantics (libselinux selinux_restorecon with setfiles' flags) but
 // walking in parallel with few system calls per object, and safely: every directory is
-// opened relative to its already-open parent with O_NOFOLLOW and every label is written
-// through that parent (its fd as the thread's working directory), so a directory swapped
-// for a symlink during the walk cannot redirect labelling outside the tree.
+// opened relative to its already-open parent, refusing symlinks and mount points, and
+// every label is written by name relative to that parent's fd (getxattrat/setxattrat; on
+// older kernels the fd as the thread's working directory), so a directory swapped for a
+// symlink during the walk cannot redirect labelling outside the tree.
 //
 // Run labels trees (the `nsinit relabel` command); FirstBoot decides at boot whether the
 // root needs a relabel and runs it (after the policy load, before enforcing).

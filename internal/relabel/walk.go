@@ -202,9 +202,10 @@ func (w *walk) done() {
 	}
 }
 
-// worker labels objects on one OS thread whose working directory is private (CLONE_FS), so
-// that an object is named relative to its open parent: lgetxattr("name") after
-// fchdir(parent). Where unshare is refused (seccomp), names go through /proc/self/fd/N/.
+// worker labels objects named relative to their open parent: getxattrat(parent, "name"),
+// or, where the kernel lacks it, lgetxattr("name") after fchdir(parent) on an OS thread
+// whose working directory is private (CLONE_FS); where unshare is refused too (seccomp),
+// names go through /proc/self/fd/N/.
 type worker struct {
 	w        *walk
 	procPath bool
@@ -226,8 +227,9 @@ func newWorker(w *walk) *worker {
 		xbuf: make([]byte, 256), val: make([]byte, 0, 256), pbuf: make([]byte, 0, 512), create: w.o.Force && !w.o.DryRun}
 }
 
-// start runs fn on a new goroutine locked to an OS thread whose working directory is
-// private (unshare(CLONE_FS)); the thread is never unlocked, so it dies with the goroutine
+// start runs fn on a new goroutine. Without getxattrat, that goroutine is locked to an OS
+// thread whose working directory is private (unshare(CLONE_FS)); the thread is never
+// unlocked, so it dies with the goroutine
 // instead of running other code with that working directory. The main thread is avoided: Go
 // cannot end it, and its working directory is the process's (/proc/PID/cwd). Where a private
 // working directory is impossible, fn runs with k.procPath set.
