@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"sort"
-	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Compiled file_contexts.bin (D.8). The magic is the same number in both generations; v1–v5
@@ -38,10 +40,27 @@ func binKind(data []byte) int {
 
 // binReader reads the fields of a compiled file with bounds checks (next_entry).
 type binReader struct {
-	data  []byte
-	off   int
-	order binary.ByteOrder
-	err   error
+	data    []byte
+	off     int
+	order   binary.ByteOrder
+	err     error
+	mapped  bool // data is a private file mapping: pages read past may be dropped
+	dropped int  // data[:dropped] has been dropped
+}
+
+// dropEvery is how much of a mapped file is read before its pages are given back: the
+// PCRE2 blobs that make up most of a compiled file are skipped, and without this every page
+// of them would count in the process's resident set until the file is unmapped.
+const dropEvery = 1 << 20
+
+// skip passes over n bytes that are not needed (serialised regex code).
+func (r *binReader) skip(n uint64) {
+	r.take(n)
+	if r.mapped && r.err == nil && r.off-r.dropped >= dropEvery {
+		end := r.off &^ (os.Getpagesize() - 1)
+		_ = unix.Madvise(r.data[r.dropped:end], unix.MADV_DONTNEED)
+		r.dropped = end
+	}
 }
 
 func (r *binReader) take(n uint64) []byte {
@@ -108,21 +127,23 @@ func (r *binReader) cbytes(n uint64, what string) []byte {
 	return b
 }
 
-// cstr is cbytes as a string.
-func (r *binReader) cstr(n uint64, what string) string { return string(r.cbytes(n, what)) }
+// binMinSpec is the size of the smallest v5 spec record (lengths, one-byte strings, mode,
+// stem, meta flag, prefix length, empty blob): it bounds the spec count a file can claim.
+const binMinSpec = 4 + 1 + 4 + 1 + 4 + 4 + 4 + 4 + 4
 
-// parseBinV5 reads a v1–v5 compiled file as libselinux 3.4 load_mmap does and appends its
-// specs in stored order. The serialised PCRE blobs are skipped: the regex text is stored too.
-func parseBinV5(data []byte, file string, input int, in interner, out *[]spec) error {
-	r := &binReader{data: data, order: binary.NativeEndian}
+// parseBinV5 reads a v1–v5 compiled file as libselinux 3.4 load_mmap does and adds its
+// specs in stored order. The serialised PCRE blobs are skipped: the regex text is stored
+// too. mapped says that data is a private file mapping (see binReader.skip).
+func (l *loader) parseBinV5(data []byte, file string, mapped bool) error {
+	r := &binReader{data: data, order: binary.NativeEndian, mapped: mapped}
 	r.u32() // magic, checked by binKind
 	version := r.u32()
 	if r.err == nil && (version == 0 || version > binMaxV5) {
 		return &ParseError{File: file, Reason: fmt.Sprintf("unsupported compiled format version %d", version)}
 	}
 	if version >= binPCREVers {
-		v := string(r.take(uint64(r.u32())))
-		if r.err == nil && strings.HasPrefix(v, "8.") {
+		v := r.take(uint64(r.u32()))
+		if r.err == nil && bytes.HasPrefix(v, []byte("8.")) {
 			// A PCRE1 build wrote it; libselinux built with PCRE2 (Debian's) rejects it on
 			// the version check and falls back to the text file.
 			return &ParseError{File: file, Reason: fmt.Sprintf("compiled with PCRE1 %q, expected PCRE2", v)}
@@ -150,6 +171,7 @@ func parseBinV5(data []byte, file string, input int, in interner, out *[]spec) e
 	if r.err == nil && nspecs == 0 {
 		r.fail("no specs")
 	}
+	l.reserve(min(int(nspecs), len(data)/binMinSpec))
 	for i := uint32(0); i < nspecs && r.err == nil; i++ {
 		cl := r.u32()
 		if r.err == nil && cl == 0 {
@@ -160,22 +182,22 @@ func parseBinV5(data []byte, file string, input int, in interner, out *[]spec) e
 		if r.err == nil && rl == 0 {
 			r.fail("empty regex")
 		}
-		re := r.cstr(uint64(rl), "regex")
+		re := r.cbytes(uint64(rl), "regex")
 		mode := r.u32() // uint32 from v3; mode_t (also 4 bytes on Linux) before
 		stemID := int32(r.u32())
 		meta := r.u32()
 		if version >= binPrefixVers {
 			r.u32()
 		}
-		r.take(uint64(r.u32())) // serialised pcre2 code
+		r.skip(uint64(r.u32())) // serialised pcre2 code
 		if r.err != nil {
 			break
 		}
-		s := spec{regex: re, ctx: in.bytes(ctx), mode: mode, input: int32(input), line: int32(i + 1), literal: meta == 0}
+		stem := ""
 		if stemID >= 0 && int(stemID) < len(stems) {
-			s.stem = stems[stemID]
+			stem = stems[stemID]
 		}
-		*out = append(*out, s)
+		l.add(l.arena.bytes(re), l.arena.bytes(ctx), mode, meta == 0, stem, false, file, int(i+1))
 	}
 	if r.err != nil {
 		return &ParseError{File: file, Reason: "invalid compiled file: " + r.err.Error()}
@@ -190,8 +212,8 @@ var kindModes = [8]uint32{0, sIFDIR, sIFCHR, sIFBLK, sIFSOCK, sIFIFO, sIFLNK, sI
 // 3.4 cannot read it (it falls back to the text file); we read it so that a policy built by a
 // newer toolchain still loads. Specs are laid out in classic order: regex specs by source
 // line, then literal specs in tree order (v6 stores no line numbers for literals).
-func parseBinV6(data []byte, file string, input int, in interner, out *[]spec) error {
-	r := &binReader{data: data, order: binary.BigEndian}
+func (l *loader) parseBinV6(data []byte, file string, mapped bool) error {
+	r := &binReader{data: data, order: binary.BigEndian, mapped: mapped}
 	r.u32()
 	if v := r.u32(); r.err == nil && v != binV6 {
 		return &ParseError{File: file, Reason: fmt.Sprintf("unsupported compiled format version %d", v)}
@@ -202,20 +224,20 @@ func parseBinV6(data []byte, file string, input int, in interner, out *[]spec) e
 	nctx := r.u32()
 	var ctxs []string
 	for i := uint32(0); i < nctx && r.err == nil; i++ {
-		l := r.u16()
-		if r.err == nil && (l == 0 || l == 0xFFFF) {
-			r.fail("bad context length %d", l)
+		n := r.u16()
+		if r.err == nil && (n == 0 || n == 0xFFFF) {
+			r.fail("bad context length %d", n)
 		}
-		if b := r.take(uint64(l)); r.err == nil {
-			ctxs = append(ctxs, in.bytes(b))
+		if b := r.take(uint64(n)); r.err == nil {
+			ctxs = append(ctxs, l.arena.bytes(b))
 		}
 	}
-	type lineSpec struct {
-		s    spec
-		line uint32
+	type v6spec struct {
+		regex, ctx string
+		mode       uint32
+		line       uint32
 	}
-	var regexes []lineSpec
-	var literals []spec
+	var regexes, literals []v6spec
 	kind := func() uint32 {
 		k := r.u8()
 		if r.err == nil && k > 7 {
@@ -245,26 +267,30 @@ func parseBinV6(data []byte, file string, input int, in interner, out *[]spec) e
 		if r.err == nil && (root && sl != 1 || !root && sl < 2) {
 			r.fail("bad stem length %d", sl)
 		}
-		r.cstr(uint64(sl), "stem")
+		r.cbytes(uint64(sl), "stem")
 		nl := r.u32()
 		for i := uint32(0); i < nl && r.err == nil; i++ {
 			ctx := ctxAt()
-			re := r.cstr(uint64(r.u16()), "regex")
-			r.cstr(uint64(r.u16()), "literal")
+			re := r.cbytes(uint64(r.u16()), "regex")
+			r.cbytes(uint64(r.u16()), "literal")
 			mode := kind()
-			literals = append(literals, spec{regex: re, ctx: ctx, mode: mode, input: int32(input)})
+			if r.err == nil {
+				literals = append(literals, v6spec{regex: l.arena.bytes(re), ctx: ctx, mode: mode})
+			}
 		}
 		nr := r.u32()
 		for i := uint32(0); i < nr && r.err == nil; i++ {
 			ctx := ctxAt()
 			line := r.u32()
-			re := r.cstr(uint64(r.u16()), "regex")
+			re := r.cbytes(uint64(r.u16()), "regex")
 			if pl := r.u16(); r.err == nil && int(pl) > len(re) {
 				r.fail("prefix length %d longer than regex", pl)
 			}
 			mode := kind()
-			r.take(uint64(r.u32()))
-			regexes = append(regexes, lineSpec{spec{regex: re, ctx: ctx, mode: mode, input: int32(input), line: int32(line)}, line})
+			r.skip(uint64(r.u32()))
+			if r.err == nil {
+				regexes = append(regexes, v6spec{l.arena.bytes(re), ctx, mode, line})
+			}
 		}
 		nk := r.u32()
 		if r.err == nil && !root && nl == 0 && nr == 0 && nk == 0 {
@@ -279,18 +305,12 @@ func parseBinV6(data []byte, file string, input int, in interner, out *[]spec) e
 		return &ParseError{File: file, Reason: "invalid compiled file: " + r.err.Error()}
 	}
 	sort.SliceStable(regexes, func(i, j int) bool { return regexes[i].line < regexes[j].line })
-	for _, ls := range regexes {
-		*out = append(*out, withDerived(ls.s))
+	l.reserve(len(regexes) + len(literals))
+	for _, s := range regexes {
+		l.add(s.regex, s.ctx, s.mode, !hasMetaChars(s.regex), "", true, file, int(s.line))
 	}
 	for _, s := range literals {
-		*out = append(*out, withDerived(s))
+		l.add(s.regex, s.ctx, s.mode, !hasMetaChars(s.regex), "", true, file, 0)
 	}
 	return nil
-}
-
-// withDerived fills the fields that libselinux ≤ 3.7 derives from the regex text.
-func withDerived(s spec) spec {
-	s.stem = stemOfSpec(s.regex)
-	s.literal = !hasMetaChars(s.regex)
-	return s
 }

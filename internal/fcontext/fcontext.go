@@ -24,11 +24,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,39 +34,41 @@ import (
 // none is the context that means "do not label".
 const none = "<<none>>"
 
-// spec is one line of a specification file, in libselinux ≤ 3.7 terms.
-type spec struct {
-	regex   string // pattern text as written (escapes included)
-	ctx     string
-	stem    string // first path component of the pattern when plain (get_stem_from_spec), "" = none
-	mode    uint32 // S_IFMT value of the file type field; 0 = any
-	input   int32  // 0 file_contexts, 1 .homedirs, 2 .local
-	line    int32  // source line (record number for compiled files)
-	literal bool   // no regex meta characters (spec_hasMetaChars): sorted after all regexes
-}
-
-// entry is a spec ready for lookups.
+// entry is one spec ready for lookups. Its strings are substrings of the text file it came
+// from or of a shared arena (see arena), so a load makes no allocation per spec.
 type entry struct {
-	spec
-	none   bool                    // ctx is <<none>>
-	kind   uint8                   // how the pattern is matched: matchExact ... matchRegex
-	stemID int32                   // index of stem in Handle.stems; -1 = no stem
-	prefix string                  // literal text every matching key starts with
-	prog   atomic.Pointer[program] // matchRegex: compiled on first use
+	regex  string // pattern text as written (escapes included)
+	ctx    string
+	prefix string // literal text every matching key starts with (matchExact: the key itself)
+	stemID int32  // index of the spec's stem (get_stem_from_spec) in Handle.stems; -1 = none
+	// aux depends on kind. matchExact: the next older exact entry with the same text, or -1.
+	// matchRegex: the index of the entry's compiled program in Handle.progs.
+	aux  int32
+	mode uint32 // S_IFMT value of the file type field; 0 = any
+	kind uint8  // how the pattern is matched: matchExact ... matchRegex
+	none bool   // ctx is <<none>>
 }
 
-// Handle is a loaded file_contexts configuration. It is immutable after Load and safe for
-// concurrent use.
+// Handle is a loaded file_contexts configuration. It is immutable after Load (apart from
+// caches filled on first use) and safe for concurrent use.
 type Handle struct {
-	entries  []entry            // libselinux order: regex specs, then literal specs
-	exact    map[string]int32   // plain literal → newest entry index
-	sameNext []int32            // entry index → next older plain literal entry with the same text, or -1
-	nodes    map[string][]int32 // directory prefix → candidate regex entries (with ancestors'), descending
-	maxNode  int                // length of the longest node key
-	stems    map[string]int32   // the specs' stems, numbered
-	subs     []sub              // .subs, last line first
-	distSubs []sub              // .subs_dist, last line first
+	entries  []entry                   // libselinux order: regex specs, then literal specs
+	exact    map[string]int32          // plain literal → newest entry index
+	nodes    map[string]int32          // directory prefix → index in nodeTab
+	nodeTab  []node                    //
+	maxNode  int                       // length of the longest node key
+	stems    map[string]int32          // the specs' stems, numbered
+	progs    []atomic.Pointer[program] // compiled regexes (matchRegex entries), filled on first use
+	subs     []sub                     // .subs, last line first
+	distSubs []sub                     // .subs_dist, last line first
 	sources  []string
+}
+
+// node is a directory prefix with the regex entries filed under it.
+type node struct {
+	dir  string
+	own  []int32                 // the entries filed under dir, descending
+	list atomic.Pointer[[]int32] // own merged with the ancestors' lists, descending; built on first use
 }
 
 // Load reads a file_contexts file and its companions exactly as libselinux's file backend
@@ -86,18 +86,18 @@ func Load(path string) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &loader{ctxs: interner{}}
+	l := newLoader()
 	for i, suffix := range []string{"", ".homedirs", ".local"} {
-		err := in.input(path+suffix, i)
+		err := l.input(path + suffix)
 		if err != nil && (i == 0 || !errors.Is(err, fs.ErrNotExist)) {
 			return nil, err
 		}
 	}
-	h, err := build(in.specs[:], in.files)
+	h, err := l.finish()
 	if err != nil {
 		return nil, err
 	}
-	h.subs, h.distSubs, h.sources = subs, distSubs, in.sources
+	h.subs, h.distSubs = subs, distSubs
 	return h, nil
 }
 
@@ -108,64 +108,137 @@ func (h *Handle) Sources() []string { return append([]string(nil), h.sources...)
 // Len returns the number of specs loaded.
 func (h *Handle) Len() int { return len(h.entries) }
 
-// loader accumulates specs from the inputs.
+// loader accumulates the entries of the inputs directly in libselinux's order (sort_specs:
+// regex specs, then literal specs, each group in input order), so that nothing is copied
+// per spec: regex entries fill buf from the front, literal entries from the back (newest
+// lowest); finish reverses the literal block and moves it down behind the regex block.
 type loader struct {
-	specs   [3][]spec // per input: file_contexts, .homedirs, .local
-	files   []string  // file name per input number, for errors
+	buf     []entry
+	nre     int // regex entries at buf[:nre]
+	nlit    int // literal entries at buf[len(buf)-nlit:], newest first
+	nexact  int // matchExact entries among them
+	nprog   int // matchRegex entries (programs)
+	early   []earlyProg
+	stems   map[string]int32
+	arena   arena
+	rxErr   *ParseError // the first bad regex, reported once every input has been read
 	sources []string
-	ctxs    interner
 }
 
-// interner makes equal contexts share one string.
-type interner map[string]string
-
-func (in interner) bytes(b []byte) string {
-	if s, ok := in[string(b)]; ok {
-		return s
-	}
-	return in.str(string(b))
+// earlyProg is a regex that had to be compiled at load (safeStructure could not vouch for it).
+type earlyProg struct {
+	id   int32
+	prog *program
 }
 
-func (in interner) str(s string) string {
-	if t, ok := in[s]; ok {
-		return t
+// mark is the loader state before a file, restored when the file is abandoned.
+type mark struct {
+	nre, nlit, nexact, nprog, early int
+	rxErr                           *ParseError
+}
+
+func newLoader() *loader {
+	return &loader{stems: map[string]int32{}}
+}
+
+func (l *loader) mark() mark {
+	return mark{l.nre, l.nlit, l.nexact, l.nprog, len(l.early), l.rxErr}
+}
+
+func (l *loader) reset(m mark) {
+	l.nre, l.nlit, l.nexact, l.nprog, l.early, l.rxErr = m.nre, m.nlit, m.nexact, m.nprog, l.early[:m.early], m.rxErr
+}
+
+// reserve makes room for n more entries. It leaves an eighth more free for the smaller
+// inputs that usually follow (Debian's .homedirs has 7 % of file_contexts' specs), so that
+// the entries are not moved again.
+func (l *loader) reserve(n int) {
+	if len(l.buf)-l.nre-l.nlit >= n {
+		return
 	}
-	in[s] = s
-	return s
+	buf := make([]entry, max(len(l.buf)+len(l.buf)/2, l.nre+l.nlit+n+n/8+64))
+	copy(buf, l.buf[:l.nre])
+	copy(buf[len(buf)-l.nlit:], l.buf[len(l.buf)-l.nlit:])
+	l.buf = buf
+}
+
+// add appends a spec. literal is libselinux's classification (no meta characters: the
+// spec sorts after all regex specs). stem is the spec's stem when derive is false (compiled
+// v5 files store it); otherwise it is derived from the pattern. A pattern RE2 cannot take
+// is remembered as the load's error if it is the first one (file, line).
+func (l *loader) add(regex, ctx string, mode uint32, literal bool, stem string, derive bool, file string, line int) {
+	l.reserve(1)
+	var e *entry
+	if literal {
+		l.nlit++
+		e = &l.buf[len(l.buf)-l.nlit]
+	} else {
+		e = &l.buf[l.nre]
+		l.nre++
+	}
+	*e = entry{regex: regex, ctx: ctx, mode: mode, none: ctx == none, stemID: -1}
+	prog, err := prepare(e, literal, &l.arena)
+	if err != nil && (l.rxErr == nil || l.rxErr.File == file && line < l.rxErr.Line) {
+		l.rxErr = &ParseError{File: file, Line: line, Reason: fmt.Sprintf("invalid regex %s: %v", regex, err)}
+	}
+	switch e.kind {
+	case matchExact:
+		l.nexact++
+		if derive && e.prefix == regex {
+			// An unescaped plain literal only ever meets keys equal to itself (or itself plus
+			// a final newline), whose stem is its own: the stem filter cannot reject them.
+			return
+		}
+	case matchRegex:
+		e.aux = int32(l.nprog)
+		l.nprog++
+		if prog != nil {
+			l.early = append(l.early, earlyProg{e.aux, prog})
+		}
+	}
+	if derive {
+		stem = stemOfSpec(regex)
+	}
+	if stem != "" {
+		id, ok := l.stems[stem]
+		if !ok {
+			id = int32(len(l.stems))
+			l.stems[stem] = id
+		}
+		e.stemID = id
+	}
 }
 
 // input loads one input (open_file / process_file): the newer of path and path.bin first,
 // then the other one if the first cannot be processed.
-func (l *loader) input(path string, n int) error {
-	cands := []string{path, path + ".bin"}
-	var found []string
-	var mtimes []int64
+func (l *loader) input(path string) error {
+	cands := [2]string{path, path + ".bin"}
+	var found [2]string
+	var mtimes [2]int64
+	n := 0
 	for _, c := range cands {
 		st, err := os.Stat(c)
 		if err != nil {
 			continue
 		}
-		found = append(found, c)
-		mtimes = append(mtimes, st.ModTime().Unix())
+		found[n], mtimes[n] = c, st.ModTime().Unix()
+		n++
 	}
-	if len(found) == 0 {
+	if n == 0 {
 		return &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 	}
-	if len(found) == 2 && mtimes[1] >= mtimes[0] { // newer .bin, or a tie: .bin first
+	if n == 2 && mtimes[1] >= mtimes[0] { // newer .bin, or a tie: .bin first
 		found[0], found[1] = found[1], found[0]
 	}
-	for len(l.files) <= n {
-		l.files = append(l.files, "")
-	}
 	var firstErr error
-	for _, f := range found {
-		err := l.file(f, n)
+	for _, f := range found[:n] {
+		m := l.mark()
+		err := l.file(f)
 		if err == nil {
-			l.files[n] = f
 			l.sources = append(l.sources, f)
 			return nil
 		}
-		l.specs[n] = l.specs[n][:0]
+		l.reset(m)
 		if firstErr == nil {
 			firstErr = err
 		} else {
@@ -176,9 +249,9 @@ func (l *loader) input(path string, n int) error {
 }
 
 // file parses one specification file, text or compiled. A compiled file is mapped, not
-// copied (the parser copies out what it keeps); a text file is read into the one string the
-// specs' patterns are substrings of.
-func (l *loader) file(path string, n int) error {
+// copied (the parser copies out the strings it keeps); a text file is read into the one
+// string the specs' patterns and contexts are substrings of.
+func (l *loader) file(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -191,147 +264,163 @@ func (l *loader) file(path string, n int) error {
 	var magic [4]byte
 	if m, _ := f.ReadAt(magic[:], 0); m == len(magic) {
 		if kind := binKind(magic[:]); kind != 0 {
-			data, release, err := mapFile(f, st)
+			data, mapped, release, err := mapFile(f, st)
 			if err != nil {
 				return err
 			}
 			defer release()
 			if kind == 5 {
-				return parseBinV5(data, path, n, l.ctxs, &l.specs[n])
+				return l.parseBinV5(data, path, mapped)
 			}
-			return parseBinV6(data, path, n, l.ctxs, &l.specs[n])
+			return l.parseBinV6(data, path, mapped)
 		}
 	}
-	var text strings.Builder
-	if st.Mode().IsRegular() && st.Size() == int64(int(st.Size())) {
-		text.Grow(int(st.Size()))
-	}
-	if _, err := io.CopyBuffer(&text, f, make([]byte, 32<<10)); err != nil {
+	text, err := readText(f, st)
+	if err != nil {
 		return &os.PathError{Op: "read", Path: path, Err: err}
 	}
-	return parseText(text.String(), path, n, l.ctxs, &l.specs[n])
+	return l.parseText(text, path)
 }
 
-// build orders the specs of the inputs like libselinux (sort_specs: literal specs after
-// regex specs, stable), prepares their matchers and indexes them.
-func build(inputs [][]spec, files []string) (*Handle, error) {
-	n := 0
-	for _, specs := range inputs {
-		n += len(specs)
+// readText reads the whole file into a string without a second copy.
+func readText(f *os.File, st os.FileInfo) (string, error) {
+	size := 512
+	if st.Mode().IsRegular() && st.Size() < 1<<40 {
+		size = int(st.Size()) + 1 // one more byte to see the end without growing
 	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	if len(b) == 0 {
+		return "", nil
+	}
+	// b is never written again: the string may share its bytes.
+	return unsafe.String(&b[0], len(b)), nil
+}
+
+// finish puts the entries in their final order and indexes them: plain literals in a hash
+// map, every other entry under the directory part of its required prefix.
+func (l *loader) finish() (*Handle, error) {
+	if l.rxErr != nil {
+		return nil, l.rxErr
+	}
+	lits := l.buf[len(l.buf)-l.nlit:]
+	for i, j := 0, len(lits)-1; i < j; i, j = i+1, j-1 {
+		lits[i], lits[j] = lits[j], lits[i]
+	}
+	n := l.nre + l.nlit
+	copy(l.buf[l.nre:], lits)
 	h := &Handle{
-		entries:  make([]entry, n),
-		exact:    make(map[string]int32, n/2),
-		nodes:    make(map[string][]int32),
-		sameNext: make([]int32, n),
-		stems:    make(map[string]int32),
+		entries: l.buf[:n:n],
+		exact:   make(map[string]int32, l.nexact),
+		nodes:   map[string]int32{},
+		stems:   l.stems,
+		progs:   make([]atomic.Pointer[program], l.nprog),
+		sources: l.sources,
 	}
-	i := 0
-	for pass := 0; pass < 2; pass++ {
-		for _, specs := range inputs {
-			for k := range specs {
-				if s := &specs[k]; s.literal == (pass == 1) {
-					h.entries[i].spec, h.entries[i].none = *s, s.ctx == none
-					i++
-				}
-			}
-		}
+	for _, p := range l.early {
+		h.progs[p.id].Store(p.prog)
 	}
-	// Classify and translate (in parallel: it is most of the build), then index. Compiling
-	// thousands of regexes would cost more than the whole libselinux load, so regexes are
-	// compiled on first use (see entry.prepare).
-	errs := make([]error, len(h.entries))
-	parallel(len(h.entries), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			e := &h.entries[i]
-			errs[i] = e.prepare()
-		}
-	})
-	// Report the earliest bad line (by input, then line), as a sequential load would.
-	first := -1
-	for i, err := range errs {
-		e := &h.entries[i]
-		if err != nil && (first < 0 || e.input < h.entries[first].input ||
-			e.input == h.entries[first].input && e.line < h.entries[first].line) {
-			first = i
-		}
-	}
-	if first >= 0 {
-		return nil, h.entries[first].errorf(files, errs[first])
-	}
-	direct := map[string][]int32{}
+	// File every non-exact entry under its directory: count per node, then place the entries
+	// newest first into one shared array (a counting sort: no slice per node is grown).
+	nodeOf := make([]int32, n)
+	var counts []int32
+	lastDir, lastID := "", int32(-1)
 	for i := range h.entries {
 		e := &h.entries[i]
-		e.stemID = -1
-		if e.stem != "" {
-			id, ok := h.stems[e.stem]
-			if !ok {
-				id = int32(len(h.stems))
-				h.stems[e.stem] = id
-			}
-			e.stemID = id
-		}
 		if e.kind == matchExact {
-			h.sameNext[i] = -1
+			e.aux = -1
 			if prev, ok := h.exact[e.prefix]; ok {
-				h.sameNext[i] = prev
+				e.aux = prev
 			}
 			h.exact[e.prefix] = int32(i)
 			continue
 		}
 		dir := e.prefix[:strings.LastIndexByte(e.prefix, '/')+1]
-		direct[dir] = append(direct[dir], int32(i))
+		if lastID < 0 || dir != lastDir {
+			id, ok := h.nodes[dir]
+			if !ok {
+				id = int32(len(h.nodeTab))
+				h.nodes[dir] = id
+				h.nodeTab = append(h.nodeTab, node{dir: dir})
+				counts = append(counts, 0)
+				h.maxNode = max(h.maxNode, len(dir))
+			}
+			lastDir, lastID = dir, id
+		}
+		nodeOf[i] = lastID
+		counts[lastID]++
 	}
-	// Each node gets its own specs and all its ancestors' (every node that is a directory
-	// prefix of it), newest first, so that a lookup reads one list. Shorter prefixes first:
-	// a node merges its deepest existing ancestor's finished list with its own.
-	dirs := make([]string, 0, len(direct))
-	for d := range direct {
-		dirs = append(dirs, d)
+	total := int32(0)
+	for id, c := range counts {
+		counts[id] = total
+		total += c
 	}
-	sort.Slice(dirs, func(a, b int) bool { return len(dirs[a]) < len(dirs[b]) })
-	for _, d := range dirs {
-		own := direct[d]
-		reverse(own)
-		h.nodes[d] = mergeDesc(h.ancestorList(d), own)
-		h.maxNode = max(h.maxNode, len(d))
+	own := make([]int32, total)
+	for i := n - 1; i >= 0; i-- {
+		if h.entries[i].kind == matchExact {
+			continue
+		}
+		id := nodeOf[i]
+		own[counts[id]] = int32(i)
+		counts[id]++
+	}
+	start := int32(0)
+	for id := range h.nodeTab {
+		h.nodeTab[id].own = own[start:counts[id]:counts[id]]
+		start = counts[id]
 	}
 	return h, nil
 }
 
-// parallel runs f over [0, n) split into one range per CPU (sequentially for small n).
-func parallel(n int, f func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if n < 2048 || workers < 2 {
-		f(0, n)
-		return
+// list returns the candidate entries of node id: its own and its ancestors' (every node
+// that is a directory prefix of it), newest first, so that a lookup reads one list. The
+// merge is done on first use: most directories are never looked up by a given run.
+// Concurrent first uses may merge twice; the results are equal.
+func (h *Handle) list(id int32) []int32 {
+	n := &h.nodeTab[id]
+	if l := n.list.Load(); l != nil {
+		return *l
 	}
-	var wg sync.WaitGroup
-	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
+	var anc []int32
+	if a := h.ancestor(n.dir); a >= 0 {
+		anc = h.list(a)
 	}
-	wg.Wait()
+	l := n.own
+	if len(anc) > 0 {
+		l = mergeDesc(anc, n.own)
+	}
+	n.list.Store(&l)
+	return l
 }
 
-// ancestorList returns the list of the deepest node that is a proper directory prefix of d.
-func (h *Handle) ancestorList(d string) []int32 {
+// ancestor returns the deepest node that is a proper directory prefix of d, or -1.
+func (h *Handle) ancestor(d string) int32 {
 	if d == "" {
-		return nil
+		return -1
 	}
 	for i := len(d) - 2; i >= 0; i-- {
 		if d[i] == '/' {
-			if l, ok := h.nodes[d[:i+1]]; ok {
-				return l
+			if id, ok := h.nodes[d[:i+1]]; ok {
+				return id
 			}
 		}
 	}
-	return h.nodes[""]
+	if id, ok := h.nodes[""]; ok {
+		return id
+	}
+	return -1
 }
 
 // mergeDesc merges two descending lists.
@@ -347,24 +436,11 @@ func mergeDesc(a, b []int32) []int32 {
 	return append(append(out, a...), b...)
 }
 
-func reverse(v []int32) {
-	for i, j := 0, len(v)-1; i < j; i, j = i+1, j-1 {
-		v[i], v[j] = v[j], v[i]
-	}
-}
-
-func (e *entry) errorf(files []string, err error) error {
-	file := ""
-	if int(e.input) < len(files) {
-		file = files[e.input]
-	}
-	return &ParseError{File: file, Line: int(e.line), Reason: fmt.Sprintf("invalid regex %s: %v", e.regex, err)}
-}
-
 // plainLiteral returns the text a pattern matches when it is a plain string: no meta
 // characters and only escapes of punctuation (which stand for themselves). Patterns such as
-// "/a\d" or "/a)" are left to the regex engine.
-func plainLiteral(re string) (string, bool) {
+// "/a\d" or "/a)" are left to the regex engine. An unescaped copy is made in a (nil: a
+// fresh allocation).
+func plainLiteral(re string, a *arena) (string, bool) {
 	escaped := false
 	for i := 0; i < len(re); i++ {
 		switch re[i] {
@@ -381,61 +457,99 @@ func plainLiteral(re string) (string, bool) {
 	if !escaped {
 		return re, true
 	}
-	b := make([]byte, 0, len(re))
-	for i := 0; i < len(re); i++ {
-		if re[i] == '\\' {
-			i++
-		}
-		b = append(b, re[i])
-	}
-	return string(b), true
+	return a.unescape(re, len(re)), true
 }
 
 // requiredPrefix returns literal text that every key matching "^" + re + "$" starts with
 // (possibly ""): the pattern's leading plain characters, minus one made optional by a
-// following quantifier; nothing when the pattern has a top-level alternation.
-func requiredPrefix(re string) string {
+// following quantifier; nothing when the pattern has a top-level alternation. Without
+// escapes the prefix is a substring of re; with them an unescaped copy is made in a.
+func requiredPrefix(re string, a *arena) string {
 	if topLevelAlternation(re) {
 		return ""
 	}
-	// Without escapes the prefix is a substring of re; build a copy only when unescaping.
-	var b []byte
-	plain := true
-	for i := 0; i < len(re); {
+	escaped := false
+	i := 0
+	for i < len(re) {
 		c := re[i]
 		n := 1
 		switch {
 		case c == '\\':
 			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
-				return prefixResult(re, i, b, plain)
+				return prefixResult(re, i, escaped, a)
 			}
-			if plain {
-				b, plain = append(b, re[:i]...), false
-			}
-			c = re[i+1]
+			escaped = true
 			n = 2
 		case strings.IndexByte(`.^$?*+|[](){}`, c) >= 0 || c >= 0x80:
-			return prefixResult(re, i, b, plain)
+			return prefixResult(re, i, escaped, a)
 		}
 		if i+n < len(re) {
 			switch re[i+n] {
 			case '?', '*', '{':
-				return prefixResult(re, i, b, plain)
+				return prefixResult(re, i, escaped, a)
 			}
-		}
-		if !plain {
-			b = append(b, c)
 		}
 		i += n
 	}
-	return prefixResult(re, len(re), b, plain)
+	return prefixResult(re, i, escaped, a)
 }
 
-func prefixResult(re string, i int, b []byte, plain bool) string {
-	if plain {
+// prefixResult is the literal text of re[:i] (plain characters and escaped punctuation).
+func prefixResult(re string, i int, escaped bool, a *arena) string {
+	if !escaped {
 		return re[:i]
 	}
-	return string(b)
+	return a.unescape(re, i)
+}
+
+// arena hands out strings that share large backing buffers, so that a load makes one
+// allocation for many small strings. A nil *arena allocates each string.
+type arena struct{ b strings.Builder }
+
+// room makes sure n more bytes fit the current buffer. Strings already handed out stay
+// valid: a full buffer is left to them and a new one started.
+func (a *arena) room(n int) {
+	if a.b.Cap()-a.b.Len() < n {
+		a.b = strings.Builder{}
+		a.b.Grow(max(n, 16<<10))
+	}
+}
+
+// bytes returns a copy of p.
+func (a *arena) bytes(p []byte) string {
+	if a == nil {
+		return string(p)
+	}
+	a.room(len(p))
+	start := a.b.Len()
+	a.b.Write(p)
+	return a.b.String()[start:]
+}
+
+// unescape returns re[:n] with every backslash dropped and the character after it kept.
+func (a *arena) unescape(re string, n int) string {
+	var b []byte
+	var start int
+	if a == nil {
+		b = make([]byte, 0, n)
+	} else {
+		a.room(n)
+		start = a.b.Len()
+	}
+	for i := 0; i < n; i++ {
+		if re[i] == '\\' && i+1 < n {
+			i++
+		}
+		if a == nil {
+			b = append(b, re[i])
+		} else {
+			a.b.WriteByte(re[i])
+		}
+	}
+	if a == nil {
+		return string(b)
+	}
+	return a.b.String()[start:]
 }
 
 // topLevelAlternation reports whether re has a "|" outside any group and class.
@@ -525,7 +639,7 @@ func (h *Handle) match(key string, mode uint32) *entry {
 			break
 		}
 		e := &h.entries[i]
-		if e.applies(mode, stem) && e.matches(&k) {
+		if e.applies(mode, stem) && h.matches(e, &k) {
 			return e
 		}
 	}
@@ -543,7 +657,7 @@ func (h *Handle) bestExact(key string, mode uint32, stem int32, best *int32) {
 			*best = i
 			return
 		}
-		i = h.sameNext[i]
+		i = h.entries[i].aux
 		ok = i >= 0
 	}
 }
@@ -558,12 +672,15 @@ func (e *entry) applies(mode uint32, stem int32) bool {
 func (h *Handle) candidates(key string) []int32 {
 	for i := min(len(key), h.maxNode) - 1; i >= 0; i-- {
 		if key[i] == '/' {
-			if l, ok := h.nodes[key[:i+1]]; ok {
-				return l
+			if id, ok := h.nodes[key[:i+1]]; ok {
+				return h.list(id)
 			}
 		}
 	}
-	return h.nodes[""]
+	if id, ok := h.nodes[""]; ok {
+		return h.list(id)
+	}
+	return nil
 }
 
 // normalize is lookup_all's key clean-up: every run of "/" becomes one "/", and one trailing
@@ -588,18 +705,18 @@ func normalize(key string) (string, bool) {
 	return key, true
 }
 
-// mapFile maps the open file read-only (falling back to reading it) and returns its bytes
-// and the function that releases them.
-func mapFile(f *os.File, st os.FileInfo) ([]byte, func(), error) {
+// mapFile maps the open file read-only (falling back to reading it) and returns its bytes,
+// whether they are a mapping, and the function that releases them.
+func mapFile(f *os.File, st os.FileInfo) ([]byte, bool, func(), error) {
 	if size := st.Size(); size > 0 && size == int64(int(size)) && st.Mode().IsRegular() {
 		data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
 		if err == nil {
-			return data, func() { _ = unix.Munmap(data) }, nil
+			return data, true, func() { _ = unix.Munmap(data) }, nil
 		}
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, nil, &os.PathError{Op: "read", Path: f.Name(), Err: err}
+		return nil, false, nil, &os.PathError{Op: "read", Path: f.Name(), Err: err}
 	}
-	return data, func() {}, nil
+	return data, false, func() {}, nil
 }

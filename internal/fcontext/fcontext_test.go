@@ -235,12 +235,24 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestRequiredPrefix(t *testing.T) {
-	for re, want := range map[string]string{
+	cases := map[string]string{
 		"/usr/(.*/)?lib(/.*)?": "/usr/", "/a?quota": "/", "/dev/tty[0-9]+": "/dev/tty", "/x\\.y.*": "/x.y",
 		"/usr/lib|/opt": "", "/a/b+": "/a/b", "/a/b{2}": "/a/", "/a/b*": "/a/", "/a(b|c)": "/a", "/a\\d": "/a",
-	} {
-		if got := requiredPrefix(re); got != want {
+		"/a\\-b\\.c/d\\.*": "/a-b.c/d", "/a\\.b?": "/a.",
+	}
+	// Unescaped prefixes made in one arena share its buffer: later ones must not change
+	// earlier ones.
+	var a arena
+	fromArena := map[string]string{}
+	for re, want := range cases {
+		fromArena[re] = requiredPrefix(re, &a)
+		if got := requiredPrefix(re, nil); got != want {
 			t.Errorf("requiredPrefix(%q) = %q, want %q", re, got, want)
+		}
+	}
+	for re, want := range cases {
+		if got := fromArena[re]; got != want {
+			t.Errorf("requiredPrefix(%q) in an arena = %q, want %q", re, got, want)
 		}
 	}
 }
@@ -334,8 +346,7 @@ func TestBinV6(t *testing.T) {
 	}
 	// Every truncation is an error, never a panic; the text is then used.
 	for n := 0; n < len(data); n++ {
-		var specs []spec
-		if err := parseBinV6(data[:n], "x", 0, interner{}, &specs); err == nil {
+		if err := newLoader().parseBinV6(data[:n], "x", false); err == nil {
 			t.Fatalf("truncated v6 (%d of %d bytes) accepted", n, len(data))
 		}
 	}
@@ -348,14 +359,13 @@ func TestBinV5Truncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var specs []spec
-	if err := parseBinV5(data, "x", 0, interner{}, &specs); err != nil || len(specs) != 2 {
-		t.Fatalf("parseBinV5 = %v, %d specs", err, len(specs))
+	l := newLoader()
+	if err := l.parseBinV5(data, "x", false); err != nil || l.nre+l.nlit != 2 {
+		t.Fatalf("parseBinV5 = %v, %d specs", err, l.nre+l.nlit)
 	}
 	for n := 0; n < len(data); n++ {
-		specs = nil
 		// Truncations inside the trailing blob of the last spec are errors too.
-		if err := parseBinV5(data[:n], "x", 0, interner{}, &specs); err == nil {
+		if err := newLoader().parseBinV5(data[:n], "x", false); err == nil {
 			t.Fatalf("truncated v5 (%d of %d bytes) accepted", n, len(data))
 		}
 	}

@@ -24,21 +24,24 @@ func FuzzParseText(f *testing.F) {
 		f.Add([]byte(p+" u:r:t:s0\n/.* u:r:d:s0\n"), "/usr/lib/x")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, key string) {
-		var specs []spec
-		if err := parseText(string(data), "fc", 0, interner{}, &specs); err != nil {
+		l := newLoader()
+		if err := l.parseText(string(data), "fc"); err != nil {
 			if !strings.HasPrefix(err.Error(), "fc:") {
 				t.Fatalf("error without file name: %v", err)
 			}
 			return
 		}
-		h, err := build([][]spec{specs}, []string{"fc"})
+		h, err := l.finish()
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fc:") {
+				t.Fatalf("error without file name: %v", err)
+			}
 			return
 		}
 		h.Lookup(key, 0)
 		h.Lookup(key, sIFDIR)
-		for i := range specs {
-			h.Lookup(specs[i].regex, specs[i].mode)
+		for i := range h.entries {
+			h.Lookup(h.entries[i].regex, h.entries[i].mode)
 		}
 	})
 }
@@ -58,22 +61,22 @@ func FuzzParseBin(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var specs []spec
+		l := newLoader()
 		var err error
 		switch binKind(data) {
 		case 5:
-			err = parseBinV5(data, "fc.bin", 0, interner{}, &specs)
+			err = l.parseBinV5(data, "fc.bin", false)
 		case 6:
-			err = parseBinV6(data, "fc.bin", 0, interner{}, &specs)
+			err = l.parseBinV6(data, "fc.bin", false)
 		default:
 			return
 		}
 		if err != nil {
 			return
 		}
-		if h, err := build([][]spec{specs}, []string{"fc.bin"}); err == nil {
-			for i := range specs {
-				h.Lookup(specs[i].regex, specs[i].mode)
+		if h, err := l.finish(); err == nil {
+			for i := range h.entries {
+				h.Lookup(h.entries[i].regex, h.entries[i].mode)
 			}
 		}
 	})
@@ -98,14 +101,17 @@ func FuzzMatcher(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := &entry{spec: withDerived(spec{regex: pattern})}
-		if e.prepare() != nil {
-			t.Fatalf("prepare(%q) failed after a successful compile", pattern)
+		l := newLoader()
+		l.add(pattern, "u:r:t:s0", 0, !hasMetaChars(pattern), "", true, "fc", 1)
+		h, err := l.finish()
+		if err != nil {
+			t.Fatalf("prepare(%q) failed after a successful compile: %v", pattern, err)
 		}
+		e := &h.entries[0]
 		for _, k := range append(samplePaths(pattern), key) {
 			mapped, _ := latin1(k)
 			want := p.re.MatchString(mapped)
-			if got := e.matches(&probe{key: k}); got != want {
+			if got := h.matches(e, &probe{key: k}); got != want {
 				t.Fatalf("pattern %q key %q: fast path %v, regex %v (kind %d, prefix %q)", pattern, k, got, want, e.kind, e.prefix)
 			}
 		}

@@ -30,37 +30,40 @@ type program struct {
 	suffixNL string   // suffix + "\n"
 }
 
-// prepare classifies the entry's pattern and sets its required prefix. A plain literal or
-// one of the shapes needs no regex; a regex is checked now (so dialect errors fail the
-// load) and compiled now only when safeStructure cannot vouch for RE2 accepting it.
-func (e *entry) prepare() error {
-	if lit, ok := plainLiteral(e.regex); ok && e.literal {
-		e.kind, e.prefix = matchExact, lit
-		return nil
+// prepare classifies the entry's pattern and sets its kind and required prefix. literal
+// is libselinux's classification (no meta characters). A plain literal or one of the shapes
+// needs no regex; a regex is checked now (so dialect errors fail the load) and compiled now
+// only when safeStructure cannot vouch for RE2 accepting it: that program is returned.
+// Unescaped strings are made in a.
+func prepare(e *entry, literal bool, a *arena) (*program, error) {
+	if literal {
+		if lit, ok := plainLiteral(e.regex, a); ok {
+			e.kind, e.prefix = matchExact, lit
+			return nil, nil
+		}
 	}
 	for _, s := range shapes {
 		if head, ok := strings.CutSuffix(e.regex, s.suffix); ok {
-			if lit, ok := plainLiteral(head); ok {
+			if lit, ok := plainLiteral(head, a); ok {
 				e.kind, e.prefix = s.kind, lit
 				if s.kind == matchUnder {
-					e.prefix += "/"
+					e.prefix = e.regex[:len(head)+1] // head + "/"
+					if lit != head {
+						e.prefix = lit + "/"
+					}
 				}
-				return nil
+				return nil, nil
 			}
 		}
 	}
 	if err := checkDialect(e.regex); err != nil {
-		return err
+		return nil, err
 	}
-	e.kind, e.prefix = matchRegex, requiredPrefix(e.regex)
+	e.kind, e.prefix = matchRegex, requiredPrefix(e.regex, a)
 	if !safeStructure(e.regex) {
-		p, err := compileProgram(e.regex)
-		if err != nil {
-			return err
-		}
-		e.prog.Store(p)
+		return compileProgram(e.regex)
 	}
-	return nil
+	return nil, nil
 }
 
 // compileProgram translates and compiles a pattern and derives its literal pre-checks from the parse tree: the
@@ -122,17 +125,18 @@ func asciiLiteral(re *syntax.Regexp) (string, bool) {
 // rule that out (FuzzSafeStructure checks it); this keeps a lookup from panicking anyway.
 var neverMatch = &program{re: regexp.MustCompile(`[^\x00-\x{10FFFF}]`)}
 
-// program returns the compiled regex, compiling it on first use. Concurrent first uses may
-// compile twice; both results are equivalent.
-func (e *entry) program() *program {
-	if p := e.prog.Load(); p != nil {
+// program returns the compiled regex of a matchRegex entry, compiling it on first use.
+// Concurrent first uses may compile twice; both results are equivalent.
+func (h *Handle) program(e *entry) *program {
+	slot := &h.progs[e.aux]
+	if p := slot.Load(); p != nil {
 		return p
 	}
 	p, err := compileProgram(e.regex)
 	if err != nil {
 		p = neverMatch
 	}
-	e.prog.Store(p)
+	slot.Store(p)
 	return p
 }
 
@@ -153,7 +157,7 @@ func (k *probe) latin1() string {
 
 // matches reports whether the probe's key matches the entry's pattern (its stem and type
 // are checked by applies).
-func (e *entry) matches(k *probe) bool {
+func (h *Handle) matches(e *entry, k *probe) bool {
 	key := k.key
 	if !strings.HasPrefix(key, e.prefix) {
 		return false
@@ -167,7 +171,7 @@ func (e *entry) matches(k *probe) bool {
 	case matchUnder, matchPrefix:
 		return true // the prefix is all: ".*" matches anything, "\n" included
 	}
-	p := e.program()
+	p := h.program(e)
 	if p.suffix != "" && !strings.HasSuffix(key, p.suffix) && !strings.HasSuffix(key, p.suffixNL) {
 		return false
 	}

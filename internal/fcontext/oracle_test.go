@@ -286,7 +286,7 @@ func compare(t *testing.T, h *Handle, keys []lookupKey, want []string) {
 				e := h.lookupEntry(k.path, k.mode)
 				why := "no entry"
 				if e != nil {
-					why = fmt.Sprintf("entry %q (input %d line %d, mode %o)", e.regex, e.input, e.line, e.mode)
+					why = fmt.Sprintf("entry %q (mode %o, context %s)", e.regex, e.mode, e.ctx)
 				}
 				t.Errorf("Lookup(%q, %o) = %q, libselinux says %q; ours chose %s", k.path, k.mode, got, want[i], why)
 			}

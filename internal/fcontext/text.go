@@ -61,15 +61,30 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
 }
 
-// parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
-// read_spec_entries, label_file.h process_line) and appends its specs to *out. Contexts are
-// interned through intern so that many specs share one string.
-func parseText(text string, file string, input int, in interner, out *[]spec) error {
-	if n := len(*out) + strings.Count(text, "\n") + 1; cap(*out) < n {
-		grown := make([]spec, len(*out), n)
-		copy(grown, *out)
-		*out = grown
+// Byte classes of the text parser (C isspace in the C locale; a NUL ends a C string).
+const (
+	cPlain = iota
+	cSpace
+	cNUL
+	cHigh // non-ASCII
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = cHigh
 	}
+	for _, c := range []byte(" \t\n\v\f\r") {
+		t[c] = cSpace
+	}
+	t[0] = cNUL
+	return t
+}()
+
+// parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
+// read_spec_entries, label_file.h process_line) and adds its specs to l. Patterns and
+// contexts stay substrings of text.
+func (l *loader) parseText(text string, file string) error {
+	l.reserve(strings.Count(text, "\n") + 1)
 	for lineno := 1; len(text) > 0; lineno++ {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -77,7 +92,7 @@ func parseText(text string, file string, input int, in interner, out *[]spec) er
 		} else {
 			text = ""
 		}
-		if err := parseLine(line, file, lineno, input, in, out); err != nil {
+		if err := l.parseLine(line, file, lineno); err != nil {
 			return err
 		}
 	}
@@ -85,52 +100,43 @@ func parseText(text string, file string, input int, in interner, out *[]spec) er
 }
 
 // parseLine handles one line (without its "\n").
-func parseLine(line string, file string, lineno, input int, in interner, out *[]spec) error {
-	// libselinux works on the C string: a NUL byte ends the line.
-	if i := strings.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
+func (l *loader) parseLine(line string, file string, lineno int) error {
 	var fields [3]string
 	n := 0
 	p := 0
-	for p < len(line) && isSpace(line[p]) {
-		p++
-	}
-	if p == len(line) || line[p] == '#' {
-		return nil
-	}
 	for n < 3 {
-		for p < len(line) && isSpace(line[p]) {
+		for p < len(line) && textClass[line[p]] == cSpace {
 			p++
 		}
-		if p == len(line) {
+		// libselinux works on the C string: a NUL byte ends the line.
+		if p == len(line) || line[p] == 0 || n == 0 && line[p] == '#' {
 			break
 		}
 		start := p
-		for p < len(line) && !isSpace(line[p]) {
-			if line[p] >= 0x80 {
-				return &ParseError{File: file, Line: lineno, Reason: "error due to: Non-ASCII characters found"}
-			}
+		for p < len(line) && textClass[line[p]] == cPlain {
 			p++
+		}
+		if p < len(line) && textClass[line[p]] == cHigh {
+			return &ParseError{File: file, Line: lineno, Reason: "error due to: Non-ASCII characters found"}
 		}
 		fields[n] = line[start:p]
 		n++
 	}
-	if n < 2 {
+	switch {
+	case n == 0:
+		return nil // blank or comment
+	case n < 2:
 		return &ParseError{File: file, Line: lineno, Reason: "line is missing fields"}
 	}
-	s := spec{regex: fields[0], input: int32(input), line: int32(lineno)}
-	ctx := fields[1]
+	re, ctx, mode := fields[0], fields[1], uint32(0)
 	if n == 3 {
 		m, ok := typeField(fields[1])
 		if !ok {
 			return &ParseError{File: file, Line: lineno, Reason: fmt.Sprintf("invalid file type %s", fields[1])}
 		}
-		s.mode = m
-		ctx = fields[2]
+		mode, ctx = m, fields[2]
 	}
-	s.ctx = in.str(ctx)
-	*out = append(*out, withDerived(s))
+	l.add(re, ctx, mode, !hasMetaChars(re), "", true, file, lineno)
 	return nil
 }
 
