@@ -197,7 +197,7 @@ func (l *loader) parseBinV5(data []byte, file string, mapped bool) error {
 		if stemID >= 0 && int(stemID) < len(stems) {
 			stem = stems[stemID]
 		}
-		l.add(l.arena.bytes(re), l.arena.bytes(ctx), mode, meta == 0, stem, false, file, int(i+1))
+		l.addCompiled(l.arena.bytes(re), l.arena.bytes(ctx), mode, meta == 0, stem, file, int(i+1))
 	}
 	if r.err != nil {
 		return &ParseError{File: file, Reason: "invalid compiled file: " + r.err.Error()}
@@ -307,10 +307,10 @@ func (l *loader) parseBinV6(data []byte, file string, mapped bool) error {
 	sort.SliceStable(regexes, func(i, j int) bool { return regexes[i].line < regexes[j].line })
 	l.reserve(len(regexes) + len(literals))
 	for _, s := range regexes {
-		l.add(s.regex, s.ctx, s.mode, !hasMetaChars(s.regex), "", true, file, int(s.line))
+		l.add(s.regex, s.ctx, s.mode, file, int(s.line))
 	}
 	for _, s := range literals {
-		l.add(s.regex, s.ctx, s.mode, !hasMetaChars(s.regex), "", true, file, 0)
+		l.add(s.regex, s.ctx, s.mode, file, 0)
 	}
 	return nil
 }

@@ -162,11 +162,23 @@ func (l *loader) reserve(n int) {
 	l.buf = buf
 }
 
-// add appends a spec. literal is libselinux's classification (no meta characters: the
-// spec sorts after all regex specs). stem is the spec's stem when derive is false (compiled
-// v5 files store it); otherwise it is derived from the pattern. A pattern RE2 cannot take
-// is remembered as the load's error if it is the first one (file, line).
-func (l *loader) add(regex, ctx string, mode uint32, literal bool, stem string, derive bool, file string, line int) {
+// add appends a spec read from text (or a v6 compiled file): its classification and stem
+// are derived from the pattern, as libselinux ≤ 3.7 does. A pattern RE2 cannot take is
+// remembered as the load's error if it is the first one (file, line).
+func (l *loader) add(regex, ctx string, mode uint32, file string, line int) {
+	sc := scanPattern(regex)
+	l.addEntry(regex, ctx, mode, sc, sc.meta == len(regex), "", true, file, line)
+}
+
+// addCompiled appends a spec of a v1–v5 compiled file, which stores libselinux's
+// classification (literal: no meta characters) and the spec's stem.
+func (l *loader) addCompiled(regex, ctx string, mode uint32, literal bool, stem, file string, line int) {
+	l.addEntry(regex, ctx, mode, scanPattern(regex), literal, stem, false, file, line)
+}
+
+// addEntry appends a spec. literal specs sort after all regex specs. stem is the spec's
+// stem unless derive says to derive it from the pattern.
+func (l *loader) addEntry(regex, ctx string, mode uint32, sc patternScan, literal bool, stem string, derive bool, file string, line int) {
 	l.reserve(1)
 	var e *entry
 	if literal {
@@ -177,14 +189,14 @@ func (l *loader) add(regex, ctx string, mode uint32, literal bool, stem string, 
 		l.nre++
 	}
 	*e = entry{regex: regex, ctx: ctx, mode: mode, none: ctx == none, stemID: -1}
-	prog, err := prepare(e, literal, &l.arena)
+	prog, err := prepare(e, literal, sc, &l.arena)
 	if err != nil && (l.rxErr == nil || l.rxErr.File == file && line < l.rxErr.Line) {
 		l.rxErr = &ParseError{File: file, Line: line, Reason: fmt.Sprintf("invalid regex %s: %v", regex, err)}
 	}
 	switch e.kind {
 	case matchExact:
 		l.nexact++
-		if derive && e.prefix == regex {
+		if derive && !sc.escaped {
 			// An unescaped plain literal only ever meets keys equal to itself (or itself plus
 			// a final newline), whose stem is its own: the stem filter cannot reject them.
 			return
@@ -434,30 +446,6 @@ func mergeDesc(a, b []int32) []int32 {
 		}
 	}
 	return append(append(out, a...), b...)
-}
-
-// plainLiteral returns the text a pattern matches when it is a plain string: no meta
-// characters and only escapes of punctuation (which stand for themselves). Patterns such as
-// "/a\d" or "/a)" are left to the regex engine. An unescaped copy is made in a (nil: a
-// fresh allocation).
-func plainLiteral(re string, a *arena) (string, bool) {
-	escaped := false
-	for i := 0; i < len(re); i++ {
-		switch re[i] {
-		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{', ')':
-			return "", false
-		case '\\':
-			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
-				return "", false
-			}
-			escaped = true
-			i++
-		}
-	}
-	if !escaped {
-		return re, true
-	}
-	return a.unescape(re, len(re)), true
 }
 
 // requiredPrefix returns literal text that every key matching "^" + re + "$" starts with

@@ -102,7 +102,7 @@ func FuzzMatcher(f *testing.F) {
 			return
 		}
 		l := newLoader()
-		l.add(pattern, "u:r:t:s0", 0, !hasMetaChars(pattern), "", true, "fc", 1)
+		l.add(pattern, "u:r:t:s0", 0, "fc", 1)
 		h, err := l.finish()
 		if err != nil {
 			t.Fatalf("prepare(%q) failed after a successful compile: %v", pattern, err)

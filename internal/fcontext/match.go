@@ -16,11 +16,13 @@ const (
 	matchRegex         // anything else: RE2
 )
 
-// shapes are the pattern suffixes with a string-test equivalent, and their kinds.
+// shapes are the pattern suffixes with a string-test equivalent, and their kinds. meta is
+// the position of the suffix's first meta character.
 var shapes = []struct {
 	suffix string
+	meta   int
 	kind   uint8
-}{{"(/.*)?", matchTree}, {"/.*", matchUnder}, {".*", matchPrefix}}
+}{{"(/.*)?", 0, matchTree}, {"/.*", 1, matchUnder}, {".*", 0, matchPrefix}}
 
 // program is a compiled regex plus cheap necessary conditions checked first.
 type program struct {
@@ -31,39 +33,50 @@ type program struct {
 }
 
 // prepare classifies the entry's pattern and sets its kind and required prefix. literal
-// is libselinux's classification (no meta characters). A plain literal or one of the shapes
-// needs no regex; a regex is checked now (so dialect errors fail the load) and compiled now
-// only when safeStructure cannot vouch for RE2 accepting it: that program is returned.
-// Unescaped strings are made in a.
-func prepare(e *entry, literal bool, a *arena) (*program, error) {
-	if literal {
-		if lit, ok := plainLiteral(e.regex, a); ok {
-			e.kind, e.prefix = matchExact, lit
-			return nil, nil
+// is libselinux's classification (no meta characters), sc the scan of the pattern. A plain
+// literal or one of the shapes needs no regex; a regex is checked now (so dialect errors
+// fail the load) and compiled now only when safeStructure cannot vouch for RE2 accepting
+// it: that program is returned. Unescaped strings are made in a.
+func prepare(e *entry, literal bool, sc patternScan, a *arena) (*program, error) {
+	re := e.regex
+	if literal && sc.meta == len(re) && sc.plain {
+		e.kind, e.prefix = matchExact, re
+		if sc.escaped {
+			e.prefix = a.unescape(re, len(re))
 		}
+		return nil, nil
 	}
+	// A shape's head L is plain when the pattern's first meta character is the suffix's and
+	// everything before it is plain (patternScan.plain); for "/.*" the "/" must not be the
+	// escaped character of a backslash ending L.
 	for _, s := range shapes {
-		if head, ok := strings.CutSuffix(e.regex, s.suffix); ok {
-			if lit, ok := plainLiteral(head, a); ok {
-				e.kind, e.prefix = s.kind, lit
-				if s.kind == matchUnder {
-					e.prefix = e.regex[:len(head)+1] // head + "/"
-					if lit != head {
-						e.prefix = lit + "/"
-					}
-				}
-				return nil, nil
-			}
+		head := len(re) - len(s.suffix)
+		if head < 0 || sc.meta != head+s.meta || !sc.plain || re[head:] != s.suffix ||
+			s.meta > 0 && oddBackslashes(re[:head]) {
+			continue
 		}
+		n := head + s.meta // L, or L + "/" for "/.*"
+		e.kind, e.prefix = s.kind, re[:n]
+		if sc.escaped {
+			e.prefix = a.unescape(re, n)
+		}
+		return nil, nil
 	}
-	if err := checkDialect(e.regex); err != nil {
+	if err := checkDialect(re); err != nil {
 		return nil, err
 	}
-	e.kind, e.prefix = matchRegex, requiredPrefix(e.regex, a)
-	if !safeStructure(e.regex) {
-		return compileProgram(e.regex)
+	e.kind, e.prefix = matchRegex, requiredPrefix(re, a)
+	if !safeStructure(re) {
+		return compileProgram(re)
 	}
 	return nil, nil
+}
+
+// oddBackslashes reports whether s ends with an odd number of backslashes (its last one
+// escapes whatever follows).
+func oddBackslashes(s string) bool {
+	n := len(s) - len(strings.TrimRight(s, `\`))
+	return n%2 == 1
 }
 
 // compileProgram translates and compiles a pattern and derives its literal pre-checks from the parse tree: the

@@ -63,7 +63,7 @@ func translateTo(b *emitter, pattern string) error {
 	// the "$" (it becomes a literal "\$"); otherwise scan the pattern alone, without a copy.
 	src, anchor := pattern, true
 	b.putString("(?s)")
-	if n := len(pattern) - len(strings.TrimRight(pattern, `\`)); n%2 == 1 {
+	if oddBackslashes(pattern) {
 		src, anchor = "^"+pattern+"$", false
 	} else {
 		b.putByte('^')

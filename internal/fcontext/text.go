@@ -136,26 +136,65 @@ func (l *loader) parseLine(line string, file string, lineno int) error {
 		}
 		mode, ctx = m, fields[2]
 	}
-	l.add(re, ctx, mode, !hasMetaChars(re), "", true, file, lineno)
+	l.add(re, ctx, mode, file, lineno)
 	return nil
 }
 
-// hasMetaChars is libselinux ≤ 3.7 spec_hasMetaChars: a backslash skips the next character,
-// whatever it is; only . ^ $ ? * + | [ ( { count.
-func hasMetaChars(re string) bool {
+// Pattern byte classes of scanPattern.
+const (
+	pPlain  = iota
+	pMeta   // . ^ $ ? * + | [ ( {: libselinux ≤ 3.7's meta characters (spec_hasMetaChars)
+	pClose  // ")": no meta character for libselinux, but no plain character either
+	pEscape // "\"
+)
+
+var patClass = func() (t [256]uint8) {
+	for _, c := range []byte(".^$?*+|[({") {
+		t[c] = pMeta
+	}
+	t[')'] = pClose
+	t['\\'] = pEscape
+	return t
+}()
+
+// patternScan is what one pass over a pattern tells.
+type patternScan struct {
+	// meta is the index of the first meta character as libselinux ≤ 3.7 finds it (a
+	// backslash skips the next character, whatever it is; only . ^ $ ? * + | [ ( { count),
+	// or the pattern's length when there is none: the spec is then "literal" and sorts
+	// after every regex spec.
+	meta int
+	// plain is true when the text before meta is a plain string: no ")" and only escapes of
+	// punctuation, which stand for themselves. Patterns such as "/a\d" or "/a)" are left to
+	// the regex engine even when libselinux calls them literal.
+	plain bool
+	// escaped is true when the text before meta has an escape (its literal text differs).
+	escaped bool
+}
+
+func scanPattern(re string) patternScan {
+	s := patternScan{meta: len(re), plain: true}
 	for i := 0; i < len(re); i++ {
-		switch re[i] {
-		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{':
-			return true
-		case '\\':
+		switch patClass[re[i]] {
+		case pMeta:
+			s.meta = i
+			return s
+		case pClose:
+			s.plain = false
+		case pEscape:
+			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
+				s.plain = false
+			}
+			s.escaped = true
 			i++
 		}
 	}
-	return false
+	return s
 }
 
 // stemOfSpec is libselinux ≤ 3.7 get_stem_from_spec: the text before the second "/", when
-// there is one and that text has no meta characters; "" means no stem.
+// there is one and that text has no meta characters (escapes are not skipped here); ""
+// means no stem.
 func stemOfSpec(re string) string {
 	if len(re) < 2 {
 		return ""
@@ -166,8 +205,7 @@ func stemOfSpec(re string) string {
 	}
 	stem := re[:i+1]
 	for j := 0; j < len(stem); j++ {
-		switch stem[j] {
-		case '.', '^', '$', '?', '*', '+', '|', '[', '(', '{':
+		if patClass[stem[j]] == pMeta {
 			return ""
 		}
 	}
