@@ -113,16 +113,19 @@ func (h *Handle) Len() int { return len(h.entries) }
 // per spec: regex entries fill buf from the front, literal entries from the back (newest
 // lowest); finish reverses the literal block and moves it down behind the regex block.
 type loader struct {
-	buf     []entry
-	nre     int // regex entries at buf[:nre]
-	nlit    int // literal entries at buf[len(buf)-nlit:], newest first
-	nexact  int // matchExact entries among them
-	nprog   int // matchRegex entries (programs)
-	early   []earlyProg
-	stems   map[string]int32
-	arena   arena
-	rxErr   *ParseError // the first bad regex, reported once every input has been read
-	sources []string
+	buf    []entry
+	nre    int // regex entries at buf[:nre]
+	nlit   int // literal entries at buf[len(buf)-nlit:], newest first
+	nexact int // matchExact entries among them
+	nprog  int // matchRegex entries (programs)
+	early  []earlyProg
+	stems  map[string]int32
+	// lastStem and lastStemID cache the last stem lookup (lastStemID -1: none yet).
+	lastStem   string
+	lastStemID int32
+	arena      arena
+	rxErr      *ParseError // the first bad regex, reported once every input has been read
+	sources    []string
 }
 
 // earlyProg is a regex that had to be compiled at load (safeStructure could not vouch for it).
@@ -138,7 +141,7 @@ type mark struct {
 }
 
 func newLoader() *loader {
-	return &loader{stems: map[string]int32{}}
+	return &loader{stems: map[string]int32{}, lastStemID: -1}
 }
 
 func (l *loader) mark() mark {
@@ -211,14 +214,18 @@ func (l *loader) addEntry(regex, ctx string, mode uint32, sc patternScan, litera
 	if derive {
 		stem = stemOfSpec(regex)
 	}
-	if stem != "" {
+	if stem == "" {
+		return
+	}
+	if stem != l.lastStem || l.lastStemID < 0 { // consecutive specs mostly share their stem
 		id, ok := l.stems[stem]
 		if !ok {
 			id = int32(len(l.stems))
 			l.stems[stem] = id
 		}
-		e.stemID = id
+		l.lastStem, l.lastStemID = stem, id
 	}
+	e.stemID = l.lastStemID
 }
 
 // input loads one input (open_file / process_file): the newer of path and path.bin first,
@@ -453,34 +460,52 @@ func mergeDesc(a, b []int32) []int32 {
 // following quantifier; nothing when the pattern has a top-level alternation. Without
 // escapes the prefix is a substring of re; with them an unescaped copy is made in a.
 func requiredPrefix(re string, a *arena) string {
-	if topLevelAlternation(re) {
+	if strings.IndexByte(re, '|') >= 0 && topLevelAlternation(re) {
 		return ""
 	}
 	escaped := false
 	i := 0
 	for i < len(re) {
-		c := re[i]
 		n := 1
-		switch {
-		case c == '\\':
+		switch prefixClass[re[i]] {
+		case xEscape:
 			if i+1 >= len(re) || isAlnum(re[i+1]) || re[i+1] >= 0x80 {
 				return prefixResult(re, i, escaped, a)
 			}
 			escaped = true
 			n = 2
-		case strings.IndexByte(`.^$?*+|[](){}`, c) >= 0 || c >= 0x80:
+		case xStop, xOptional:
 			return prefixResult(re, i, escaped, a)
 		}
-		if i+n < len(re) {
-			switch re[i+n] {
-			case '?', '*', '{':
-				return prefixResult(re, i, escaped, a)
-			}
+		if i+n < len(re) && prefixClass[re[i+n]] == xOptional {
+			return prefixResult(re, i, escaped, a)
 		}
 		i += n
 	}
 	return prefixResult(re, i, escaped, a)
 }
+
+// Byte classes of requiredPrefix.
+const (
+	xPlain    = iota
+	xStop     // a regex character, or a non-ASCII byte: the literal prefix ends before it
+	xOptional // "?", "*" or "{": the literal prefix ends before it and the character it follows
+	xEscape   // "\\"
+)
+
+var prefixClass = func() (t [256]uint8) {
+	for _, c := range []byte(`.^$+|[]()}`) {
+		t[c] = xStop
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = xStop
+	}
+	for _, c := range []byte(`?*{`) {
+		t[c] = xOptional
+	}
+	t['\\'] = xEscape
+	return t
+}()
 
 // prefixResult is the literal text of re[:i] (plain characters and escaped punctuation).
 func prefixResult(re string, i int, escaped bool, a *arena) string {
