@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -84,7 +85,15 @@ func lookup(fc, loadsArg, secsArg string) {
 	}
 	var h *fcontext.Handle
 	var lt []time.Duration
-	for range max(loads, 1) {
+	for i := range max(loads, 1) {
+		if i > 0 {
+			// lookup.c frees the previous handle (selabel_close) before the next timed
+			// load, so malloc reuses its memory; the Go equivalent is to drop the handle
+			// and collect it, untimed. Otherwise every load runs on fresh heap pages (page
+			// faults) or during a collection of the previous loads' garbage.
+			h = nil
+			runtime.GC()
+		}
 		t0 := time.Now()
 		h, err = fcontext.Load(fc)
 		lt = append(lt, time.Since(t0))
