@@ -251,8 +251,8 @@ relabel minbase: faster setfiles 3.8 / nsinit (issue 7)|$S_MB|wall_s|$SF38MIN|ns
 relabel bigtree: faster setfiles 3.8 / nsinit (issue 7)|$S_BT|wall_s|$SF38MIN|nsinit relabel|>=|2
 relabel minbase: nsinit / faster floor (issues 4, 7)|$S_MB|wall_s|nsinit relabel|min(floor,floor -abs)|<=|1.5
 relabel bigtree: nsinit / faster floor (issues 4, 7)|$S_BT|wall_s|nsinit relabel|min(floor,floor -abs)|<=|1.5
-relabel minbase: nsinit / floor -stat -create (info: the same calls as nsinit)|$S_MB|wall_s|nsinit relabel|floor -stat -create|<=|1.5
-relabel bigtree: nsinit / floor -stat -create (info: the same calls as nsinit)|$S_BT|wall_s|nsinit relabel|floor -stat -create|<=|1.5
+relabel minbase: nsinit / floor -stat -create (info: a floor making nsinit's calls)|$S_MB|wall_s|nsinit relabel|floor -stat -create|<=|1.5
+relabel bigtree: nsinit / floor -stat -create (info: a floor making nsinit's calls)|$S_BT|wall_s|nsinit relabel|floor -stat -create|<=|1.5
 relabel minbase: setfiles 3.4 -T 0 / nsinit (issue 4)|$S_MB|wall_s|setfiles 3.4 -T 0|nsinit relabel|>=|10
 relabel bigtree: setfiles 3.4 -T 0 / nsinit (issue 4)|$S_BT|wall_s|setfiles 3.4 -T 0|nsinit relabel|>=|10
 relabel minbase RSS: nsinit / smaller setfiles 3.8 (issue 7)|$S_MB|maxrss_mb|nsinit relabel|$SF38MIN|<=|1
