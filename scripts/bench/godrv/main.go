@@ -4,7 +4,8 @@
 // the engine's, without process start-up and I/O formatting.
 //
 //	godrv lookup [-cpuprofile F] FILE_CONTEXTS LOADS SECONDS < keys
-//	    the Go twin of lookup.c's bench mode: fcontext.Load LOADS times (each timed), then
+//	    the Go twin of lookup.c's bench mode: fcontext.Load LOADS times (each timed; the
+//	    previous handle is collected, untimed, before each, as lookup.c closes it), then
 //	    Lookup of every "PATH<TAB>OCTAL_ST_MODE" key in passes for at least SECONDS; prints
 //	    "load_ms=MEDIAN first_load_ms=F lookups=N seconds=S lookups_per_sec=R maxrss_kb=K"
 //	godrv relabel [-cpuprofile F] [-runs N] ROOT FILE_CONTEXTS
