@@ -354,6 +354,7 @@ func (l *loader) finish() (*Handle, error) {
 	// File every non-exact entry under its directory: count per node, then place the entries
 	// newest first into one shared array (a counting sort: no slice per node is grown).
 	nodeOf := make([]int32, n)
+	var dirs []string // node id → directory (the node table is made once its size is known)
 	var counts []int32
 	lastDir, lastID := "", int32(-1)
 	for i := range h.entries {
@@ -370,9 +371,9 @@ func (l *loader) finish() (*Handle, error) {
 		if lastID < 0 || dir != lastDir {
 			id, ok := h.nodes[dir]
 			if !ok {
-				id = int32(len(h.nodeTab))
+				id = int32(len(dirs))
 				h.nodes[dir] = id
-				h.nodeTab = append(h.nodeTab, node{dir: dir})
+				dirs = append(dirs, dir)
 				counts = append(counts, 0)
 				h.maxNode = max(h.maxNode, len(dir))
 			}
@@ -395,9 +396,10 @@ func (l *loader) finish() (*Handle, error) {
 		own[counts[id]] = int32(i)
 		counts[id]++
 	}
+	h.nodeTab = make([]node, len(dirs))
 	start := int32(0)
-	for id := range h.nodeTab {
-		h.nodeTab[id].own = own[start:counts[id]:counts[id]]
+	for id, dir := range dirs {
+		h.nodeTab[id].dir, h.nodeTab[id].own = dir, own[start:counts[id]:counts[id]]
 		start = counts[id]
 	}
 	return h, nil
