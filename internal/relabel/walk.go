@@ -229,10 +229,10 @@ func newWorker(w *walk) *worker {
 
 // start runs fn on a new goroutine. Without getxattrat, that goroutine is locked to an OS
 // thread whose working directory is private (unshare(CLONE_FS)); the thread is never
-// unlocked, so it dies with the goroutine
-// instead of running other code with that working directory. The main thread is avoided: Go
-// cannot end it, and its working directory is the process's (/proc/PID/cwd). Where a private
-// working directory is impossible, fn runs with k.procPath set.
+// unlocked, so it dies with the goroutine instead of running other code with that working
+// directory. The main thread is avoided: Go cannot end it, and its working directory is the
+// process's (/proc/PID/cwd). Where a private working directory is impossible, fn runs with
+// k.procPath set.
 func (k *worker) start(wg *sync.WaitGroup, fn func()) {
 	wg.Add(1)
 	if k.w.xattrAt {
