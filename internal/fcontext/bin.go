@@ -155,16 +155,16 @@ func (l *loader) parseBinV5(data []byte, file string, mapped bool) error {
 	nstems := r.u32()
 	var stems []string
 	for i := uint32(0); i < nstems && r.err == nil; i++ {
-		l := r.u32()
-		if r.err == nil && (l == 0 || l == ^uint32(0)) {
-			r.fail("bad stem length %d", l)
+		n := r.u32()
+		if r.err == nil && (n == 0 || n == ^uint32(0)) {
+			r.fail("bad stem length %d", n)
 		}
-		s := r.take(uint64(l) + 1)
-		if r.err == nil && s[l] != 0 {
+		s := r.take(uint64(n) + 1)
+		if r.err == nil && s[n] != 0 {
 			r.fail("stem not NUL-terminated")
 		}
 		if r.err == nil {
-			stems = append(stems, string(s[:l]))
+			stems = append(stems, string(s[:n]))
 		}
 	}
 	nspecs := r.u32()

@@ -55,7 +55,7 @@ type Handle struct {
 	entries  []entry                   // libselinux order: regex specs, then literal specs
 	exact    map[string]int32          // plain literal → newest entry index
 	nodes    map[string]int32          // directory prefix → index in nodeTab
-	nodeTab  []node                    //
+	nodeTab  []node                    // the nodes, by index
 	maxNode  int                       // length of the longest node key
 	stems    map[string]int32          // the specs' stems, numbered
 	progs    []atomic.Pointer[program] // compiled regexes (matchRegex entries), filled on first use
