@@ -543,28 +543,26 @@ func (a *arena) bytes(p []byte) string {
 
 // unescape returns re[:n] with every backslash dropped and the character after it kept.
 func (a *arena) unescape(re string, n int) string {
-	var b []byte
-	var start int
+	var local strings.Builder
+	b := &local
 	if a == nil {
-		b = make([]byte, 0, n)
+		b.Grow(n)
 	} else {
 		a.room(n)
-		start = a.b.Len()
+		b = &a.b
 	}
-	for i := 0; i < n; i++ {
-		if re[i] == '\\' && i+1 < n {
-			i++
+	start := b.Len()
+	for s := re[:n]; ; {
+		i := strings.IndexByte(s, '\\')
+		if i < 0 || i+1 >= len(s) {
+			b.WriteString(s)
+			break
 		}
-		if a == nil {
-			b = append(b, re[i])
-		} else {
-			a.b.WriteByte(re[i])
-		}
+		b.WriteString(s[:i])
+		b.WriteByte(s[i+1])
+		s = s[i+2:]
 	}
-	if a == nil {
-		return string(b)
-	}
-	return a.b.String()[start:]
+	return b.String()[start:]
 }
 
 // topLevelAlternation reports whether re has a "|" outside any group and class.
