@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -467,5 +468,39 @@ func TestFinalNewline(t *testing.T) {
 		if got, _ := h.Lookup(key, 0); got != want {
 			t.Errorf("Lookup(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// TestPlainRun checks the word-at-a-time field scanner against the byte loop: every byte
+// value at every position of a field, and random strings.
+func TestPlainRun(t *testing.T) {
+	naive := func(s string, p int) int {
+		for p < len(s) && textClass[s[p]] == cPlain {
+			p++
+		}
+		return p
+	}
+	check := func(s string, p int) {
+		if got, want := plainRun(s, p), naive(s, p); got != want {
+			t.Fatalf("plainRun(%q, %d) = %d, want %d", s, p, got, want)
+		}
+	}
+	base := "/usr/lib/systemd/system-generators/x"
+	for c := 0; c < 256; c++ {
+		for i := 0; i < len(base); i++ {
+			s := base[:i] + string([]byte{byte(c)}) + base[i+1:]
+			for p := 0; p < 3; p++ {
+				check(s, p)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab/.\t \x00\x7f\x80\xff\x20\x21\x01"
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b), 0)
 	}
 }

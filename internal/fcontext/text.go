@@ -80,6 +80,27 @@ var textClass = func() (t [256]uint8) {
 	return t
 }()
 
+// plainRun returns the end of the run of cPlain bytes starting at s[p]. Eight bytes at a
+// time while none is below 0x21 (blanks, NUL, other controls) or above 0x7f; byte by byte
+// from the word that has one.
+func plainRun(s string, p int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for p+8 <= len(s) {
+		x := uint64(s[p]) | uint64(s[p+1])<<8 | uint64(s[p+2])<<16 | uint64(s[p+3])<<24 |
+			uint64(s[p+4])<<32 | uint64(s[p+5])<<40 | uint64(s[p+6])<<48 | uint64(s[p+7])<<56
+		// (x - 0x21 per byte) &^ x has a byte's high bit set when that byte (or, through a
+		// borrow, one after a flagged byte) is below 0x21; x & highs flags bytes above 0x7f.
+		if ((x-0x21*ones)&^x|x)&highs != 0 {
+			break
+		}
+		p += 8
+	}
+	for p < len(s) && textClass[s[p]] == cPlain {
+		p++
+	}
+	return p
+}
+
 // parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
 // read_spec_entries, label_file.h process_line) and adds its specs to l. Patterns and
 // contexts stay substrings of text.
@@ -113,9 +134,7 @@ func (l *loader) parseLine(line string, file string, lineno int) error {
 			break
 		}
 		start := p
-		for p < len(line) && textClass[line[p]] == cPlain {
-			p++
-		}
+		p = plainRun(line, p)
 		if p < len(line) && textClass[line[p]] == cHigh {
 			return &ParseError{File: file, Line: lineno, Reason: "error due to: Non-ASCII characters found"}
 		}
