@@ -193,7 +193,13 @@ type patternScan struct {
 
 func scanPattern(re string) patternScan {
 	s := patternScan{meta: len(re), plain: true}
-	for i := 0; i < len(re); i++ {
+	for i := 0; ; i++ {
+		for i < len(re) && patClass[re[i]] == pPlain {
+			i++
+		}
+		if i >= len(re) {
+			return s
+		}
 		switch patClass[re[i]] {
 		case pMeta:
 			s.meta = i
@@ -208,7 +214,6 @@ func scanPattern(re string) patternScan {
 			i++
 		}
 	}
-	return s
 }
 
 // stemOfSpec is libselinux ≤ 3.7 get_stem_from_spec: the text before the second "/", when
