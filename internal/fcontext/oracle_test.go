@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nsinit/nsinit/internal/testutil"
 )
 
@@ -23,24 +20,6 @@ import (
 type lookupKey struct {
 	path string
 	mode uint32
-}
-
-// buildOracle compiles testdata/oracle/selabel_lookup.c against Debian's libselinux.
-func buildOracle(tb testing.TB) string {
-	tb.Helper()
-	gcc := testutil.RequireTool(tb, "gcc")
-	if _, err := os.Stat("/usr/include/selinux/label.h"); err != nil {
-		if os.Getenv("NSINIT_REQUIRE_REAL") == "1" {
-			tb.Fatalf("libselinux1-dev not installed (NSINIT_REQUIRE_REAL=1)")
-		}
-		tb.Skip("skipping: libselinux1-dev not installed")
-	}
-	out := filepath.Join(tb.TempDir(), "selabel_lookup")
-	cmd := exec.Command(gcc, "-O2", "-Wall", "-o", out, filepath.Join("testdata", "oracle", "selabel_lookup.c"), "-lselinux")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building the libselinux oracle: %v\n%s", err, b)
-	}
-	return out
 }
 
 // runOracle asks libselinux (through the oracle) for every key and returns its answers:
@@ -76,29 +55,13 @@ func runOracle(tb testing.TB, oracle, fc string, keys []lookupKey) []string {
 	return res
 }
 
-// treeKeys returns every object of root as a key ("/" + path relative to root) with its
-// lstat mode, like setfiles run on the tree's root would look them up.
+// treeKeys returns every object of root as a key with its lstat mode, as setfiles run on
+// the tree's root would look them up.
 func treeKeys(tb testing.TB, root string) []lookupKey {
 	tb.Helper()
 	var keys []lookupKey
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		key := "/"
-		if rel != "." {
-			key += rel
-		}
-		keys = append(keys, lookupKey{key, st.Mode})
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
+	for _, k := range testutil.TreeKeys(tb, root) {
+		keys = append(keys, lookupKey{k.Path, k.Mode})
 	}
 	return keys
 }
@@ -327,7 +290,7 @@ func policyCopy(t testing.TB, binNewer bool) string {
 // every object of the minbase tree plus keys generated to hit every spec, aliases, home
 // directories and odd keys; once with the text inputs and once with the .bin inputs.
 func TestConformanceDebian(t *testing.T) {
-	oracle := buildOracle(t)
+	oracle := testutil.LibselinuxOracle(t)
 	tree := treeKeys(t, testutil.Minbase(t))
 	for _, tc := range []struct {
 		name     string
@@ -362,7 +325,7 @@ func TestConformanceDebian(t *testing.T) {
 // TestConformanceHandwritten runs the precedence suite of testdata/precedence against
 // libselinux: each directory holds a file_contexts (and companions) and a keys file.
 func TestConformanceHandwritten(t *testing.T) {
-	oracle := buildOracle(t)
+	oracle := testutil.LibselinuxOracle(t)
 	dirs, err := filepath.Glob(filepath.Join("testdata", "precedence", "*"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no precedence cases: %v", err)

@@ -1,0 +1,75 @@
+package testutil
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// LibselinuxOracle compiles internal/fcontext/testdata/oracle/selabel_lookup.c against
+// Debian's libselinux and returns the program: it reads `PATH<TAB>OCTAL_MODE` lines on
+// stdin and answers each with selabel_lookup_raw, in the format of `nsinit lookup --batch`.
+func LibselinuxOracle(tb testing.TB) string {
+	tb.Helper()
+	gcc := RequireTool(tb, "gcc")
+	if _, err := os.Stat("/usr/include/selinux/label.h"); err != nil {
+		missing(tb, "libselinux1-dev not installed")
+	}
+	out := filepath.Join(tb.TempDir(), "selabel_lookup")
+	src := filepath.Join(RepoRoot(tb), "internal", "fcontext", "testdata", "oracle", "selabel_lookup.c")
+	if b, err := exec.Command(gcc, "-O2", "-Wall", "-o", out, src, "-lselinux").CombinedOutput(); err != nil {
+		tb.Fatalf("building the libselinux oracle: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TreeKey is one object of a tree as setfiles -r ROOT looks it up: the path relative to
+// the root with a leading "/" (the root itself is "/"), and its lstat st_mode.
+type TreeKey struct {
+	Path string
+	Mode uint32
+}
+
+// TreeKeys returns every object below root, in lexical walk order.
+func TreeKeys(tb testing.TB, root string) []TreeKey {
+	tb.Helper()
+	var keys []TreeKey
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return &os.PathError{Op: "lstat", Path: p, Err: err}
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		key := "/"
+		if rel != "." {
+			key += rel
+		}
+		keys = append(keys, TreeKey{key, st.Mode})
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// BatchInput formats keys as `nsinit lookup --batch` and the oracle read them.
+func BatchInput(keys []TreeKey) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s\t%o\n", k.Path, k.Mode)
+	}
+	return b.String()
+}
