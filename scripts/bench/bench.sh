@@ -310,7 +310,7 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s, 200 lo
 			echo
 		done
 	fi
-	echo "## system calls per object, relabel of minbase ($N_minbase objects; strace -c -f: slows the process, inflating runtime futex/nanosleep; top 8)"
+	echo "## system calls per object, relabel of minbase ($N_minbase objects; strace -c -f: slows the process, inflating runtime futex/nanosleep; strace 6.1 leaves getxattrat/setxattrat out; top 8)"
 	for name in nsinit_relabel setfiles_3.8_-T_1 floor_-abs; do
 		f=$W/prof/strace.$name.txt
 		printf '%-18s %s/object:' "$(tr _ ' ' <<< "$name")" "$(awk -v N="$N_minbase" '$NF == "total" { printf "%.2f", $4 / N }' "$f")"
