@@ -61,10 +61,10 @@ REV=$(git -C "$REPO" rev-parse --short "${NSINIT_BENCH_REV:-HEAD}")
 log "building (nsinit $REV)"
 (cd "$SRC" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$W/bin/nsinit" ./cmd/nsinit &&
 	CGO_ENABLED=0 go build -trimpath -o "$W/bin/" ./scripts/bench/godrv ./scripts/bench/floor ./scripts/bench/benchtool)
-gcc -O2 -Wall -o "$W/bin/lookup-3.4" "$SRC/scripts/bench/lookup.c" -lselinux
+gcc -O2 -Wall -o "$W/bin/lookup-3.4" "$SRC/internal/fcontext/testdata/oracle/selabel_lookup.c" -lselinux
 # Trixie's headers and libselinux.so.1; its glibc symbol versions resolve at run time under
 # trixie's loader, so the link does not check them against bookworm's libc.
-gcc -O2 -Wall -I"$TX/usr/include" -o "$W/bin/lookup-3.8" "$SRC/scripts/bench/lookup.c" \
+gcc -O2 -Wall -I"$TX/usr/include" -o "$W/bin/lookup-3.8" "$SRC/internal/fcontext/testdata/oracle/selabel_lookup.c" \
 	"$TLIB/libselinux.so.1" -Wl,--allow-shlib-undefined
 NSINIT=$W/bin/nsinit BT=$W/bin/benchtool FLOOR=$W/bin/floor GODRV=$W/bin/godrv
 L34=("$W/bin/lookup-3.4")

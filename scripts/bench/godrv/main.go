@@ -4,8 +4,8 @@
 // the engine's, without process start-up and I/O formatting.
 //
 //	godrv lookup [-cpuprofile F] FILE_CONTEXTS LOADS SECONDS < keys
-//	    the Go twin of lookup.c's bench mode: fcontext.Load LOADS times (each timed; the
-//	    previous handle is collected, untimed, before each, as lookup.c closes it), then
+//	    the Go twin of selabel_lookup.c's bench mode: fcontext.Load LOADS times (each timed; the
+//	    previous handle is collected, untimed, before each, as selabel_lookup.c closes it), then
 //	    Lookup of every "PATH<TAB>OCTAL_ST_MODE" key in passes for at least SECONDS; prints
 //	    "load_ms=MEDIAN first_load_ms=F lookups=N seconds=S lookups_per_sec=R maxrss_kb=K"
 //	godrv relabel [-cpuprofile F] [-runs N] ROOT FILE_CONTEXTS
@@ -88,7 +88,7 @@ func lookup(fc, loadsArg, secsArg string) {
 	var lt []time.Duration
 	for i := range max(loads, 1) {
 		if i > 0 {
-			// lookup.c frees the previous handle (selabel_close) before the next timed
+			// selabel_lookup.c frees the previous handle (selabel_close) before the next timed
 			// load, so malloc reuses its memory; the Go equivalent is to drop the handle
 			// and collect it, untimed. Otherwise every load runs on fresh heap pages (page
 			// faults) or during a collection of the previous loads' garbage.

@@ -1,15 +1,20 @@
 /*
- * selabel_lookup: the libselinux oracle for nsinit's fcontext conformance tests and the
- * lookup benchmark. Build: gcc -O2 -o selabel_lookup selabel_lookup.c -lselinux
+ * selabel_lookup: libselinux's side of nsinit's file_contexts checks — the oracle of the
+ * conformance tests (internal/testutil.LibselinuxOracle) and the C driver of `make bench`
+ * (scripts/bench/bench.sh builds it against bookworm's libselinux 3.4 and trixie's 3.8).
  *
- *   selabel_lookup FILE_CONTEXTS              batch: stdin "PATH<TAB>OCTAL_MODE" lines,
- *                                             stdout "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>"
- *                                             (ENOENT) or "PATH<TAB><<error N>>" (other errno)
- *   selabel_lookup FILE_CONTEXTS --bench SECS same input; loads once, then looks every key up
- *                                             in rounds for at least SECS seconds and prints
- *                                             "load_ms=… lookups=… lookups_per_sec=… maxrss_kb=…"
+ *   selabel_lookup FILE_CONTEXTS                batch: stdin "PATH<TAB>OCTAL_ST_MODE" lines,
+ *                                               stdout "PATH<TAB>CONTEXT", "PATH<TAB><<none>>"
+ *                                               (ENOENT) or "PATH<TAB><<error N>>" (other
+ *                                               errno), as `nsinit lookup --batch` does
+ *   selabel_lookup FILE_CONTEXTS LOADS SECONDS  bench: opens the handle LOADS times (each
+ *                                               timed), reads the keys from stdin into memory,
+ *                                               then looks them all up in passes for at least
+ *                                               SECONDS (at least one pass) and prints one line:
+ *      load_ms=MEDIAN first_load_ms=F lookups=N seconds=S lookups_per_sec=R maxrss_kb=K
  *
- * It opens the file backend with SELABEL_OPT_PATH and no validation, like matchpathcon -f.
+ * selabel_open(SELABEL_CTX_FILE) with SELABEL_OPT_PATH only, no validation, as setfiles and
+ * matchpathcon -f open it; selabel_lookup_raw, as setfiles' restorecon does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,51 +47,72 @@ static int split(char *line, mode_t *mode)
 	return 1;
 }
 
-int main(int argc, char **argv)
+static struct selabel_handle *open_fc(const char *fc)
 {
-	struct selinux_opt opts[] = { { SELABEL_OPT_PATH, NULL } };
-	struct selabel_handle *h;
+	struct selinux_opt opts[] = { { SELABEL_OPT_PATH, fc } };
+	struct selabel_handle *h = selabel_open(SELABEL_CTX_FILE, opts, 1);
+	if (!h) {
+		fprintf(stderr, "selabel_open %s: %s\n", fc, strerror(errno));
+		exit(1);
+	}
+	return h;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int batch(const char *fc)
+{
+	struct selabel_handle *h = open_fc(fc);
 	char *line = NULL;
 	size_t cap = 0;
-	double bench = 0, t0;
+	while (getline(&line, &cap, stdin) > 0) {
+		char *ctx = NULL;
+		mode_t mode;
+		if (!split(line, &mode))
+			continue; /* not a key line: nothing to answer */
+		if (selabel_lookup_raw(h, &ctx, line, mode) == 0) {
+			printf("%s\t%s\n", line, ctx);
+			freecon(ctx);
+		} else if (errno == ENOENT) {
+			printf("%s\t<<none>>\n", line);
+		} else {
+			printf("%s\t<<error %d>>\n", line, errno);
+		}
+	}
+	selabel_close(h);
+	return 0;
+}
 
-	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--bench") == 0)) {
-		fprintf(stderr, "usage: %s FILE_CONTEXTS [--bench SECONDS] < keys\n", argv[0]);
+int main(int argc, char **argv)
+{
+	if (argc == 2)
+		return batch(argv[1]);
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s FILE_CONTEXTS [LOADS SECONDS] < keys\n", argv[0]);
 		return 2;
 	}
-	if (argc == 4)
-		bench = atof(argv[3]);
-	opts[0].value = argv[1];
-
-	t0 = now();
-	h = selabel_open(SELABEL_CTX_FILE, opts, 1);
-	double load = now() - t0;
-	if (!h) {
-		fprintf(stderr, "selabel_open %s: %s\n", argv[1], strerror(errno));
-		return 1;
+	int loads = atoi(argv[2]);
+	double secs = atof(argv[3]);
+	if (loads < 1)
+		loads = 1;
+	double *lt = calloc(loads, sizeof(*lt));
+	struct selabel_handle *h = NULL;
+	for (int i = 0; i < loads; i++) {
+		if (h)
+			selabel_close(h);
+		double t0 = now();
+		h = open_fc(argv[1]);
+		lt[i] = now() - t0;
 	}
+	double first = lt[0];
+	qsort(lt, loads, sizeof(*lt), cmpd);
 
-	if (bench <= 0) {
-		while (getline(&line, &cap, stdin) > 0) {
-			char *ctx = NULL;
-			mode_t mode;
-			if (!split(line, &mode))
-				continue;
-			if (selabel_lookup_raw(h, &ctx, line, mode) == 0) {
-				printf("%s\t%s\n", line, ctx);
-				freecon(ctx);
-			} else if (errno == ENOENT) {
-				printf("%s\t<<none>>\n", line);
-			} else {
-				printf("%s\t<<error %d>>\n", line, errno);
-			}
-		}
-		selabel_close(h);
-		return 0;
-	}
-
-	size_t n = 0, alloc = 0;
-	char **keys = NULL;
+	size_t n = 0, alloc = 0, cap = 0;
+	char **keys = NULL, *line = NULL;
 	mode_t *modes = NULL;
 	while (getline(&line, &cap, stdin) > 0) {
 		mode_t mode;
@@ -103,8 +129,7 @@ int main(int argc, char **argv)
 		modes[n++] = mode;
 	}
 	unsigned long long lookups = 0;
-	t0 = now();
-	double el;
+	double t0 = now(), el;
 	do {
 		for (size_t i = 0; i < n; i++) {
 			char *ctx = NULL;
@@ -113,11 +138,11 @@ int main(int argc, char **argv)
 		}
 		lookups += n;
 		el = now() - t0;
-	} while (el < bench && n > 0);
+	} while (el < secs && n > 0);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("load_ms=%.2f lookups=%llu seconds=%.3f lookups_per_sec=%.0f maxrss_kb=%ld\n",
-	       load * 1e3, lookups, el, el > 0 ? lookups / el : 0, ru.ru_maxrss);
+	printf("load_ms=%.3f first_load_ms=%.3f lookups=%llu seconds=%.4f lookups_per_sec=%.0f maxrss_kb=%ld\n",
+	       lt[loads / 2] * 1e3, first * 1e3, lookups, el, el > 0 ? lookups / el : 0, ru.ru_maxrss);
 	selabel_close(h);
 	return 0;
 }
