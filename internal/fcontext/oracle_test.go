@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsinit/nsinit/internal/regexsample"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
 
@@ -107,9 +108,7 @@ func samplePaths(pattern string) []string {
 	}
 	var out []string
 	for v := 0; v < 3; v++ {
-		var b strings.Builder
-		generate(&b, re, v)
-		s := b.String()
+		s := regexsample.Generate(re, v)
 		if !contains(out, s) {
 			out = append(out, s)
 		}
@@ -124,69 +123,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// generate writes one string matched by re; v selects among choices.
-func generate(b *strings.Builder, re *syntax.Regexp, v int) {
-	switch re.Op {
-	case syntax.OpLiteral:
-		for _, r := range re.Rune {
-			b.WriteByte(byte(r))
-		}
-	case syntax.OpCharClass:
-		b.WriteByte(pickRune(re.Rune, v))
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		b.WriteByte("xqz"[v%3])
-	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
-		lo, hi := re.Min, re.Max
-		switch re.Op {
-		case syntax.OpStar:
-			lo, hi = 0, 2
-		case syntax.OpPlus:
-			lo, hi = 1, 2
-		case syntax.OpQuest:
-			lo, hi = 0, 1
-		}
-		if hi < 0 {
-			hi = lo + 1
-		}
-		n := lo + v%(hi-lo+1)
-		for i := 0; i < n; i++ {
-			generate(b, re.Sub[0], v+i)
-		}
-	case syntax.OpConcat:
-		for _, s := range re.Sub {
-			generate(b, s, v)
-		}
-	case syntax.OpAlternate:
-		generate(b, re.Sub[v%len(re.Sub)], v)
-	case syntax.OpCapture:
-		generate(b, re.Sub[0], v)
-	}
-}
-
-// pickRune picks a byte from a class: a plain letter or digit when the class has one,
-// varying with v, else the first byte it contains.
-func pickRune(ranges []rune, v int) byte {
-	var cands []byte
-	for i := 0; i+1 < len(ranges); i += 2 {
-		for r := ranges[i]; r <= ranges[i+1] && r < 256; r++ {
-			c := byte(r)
-			if isAlnum(c) || c == '_' || c == '-' || c == '.' {
-				cands = append(cands, c)
-			}
-			if len(cands) > 64 {
-				break
-			}
-		}
-	}
-	if len(cands) > 0 {
-		return cands[(v*7)%len(cands)]
-	}
-	if len(ranges) > 0 && ranges[0] < 256 {
-		return byte(ranges[0])
-	}
-	return 'x'
 }
 
 // extraKeys covers aliases (every .subs_dist line, applied to real paths of the tree),

@@ -47,6 +47,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/regexsample"
 )
 
 func fatal(err error) {
@@ -217,12 +219,10 @@ func specKeys(w io.Writer, files []string) error {
 				continue // not RE2 syntax: skip the spec (the engines may still load it)
 			}
 			for v := range 2 {
-				var sb strings.Builder
-				generate(&sb, re, v)
 				if v == 0 {
-					add(sb.String(), mode|0o644*btoi(mode != 0))
+					add(regexsample.Generate(re, v), mode|0o644*btoi(mode != 0))
 				} else {
-					add(sb.String(), 0)
+					add(regexsample.Generate(re, v), 0)
 				}
 			}
 		}
@@ -255,65 +255,6 @@ func btoi(b bool) uint32 {
 		return 1
 	}
 	return 0
-}
-
-// generate writes one string matched by re; v varies the choices (repetition counts,
-// alternatives, class members).
-func generate(b *strings.Builder, re *syntax.Regexp, v int) {
-	switch re.Op {
-	case syntax.OpLiteral:
-		for _, r := range re.Rune {
-			b.WriteByte(byte(r))
-		}
-	case syntax.OpCharClass:
-		b.WriteByte(pick(re.Rune, v))
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		b.WriteByte("xqz"[v%3])
-	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
-		lo, hi := re.Min, re.Max
-		switch re.Op {
-		case syntax.OpStar:
-			lo, hi = 0, 2
-		case syntax.OpPlus:
-			lo, hi = 1, 2
-		case syntax.OpQuest:
-			lo, hi = 0, 1
-		}
-		if hi < lo {
-			hi = lo + 1
-		}
-		for i := range lo + v%(hi-lo+1) {
-			generate(b, re.Sub[0], v+i)
-		}
-	case syntax.OpConcat:
-		for _, s := range re.Sub {
-			generate(b, s, v)
-		}
-	case syntax.OpAlternate:
-		generate(b, re.Sub[v%len(re.Sub)], v)
-	case syntax.OpCapture:
-		generate(b, re.Sub[0], v)
-	}
-}
-
-// pick returns a byte of a character class, preferring a letter, digit or '_', '-', '.'.
-func pick(ranges []rune, v int) byte {
-	var cands []byte
-	for i := 0; i+1 < len(ranges) && len(cands) < 64; i += 2 {
-		for r := ranges[i]; r <= ranges[i+1] && r < 128 && len(cands) < 64; r++ {
-			c := byte(r)
-			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' {
-				cands = append(cands, c)
-			}
-		}
-	}
-	if len(cands) > 0 {
-		return cands[(v*7)%len(cands)]
-	}
-	if len(ranges) > 0 && ranges[0] < 256 {
-		return byte(ranges[0])
-	}
-	return 'x'
 }
 
 func measure(w io.Writer, args []string) error {
