@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -171,14 +173,33 @@ func memberApp() int {
 	c := make(chan os.Signal, 8)
 	signal.Notify(c, unix.SIGUSR1, unix.SIGTERM)
 	fmt.Println("member ready")
-	var got []string
+	var got []int
 	for s := range c {
-		got = append(got, strconv.Itoa(int(s.(unix.Signal))))
+		got = append(got, int(s.(unix.Signal)))
 		if s == unix.SIGTERM {
 			break
 		}
 	}
-	fmt.Println("member got", strings.Join(got, " "))
+	// A signal relayed to the group just before SIGTERM may still be on its way (on a
+	// loaded machine the two can be handled in either order): collect stragglers briefly,
+	// and report the set in a stable order.
+	for straggling := true; straggling; {
+		select {
+		case s := <-c:
+			got = append(got, int(s.(unix.Signal)))
+		case <-time.After(300 * time.Millisecond):
+			straggling = false
+		}
+	}
+	// SIGTERM can come twice (relayed to the group, and from the application itself):
+	// the question is which signals arrived, not how often.
+	sort.Ints(got)
+	got = slices.Compact(got)
+	words := make([]string, len(got))
+	for i, g := range got {
+		words[i] = strconv.Itoa(g)
+	}
+	fmt.Println("member got", strings.Join(words, " "))
 	return 0
 }
 
