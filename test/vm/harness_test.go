@@ -187,6 +187,50 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestDenialChecks runs the AVC checks of the exec-context scenarios (g, g2) on consoles
+// with the kernel's own record format: the entrypoint denial of g2's boot, a relayed
+// denial, and the create denial on attr/exec that an O_CREAT open would cause.
+func TestDenialChecks(t *testing.T) {
+	const (
+		entrypoint = "[    4.667454] audit: type=1400 audit(1795641681.330:4): avc:  denied  { entrypoint } for  pid=1 comm=\"nsinit\" path=\"/usr/bin/testinit\" dev=\"vda\" ino=63 scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:bin_t:s0 tclass=file permissive=0"
+		create     = "[    4.6] audit: type=1400 audit(1795641681.300:4): avc:  denied  { create } for  pid=1 comm=\"nsinit\" name=\"exec\" scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:system_r:kernel_t:s0 tclass=file permissive=0"
+		granted    = "[    4.6] audit: type=1400 audit(1795641681.300:4): avc:  granted  { setexec } for  pid=1 comm=\"nsinit\" scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:system_r:kernel_t:s0 tclass=process"
+	)
+	boot := func(lines ...string) *Result {
+		r := &Result{}
+		for _, l := range lines {
+			r.classify(l)
+			r.Console += l + "\n"
+		}
+		return r
+	}
+	tests := []struct {
+		name     string
+		r        *Result
+		allowed  []string
+		wantOnly bool // expectOnlyDenials(allowed...) passes
+		wantG2   bool // g2's expectKernelDenied passes
+	}{
+		{"clean", boot("INFO\tnsinit\thanding off", granted), nil, true, false},
+		{"g2's boot", boot(entrypoint, "nsinit: freezing"), []string{"entrypoint"}, true, true},
+		{"entrypoint not allowed", boot(entrypoint), nil, false, true},
+		{"create on attr/exec", boot(create, entrypoint), []string{"entrypoint"}, false, true},
+		{"relayed create", boot("TESTINIT: avc: 6,300,4667454,-;audit: type=1400 avc:  denied  { create } for name=\"exec\""), nil, false, false},
+		{"other target", boot(strings.Replace(entrypoint, "bin_t", "usr_t", 1)), []string{"entrypoint"}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := expectOnlyDenials(tt.allowed...)(tt.r); (err == nil) != tt.wantOnly {
+				t.Errorf("expectOnlyDenials(%q) = %v, want pass=%v", tt.allowed, err, tt.wantOnly)
+			}
+			err := expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel)(tt.r)
+			if (err == nil) != tt.wantG2 {
+				t.Errorf("expectKernelDenied = %v, want pass=%v", err, tt.wantG2)
+			}
+		})
+	}
+}
+
 func TestKernelCmdline(t *testing.T) {
 	tests := []struct {
 		args     []string

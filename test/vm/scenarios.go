@@ -129,8 +129,9 @@ const (
 	NeedTrixie = "trixie"
 )
 
-// Scenarios are issue 2's acceptance scenarios (a)-(f), variants of them that reach other
-// branches of the failure policy (b2, d2, e2), and the reference control.
+// Scenarios are issue 2's acceptance scenarios (a)-(g), variants of them that reach other
+// branches of the failure policy (b2, d2, e2, g2), the reference control, and the
+// scenarios of issues 4, 5 and 6.
 var Scenarios = []Scenario{
 	{
 		Name: "enforcing", ID: "a",
@@ -206,6 +207,24 @@ var Scenarios = []Scenario{
 		Check:   expectInit(InitContext, "1", "/usr/sbin/init", "alpha", "two words", "--gamma"),
 	},
 	{
+		Name: "exec-context", ID: "g",
+		Summary: "nsinit --exec-context " + InitContext + ", enforcing, /sbin/init init_exec_t: nsinit writes the context to attr/exec and execs; the init runs in exactly that context with enforce=1 and no AVC denial (none for creating attr/exec)",
+		SELinux: "enforcing",
+		Args:    []string{"--exec-context", InitContext},
+		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
+			expectLogged("exec /sbin/init as "+InitContext+" (--exec-context)"), expectOnlyDenials()),
+	},
+	{
+		Name: "exec-context-denied", ID: "g2",
+		Summary: "nsinit --exec-context " + InitContext + " -- " + BinInitPath + " (testinit labelled bin_t, not an entrypoint of init_t), enforcing: the kernel refuses the exec; nsinit never runs the init, names the exec failure and freezes",
+		SELinux: "enforcing",
+		Change:  addBinInit,
+		Args:    []string{"--exec-context", InitContext, "--", BinInitPath},
+		Check: all(expectFailClosed("execute the init "+BinInitPath, "permission denied"),
+			expectLogged("exec "+BinInitPath+" as "+InitContext+" (--exec-context)"),
+			expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel), expectOnlyDenials("entrypoint")),
+	},
+	{
 		Name: "reference-loader", ID: "control",
 		Summary: "no nsinit: testinit as PID 1 loads the policy itself, enforces and re-execs /sbin/init; proves the image, labels and kernel independently of nsinit",
 		SELinux: "enforcing",
@@ -267,6 +286,23 @@ var Scenarios = []Scenario{
 
 // AppPath is where the images hold testapp (bin_t in Debian's file_contexts).
 const AppPath = "/usr/bin/testapp"
+
+// BinInitPath is where addBinInit puts a second copy of testinit: bin_t in Debian's
+// file_contexts (/usr/(.*/)?bin(/.*)?), a type init_t may execute but not enter.
+const BinInitPath = "/usr/bin/testinit"
+
+// BinLabel is the label file_contexts gives BinInitPath and AppPath.
+const BinLabel = "system_u:object_r:bin_t:s0"
+
+// addBinInit installs the image's testinit a second time, at BinInitPath.
+func addBinInit(_ Env, im *Image) error {
+	init, ok := im.Entries["sbin/init"]
+	if !ok || init.Src == "" {
+		return errors.New("the image has no sbin/init to copy")
+	}
+	im.AddHostFile(strings.TrimPrefix(BinInitPath, "/"), 0o755, init.Src)
+	return nil
+}
 
 // onlyPolicy returns a Change that replaces policy.33 with the Trixie policy file src,
 // installed under the name name.
@@ -419,6 +455,71 @@ func expectLogged(text string) func(*Result) error {
 		}
 		return fmt.Errorf("no nsinit log line contains %q", text)
 	}
+}
+
+// expectOnlyDenials checks that the kernel denied nothing but the permissions in allowed:
+// neither in the AVC records testinit relayed (from /dev/kmsg, complete) nor on the
+// console. nsinit opens attr/exec without O_CREAT, so in particular it never causes a
+// "create" denial there.
+func expectOnlyDenials(allowed ...string) func(*Result) error {
+	return func(r *Result) error {
+		var bad []string
+		for _, d := range r.Denials {
+			if strings.Contains(d, "denied") && !deniesOneOf(d, allowed) {
+				bad = append(bad, "relayed: "+d)
+			}
+		}
+		for _, l := range consoleDenials(r) {
+			if !deniesOneOf(l, allowed) {
+				bad = append(bad, "console: "+l)
+			}
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("unexpected AVC denials:\n%s", strings.Join(bad, "\n"))
+		}
+		return nil
+	}
+}
+
+// deniesOneOf reports whether the AVC record denies exactly one of perms.
+func deniesOneOf(record string, perms []string) bool {
+	for _, p := range perms {
+		if strings.Contains(record, "{ "+p+" }") {
+			return true
+		}
+	}
+	return false
+}
+
+// expectKernelDenied checks that the console shows the kernel's AVC denial of perm
+// containing every one of words (e.g. scontext=..., tcontext=...).
+func expectKernelDenied(perm string, words ...string) func(*Result) error {
+	return func(r *Result) error {
+	lines:
+		for _, l := range consoleDenials(r) {
+			if !strings.Contains(l, "{ "+perm+" }") {
+				continue
+			}
+			for _, w := range words {
+				if !strings.Contains(l, w) {
+					continue lines
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("no AVC denial of %q with %q on the console", perm, words)
+	}
+}
+
+// consoleDenials returns the kernel's AVC denial records on the console.
+func consoleDenials(r *Result) []string {
+	var out []string
+	for _, l := range strings.Split(r.Console, "\n") {
+		if strings.Contains(l, "avc:") && strings.Contains(l, "denied") && !strings.HasPrefix(l, markerPrefix) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // all combines checks: the first error wins.
