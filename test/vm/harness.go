@@ -48,8 +48,10 @@ const (
 const DefaultTimeout = 180 * time.Second
 
 // freezeGrace is how long the harness keeps reading after "nsinit: freezing" before it
-// kills qemu: enough for the kernel's last console lines, far less than a timeout.
-const freezeGrace = 300 * time.Millisecond
+// kills qemu: enough for the kernel's last console lines (the audit thread prints AVC
+// denials asynchronously, and an emulated guest on a loaded host can lag by a second),
+// far less than a timeout.
+const freezeGrace = 2 * time.Second
 
 // Machine is one qemu boot.
 type Machine struct {
