@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/procattr"
 )
 
 // DefaultInits are tried in order when neither `--` nor init= names the init: sysvinit's and
@@ -144,37 +146,15 @@ func Exec(t Target, env []string, execContext string) error {
 		return &os.PathError{Op: "chdir", Path: "/", Err: err}
 	}
 	if execContext != "" {
-		if err := writeExecAttr(execContext); err != nil {
-			return err
+		if err := procattr.SetExec(execContext); err != nil {
+			return fmt.Errorf("set exec context %q: %w", execContext, err)
 		}
 	}
 	resetIgnoredSignals()
 	err := unix.Exec(t.Path, t.Argv, env)
 	if execContext != "" {
 		// Best effort: the failure to exec is the error that matters.
-		_ = writeExecAttr("")
+		_ = procattr.SetExec("")
 	}
 	return &os.PathError{Op: "execve", Path: t.Path, Err: err}
-}
-
-// execAttr is the calling thread's exec-context attribute. thread-self, not self: the
-// attribute is per thread and /proc/self names the thread-group leader.
-const execAttr = "/proc/thread-self/attr/exec"
-
-// writeExecAttr sets (or, with "", clears) the calling thread's exec context. The file is
-// opened without O_CREAT: with it the kernel checks (and logs a denial for) file creation.
-func writeExecAttr(ctx string) error {
-	fd, err := unix.Open(execAttr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: execAttr, Err: err}
-	}
-	defer unix.Close(fd)
-	var data []byte
-	if ctx != "" {
-		data = append([]byte(ctx), 0) // with its NUL, as libselinux writes it
-	}
-	if _, err := unix.Write(fd, data); err != nil {
-		return &os.PathError{Op: fmt.Sprintf("write %q to", ctx), Path: execAttr, Err: err}
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/procattr"
 )
 
 // TestForwardSignals sends every relayed signal to the supervisor from outside (from the
@@ -270,8 +271,8 @@ func TestStartErrors(t *testing.T) {
 			exitcode.ExecFailed,
 			func(t *testing.T, err error) {
 				var pe *os.PathError
-				if !errors.As(err, &pe) || pe.Path != attrExec || pe.Op != "write" {
-					t.Errorf("error %v is not a write error on %s", err, attrExec)
+				if !errors.As(err, &pe) || pe.Path != procattr.ExecPath || pe.Op != "write" {
+					t.Errorf("error %v is not a write error on %s", err, procattr.ExecPath)
 				}
 				if !strings.Contains(err.Error(), `set exec context "nsinit_test_u:no_such_r:no_such_t:s0"`) {
 					t.Errorf("error %q does not name the context", err)
