@@ -3,11 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
@@ -52,8 +52,8 @@ func status(e *env, root, procDir, sfsDir string, flagMode config.Mode) int {
 	defer w.Flush()
 	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 
-	denv := detect.DefaultEnvAt(procDir)
-	det := detect.Detect(denv, detect.Options{})
+	// The bring-up's own detection, with the same procfs and selinuxfs.
+	det := boot.RealSystem(procDir, sfsDir).Detect(detect.Options{})
 	row("verdict", "%s (%s)", det.Verdict, det.Signal)
 	for _, ev := range det.Evidence {
 		row("  evidence", "%s", ev)
@@ -80,9 +80,8 @@ func status(e *env, root, procDir, sfsDir string, flagMode config.Mode) int {
 	}
 	// The kernel command line counts only for the machine's PID 1, as in the bring-up.
 	var cmdline *config.Cmdline
-	if initial, _ := denv.InitialPIDNS(); initial && os.Getpid() == 1 {
-		if b, err := os.ReadFile(filepath.Join(procDir, "cmdline")); err == nil {
-			c := config.ParseCmdline(string(b))
+	if boot.KernelPID1(procDir) {
+		if c, err := config.ReadCmdline(procDir); err == nil {
 			cmdline = &c
 		}
 	}

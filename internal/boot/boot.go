@@ -208,8 +208,8 @@ func (r *run) run(ctx context.Context) int {
 	var cmdline config.Cmdline
 	var cmdlinePtr *config.Cmdline
 	if r.pid1 {
-		if b, err := os.ReadFile(filepath.Join(o.ProcDir, "cmdline")); err == nil {
-			cmdline = config.ParseCmdline(string(b))
+		var err error
+		if cmdline, err = config.ReadCmdline(o.ProcDir); err == nil {
 			cmdlinePtr = &cmdline
 		} else {
 			r.log.Warn("cannot read the kernel command line", zap.Error(err))

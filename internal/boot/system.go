@@ -20,19 +20,11 @@ func RealSystem(procDir, selinuxfsDir string) System {
 	env := detect.DefaultEnvAt(procDir)
 	env.SelinuxfsDir = selinuxfsDir
 	return System{
-		Getenv:  os.Getenv,
-		Environ: os.Environ,
-		KernelPID1: func() bool {
-			if os.Getpid() != 1 {
-				return false
-			}
-			// When the namespace cannot be told, assume the machine's PID 1: wrongly
-			// freezing a container is recoverable, exiting as the kernel's PID 1 panics it.
-			initial, err := env.InitialPIDNS()
-			return err != nil || initial
-		},
-		MountAPI: MountAPI,
-		Detect:   func(o detect.Options) detect.Result { return detect.Detect(env, o) },
+		Getenv:     os.Getenv,
+		Environ:    os.Environ,
+		KernelPID1: func() bool { return KernelPID1(procDir) },
+		MountAPI:   MountAPI,
+		Detect:     func(o detect.Options) detect.Result { return detect.Detect(env, o) },
 		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
 			return selinuxfs.Mount(dir)
 		},
@@ -51,6 +43,18 @@ func RealSystem(procDir, selinuxfsDir string) System {
 func powerOff() error {
 	unix.Sync()
 	return os.NewSyscallError("reboot(POWER_OFF)", unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF))
+}
+
+// KernelPID1 reports whether the calling process is PID 1 of the initial PID namespace, the
+// process whose exit panics the kernel (procfs must be mounted at procDir). When the
+// namespace cannot be told it answers yes: wrongly freezing a container is recoverable,
+// exiting as the kernel's PID 1 is not.
+func KernelPID1(procDir string) bool {
+	if os.Getpid() != 1 {
+		return false
+	}
+	initial, err := detect.InitialPIDNS(procDir)
+	return err != nil || initial
 }
 
 // freeze blocks forever without exiting and without looking like a deadlock to the Go

@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
 
 // Cmdline is what nsinit takes from the kernel command line (/proc/cmdline).
 type Cmdline struct {
@@ -151,4 +155,14 @@ func nextArg(s string) (param, val string, hasVal bool, rest string) {
 		val = strings.TrimSuffix(val, `"`)
 	}
 	return param, val, true, rest
+}
+
+// ReadCmdline reads and parses <procDir>/cmdline. Only the machine's PID 1 should: inside a
+// container the file is the host's command line.
+func ReadCmdline(procDir string) (Cmdline, error) {
+	b, err := os.ReadFile(filepath.Join(procDir, "cmdline"))
+	if err != nil {
+		return Cmdline{}, err
+	}
+	return ParseCmdline(string(b)), nil
 }

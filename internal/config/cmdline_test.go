@@ -1,6 +1,9 @@
 package config
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -93,4 +96,18 @@ func FuzzParseCmdline(f *testing.F) {
 			t.Fatalf("init %q from %q", c.Init, s)
 		}
 	})
+}
+
+func TestReadCmdline(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte("console=ttyS0 enforcing=1 autorelabel init=/sbin/nsinit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadCmdline(dir)
+	if err != nil || c.Enforcing != ModeEnforcing || !c.Autorelabel || c.Init != "/sbin/nsinit" {
+		t.Fatalf("ReadCmdline = %+v, %v", c, err)
+	}
+	if _, err := ReadCmdline(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadCmdline of a missing procfs = %v", err)
+	}
 }
