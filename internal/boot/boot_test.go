@@ -3,7 +3,6 @@ package boot
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,22 +15,10 @@ import (
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/handoff"
-	"github.com/nsinit/nsinit/internal/policydb"
+	"github.com/nsinit/nsinit/internal/policydb/policytest"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
-
-// policyImage returns a policy image with a valid header of version v.
-func policyImage(v int) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, policydb.Magic)
-	b = le.AppendUint32(b, 8)
-	b = append(b, policydb.Identifier...)
-	for _, x := range []uint32{uint32(v), 1 | 4, 8, 9} {
-		b = le.AppendUint32(b, x)
-	}
-	return append(b, "rest of the policy"...)
-}
 
 // world is a fake machine: an image root, a fake selinuxfs and recorded side effects.
 type world struct {
@@ -55,7 +42,7 @@ func newWorld(t *testing.T, configText string) *world {
 	t.Helper()
 	w := &world{t: t, root: t.TempDir(), sfs: t.TempDir(), verdict: detect.Boot, pid1: true, env: map[string]string{}}
 	w.write("etc/selinux/config", configText, 0o644)
-	w.write("etc/selinux/default/policy/policy.33", string(policyImage(33)), 0o644)
+	w.write("etc/selinux/default/policy/policy.33", string(policytest.Image(33)), 0o644)
 	w.write("sbin/init", "#!/bin/sh\n", 0o755)
 	for name, content := range map[string]string{"policyvers": "33", "enforce": "0", "load": "", "mls": "1"} {
 		if err := os.WriteFile(filepath.Join(w.sfs, name), []byte(content), 0o644); err != nil {

@@ -11,25 +11,10 @@ import (
 	"testing"
 
 	"github.com/nsinit/nsinit/internal/policydb"
+	"github.com/nsinit/nsinit/internal/policydb/policytest"
 	"github.com/nsinit/nsinit/internal/testutil"
 	"golang.org/x/sys/unix"
 )
-
-// image returns a syntactically valid policy header of version v followed by a body.
-func image(v int) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, policydb.Magic)
-	b = le.AppendUint32(b, 8)
-	b = append(b, policydb.Identifier...)
-	ocons := uint32(7)
-	if v >= 31 {
-		ocons = 9
-	}
-	for _, x := range []uint32{uint32(v), 1, 8, ocons} {
-		b = le.AppendUint32(b, x)
-	}
-	return append(b, "body"...)
-}
 
 // policyDir creates a directory with the given files.
 func policyDir(t *testing.T, files map[string][]byte) string {
@@ -51,15 +36,15 @@ func TestReadSelection(t *testing.T) {
 		want      int    // FileVersion chosen, 0 for an error
 		wantErr   string // substring of the error
 	}{
-		{"exact", map[string][]byte{"policy.33": image(33), "policy.32": image(32)}, 33, 33, ""},
-		{"highest below", map[string][]byte{"policy.30": image(30), "policy.29": image(29)}, 33, 30, ""},
-		{"ignores newer when older exists", map[string][]byte{"policy.35": image(35), "policy.31": image(31)}, 33, 31, ""},
-		{"only newer", map[string][]byte{"policy.35": image(35)}, 33, 0, "policy.35 present, kernel supports ≤ 33"},
+		{"exact", map[string][]byte{"policy.33": policytest.Image(33), "policy.32": policytest.Image(32)}, 33, 33, ""},
+		{"highest below", map[string][]byte{"policy.30": policytest.Image(30), "policy.29": policytest.Image(29)}, 33, 30, ""},
+		{"ignores newer when older exists", map[string][]byte{"policy.35": policytest.Image(35), "policy.31": policytest.Image(31)}, 33, 31, ""},
+		{"only newer", map[string][]byte{"policy.35": policytest.Image(35)}, 33, 0, "policy.35 present, kernel supports ≤ 33"},
 		{"empty dir", map[string][]byte{"README": []byte("x")}, 33, 0, "holds no policy.N"},
-		{"truncated", map[string][]byte{"policy.33": image(33)[:20]}, 33, 0, "truncated"},
+		{"truncated", map[string][]byte{"policy.33": policytest.Image(33)[:20]}, 33, 0, "truncated"},
 		{"random bytes", map[string][]byte{"policy.33": []byte("\x01\x02\x03\x04 random junk, not a policy at all")}, 33, 0, "bad magic"},
 		{"module package", map[string][]byte{"policy.33": append(binary.LittleEndian.AppendUint32(nil, policydb.ModuleMagic), make([]byte, 40)...)}, 33, 0, "module package"},
-		{"header newer than kernel", map[string][]byte{"policy.33": image(34)}, 33, 0, "header says version 34"},
+		{"header newer than kernel", map[string][]byte{"policy.33": policytest.Image(34)}, 33, 0, "header says version 34"},
 		{"empty file", map[string][]byte{"policy.33": nil}, 33, 0, "too short"},
 	}
 	for _, tt := range tests {
@@ -105,7 +90,7 @@ func TestReadNotRegular(t *testing.T) {
 }
 
 func TestReadNameMismatchWarns(t *testing.T) {
-	dir := policyDir(t, map[string][]byte{"policy.33": image(32)})
+	dir := policyDir(t, map[string][]byte{"policy.33": policytest.Image(32)})
 	img, err := Read(dir, 33, nil)
 	if err != nil || len(img.Warnings) != 1 || !strings.Contains(img.Warnings[0], "header says 32") {
 		t.Fatalf("Read = %+v, %v; want a warning about the version mismatch", img, err)
@@ -113,7 +98,7 @@ func TestReadNameMismatchWarns(t *testing.T) {
 }
 
 func TestReadDowngrade(t *testing.T) {
-	dir := policyDir(t, map[string][]byte{"policy.35": image(35), "policy.34": image(34)})
+	dir := policyDir(t, map[string][]byte{"policy.35": policytest.Image(35), "policy.34": policytest.Image(34)})
 	var tried []int
 	down := func(data []byte, to int) ([]byte, error) {
 		h, _ := policydb.ParseHeader(data)
@@ -121,7 +106,7 @@ func TestReadDowngrade(t *testing.T) {
 		if h.Version == 34 {
 			return nil, &policydb.RefusedError{From: 34, To: to, Feature: "extended permission rules inside conditional blocks"}
 		}
-		return image(to), nil
+		return policytest.Image(to), nil
 	}
 	img, err := Read(dir, 33, down)
 	if err != nil {
@@ -156,7 +141,7 @@ type fakeLoader struct{ err error }
 func (f fakeLoader) Load([]byte) error { return f.err }
 
 func TestLoadError(t *testing.T) {
-	img := &Image{Path: "/etc/selinux/x/policy/policy.33", Data: image(33)}
+	img := &Image{Path: "/etc/selinux/x/policy/policy.33", Data: policytest.Image(33)}
 	if _, err := Load(fakeLoader{}, img); err != nil {
 		t.Fatal(err)
 	}
