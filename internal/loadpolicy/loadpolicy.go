@@ -69,7 +69,7 @@ func (e *NoPolicyError) Error() string {
 	if len(e.Refusals) > 0 {
 		msg += ":\n" + strings.Join(e.Refusals, "\n")
 	} else if e.Present[0] > e.KernelMax {
-		msg += fmt.Sprintf("; rebuild it at version %d (checkpolicy -M -b -c %d, or policy-version = %d in semanage.conf and semodule -B)", e.KernelMax, e.KernelMax, e.KernelMax)
+		msg += ":\n" + policydb.StandardFixes(filepath.Join(e.Dir, "policy."+strconv.Itoa(e.Present[0])), e.KernelMax)
 	}
 	return msg
 }

@@ -46,14 +46,21 @@ func (e *RefusedError) Error() string {
 // policy file named file (e.g. /etc/selinux/default/policy/policy.35), one per line:
 // rewrite it offline with checkpolicy, or have libsemanage build the older version.
 func (e *RefusedError) Fixes(file string) string {
-	out := filepath.Join(filepath.Dir(file), fmt.Sprintf("policy.%d", e.To))
-	s := fmt.Sprintf("fix offline: checkpolicy -M -b -c %d -o %s %s\n"+
-		"or in the image: set `policy-version = %d` in /etc/selinux/semanage.conf, then run `semodule -B`",
-		e.To, out, file, e.To)
+	s := StandardFixes(file, e.To)
 	if hint := fixHints[e.Feature]; hint != "" {
 		s += "\n(" + hint + ")"
 	}
 	return s
+}
+
+// StandardFixes returns, one per line, the two standard ways to turn the policy file named
+// file into one at version to that a kernel accepts: rewrite it offline with checkpolicy,
+// or have libsemanage build that version.
+func StandardFixes(file string, to int) string {
+	out := filepath.Join(filepath.Dir(file), fmt.Sprintf("policy.%d", to))
+	return fmt.Sprintf("fix offline: checkpolicy -M -b -c %d -o %s %s\n"+
+		"or in the image: set `policy-version = %d` in /etc/selinux/semanage.conf, then run `semodule -B`",
+		to, out, file, to)
 }
 
 // Downgrade returns an image of the policy at version to, which must be lower than the
