@@ -14,7 +14,6 @@ import (
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/logging"
-	"github.com/nsinit/nsinit/internal/policydb"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
@@ -57,8 +56,6 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 // bringUpFlags are the flags of the default command.
 type bringUpFlags struct {
 	opts      boot.Options
-	relabel   relabel.Policy
-	jobs      int
 	supervise bool
 	sup       supervise.Options
 	log       logFlags
@@ -125,8 +122,8 @@ Examples:
 			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` where the fresh selinuxfs is mounted")
 			fs.Var(modeFlag{&o.Mode}, "mode", "SELinux `MODE`: enforcing, permissive or disabled (overrides NSINIT_MODE, the kernel command line and the config)")
 			fs.StringVar(&o.ExecContext, "exec-context", "", "exec the init in `CONTEXT` explicitly (needs process:transition and file:entrypoint) instead of the policy's automatic transition")
-			fs.Var(relabelFlag{&f.relabel}, "relabel", "first-boot relabel `WHEN`: auto (when /.autorelabel exists, the kernel command line says autorelabel, or the root's label differs from file_contexts), always, or never")
-			fs.IntVar(&f.jobs, "jobs", 0, "relabel with `N` parallel workers (0: one per CPU)")
+			fs.Var(relabelFlag{&o.Relabel}, "relabel", "first-boot relabel `WHEN`: auto (when /.autorelabel exists, the kernel command line says autorelabel, or the root's label differs from file_contexts), always, or never")
+			fs.IntVar(&o.Jobs, "jobs", 0, "relabel with `N` parallel workers (0: one per CPU)")
 			fs.BoolVar(&o.AssumeOwnNamespace, "assume-own-namespace", false, "DANGEROUS: load a policy even when nothing proves the SELinux namespace is nsinit's own; on a host without a policy this changes the host's SELinux state")
 			fs.BoolVar(&f.supervise, "supervise", false, "after the bring-up stay PID 1 and run the target as a supervised child: relay signals, reap zombies, exit with its status (for images whose entrypoint is an application; see docs/supervise.md)")
 			fs.BoolVar(&f.sup.ProcessGroup, "process-group", false, "with --supervise: relay signals to the application's whole process group")
@@ -158,8 +155,6 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 	o.Args = args
 	o.Log = log
 	o.Console = e.Stderr
-	o.Relabel = boot.FirstBootRelabel(f.relabel, f.jobs, log)
-	o.Downgrade = policydb.Downgrade
 	if f.supervise {
 		o.Supervise = &f.sup
 	} else if f.sup.ProcessGroup || f.sup.Grace != 0 {

@@ -88,16 +88,17 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 		fmt.Fprintf(w, "  %-15s %s\n", k+":", fmt.Sprintf(format, args...))
 	}
 	fmt.Fprintf(w, "%s\n", file)
-	data, err := loadpolicy.ReadImage(file)
-	if err != nil {
+	img, err := loadpolicy.ReadFile(file, 0)
+	var invalid *loadpolicy.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		row("invalid", "%v", invalid.Err)
+		return false
+	case err != nil:
 		row("error", "%v", err)
 		return false
 	}
-	h, err := policydb.ParseHeader(data)
-	if err != nil {
-		row("invalid", "%v", err)
-		return false
-	}
+	h, data := img.Header, img.Data
 	row("version", "%d", h.Version)
 	row("MLS", "%v", h.MLS)
 	row("handle_unknown", "%s", h.HandleUnknown)
@@ -121,7 +122,8 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 		row("loadable", "as is")
 		return true
 	}
-	if _, err := policydb.Downgrade(data, kmax); err != nil {
+	// The bring-up's own answer (loadpolicy.Fit), so that inspect and the bring-up agree.
+	if err := loadpolicy.Fit(img, kmax); err != nil {
 		row("loadable", "no: %v", err)
 		var re *policydb.RefusedError
 		if errors.As(err, &re) {

@@ -4,56 +4,63 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/nsinit/nsinit/internal/boot"
-	"github.com/nsinit/nsinit/internal/config"
-	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
-	"github.com/nsinit/nsinit/internal/loadpolicy"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
 func init() {
 	register(&command{
 		Name:     "status",
-		Synopsis: "nsinit status [--root DIR] [--proc DIR] [--selinuxfs DIR]",
-		Summary:  "show the detection verdict, effective mode, policy and enforcing state",
+		Synopsis: "nsinit status [--root DIR] [--proc DIR] [--selinuxfs DIR] [--mode MODE] [--kernel-max N] [-- INIT [ARGS...]]",
+		Summary:  "show what the bring-up would decide here: verdict, mode, policy, init and the plan",
 		Help: `Show what the bring-up would decide here, without changing anything: the detection
-verdict with its evidence, the effective mode and where it comes from, the policy type and
-the policy file the kernel would get, and the state of the selinuxfs at --selinuxfs.
-Nothing is mounted or loaded; run it by hand on any machine or inside a container.
+verdict with its evidence, the effective mode and where it comes from, the policy file the
+kernel would get (and whether it would be downgraded), the init, and the plan — what the
+bring-up would do, or how it would fail. The bring-up and status share one decision
+(boot.Decide), so they cannot disagree. Nothing is mounted or loaded; run it by hand on any
+machine or inside a container.
 
-Example:
+The kernel's maximum policy version comes from --kernel-max, else from the policyvers node
+of the selinuxfs at --selinuxfs; --kernel-max shows the plan for an image meant for another
+kernel.
+
+Examples:
   nsinit status
-  nsinit status --root /mnt/image     inspect an image's configuration and policy`,
+  nsinit status --root /mnt/image --kernel-max 33     an image, for a kernel accepting ≤ 33`,
 		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
-			var root, proc, sfs string
-			var mode config.Mode
-			fs.StringVar(&root, "root", "/", "`DIR` holding etc/selinux/config and the policy")
-			fs.StringVar(&proc, "proc", "/proc", "`DIR` where procfs is mounted")
-			fs.StringVar(&sfs, "selinuxfs", selinuxfs.DefaultDir, "`DIR` of the selinuxfs to report on")
-			fs.Var(modeFlag{&mode}, "mode", "show the result as if --mode `MODE` were given")
+			var o boot.Options
+			var kernelMax int
+			fs.StringVar(&o.Root, "root", "/", "`DIR` holding etc/selinux/config, the policy and the init")
+			fs.StringVar(&o.ProcDir, "proc", "/proc", "`DIR` where procfs is mounted")
+			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` of the selinuxfs to report on")
+			fs.Var(modeFlag{&o.Mode}, "mode", "show the result as if --mode `MODE` were given")
+			fs.IntVar(&kernelMax, "kernel-max", 0, "judge the policy for a kernel accepting versions up to `N` (default: read policyvers)")
 			return func(e *env, args []string) int {
-				if len(args) > 0 {
-					fmt.Fprintf(e.Stderr, "nsinit status: unexpected arguments %q\n", args)
-					return exitcode.Usage
-				}
-				return status(e, root, proc, sfs, mode)
+				o.Args = args
+				return status(e, o, kernelMax)
 			}
 		},
 	})
 }
 
-// status prints the report; it fails only when the configuration cannot be read.
-func status(e *env, root, procDir, sfsDir string, flagMode config.Mode) int {
+// status prints the surveyed facts and the plan; it fails only when the configuration
+// cannot be read.
+func status(e *env, o boot.Options, kernelMax int) int {
 	w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	defer w.Flush()
 	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 
-	// The bring-up's own detection, with the same procfs and selinuxfs.
-	det := boot.RealSystem(procDir, sfsDir).Detect(detect.Options{})
+	sys := boot.RealSystem(o.ProcDir, o.SelinuxfsDir)
+	sys.Getenv = e.Getenv
+	f := boot.Survey(o, sys, kernelMax)
+	plan := boot.Decide(f)
+
+	det := f.Detection
 	row("verdict", "%s (%s)", det.Verdict, det.Signal)
 	for _, ev := range det.Evidence {
 		row("  evidence", "%s", ev)
@@ -62,76 +69,101 @@ func status(e *env, root, procDir, sfsDir string, flagMode config.Mode) int {
 		row("  reason", "%s", det.Reason)
 	}
 	row("context", "%q", det.Context)
-
 	code := exitcode.OK
-	cfg, err := config.Load(root)
-	if err != nil {
-		row("config", "ERROR %v", err)
+	if f.ConfigErr != nil {
+		row("config", "ERROR %v", f.ConfigErr)
 		code = exitcode.Failure
 	} else {
 		found := "found"
-		if !cfg.Found {
+		if !f.Config.Found {
 			found = "missing, libselinux defaults"
 		}
-		row("config", "%s (%s)", cfg.Path, found)
-		for _, wn := range cfg.Warnings {
+		row("config", "%s (%s)", f.Config.Path, found)
+		for _, wn := range f.Config.Warnings {
 			row("  warning", "%s", wn)
 		}
 	}
-	// The kernel command line counts only for the machine's PID 1, as in the bring-up.
-	var cmdline *config.Cmdline
-	if boot.KernelPID1(procDir) {
-		if c, err := config.ReadCmdline(procDir); err == nil {
-			cmdline = &c
-		}
+	row("mode", "%s (from %s)", plan.Mode, plan.ModeSource)
+	reportSelinuxfs(row, o.SelinuxfsDir)
+	if f.Config != nil {
+		row("policy type", "%s (%s)", f.Config.Type, plan.Layout.Dir)
+		reportPolicy(row, f, plan.Layout.PolicyDir(), kernelMax != 0)
 	}
-	mode, source, err := config.Resolve(config.Inputs{Flag: flagMode, Env: e.Getenv("NSINIT_MODE"), Cmdline: cmdline, Config: cfg})
-	if err != nil {
-		row("mode", "ERROR %v", err)
-		code = exitcode.Failure
-	} else {
-		row("mode", "%s (from %s)", mode, source)
+	if f.InitErr == nil {
+		row("init", "%s (%s)", strings.Join(f.Init.Argv, " "), f.Init.Source)
 	}
-
-	fs := selinuxfs.Open(sfsDir)
-	kernelMax := 0
-	if fs.IsMounted() {
-		kernelMax, _ = fs.PolicyVers()
-		enforce, eerr := fs.Enforce()
-		loaded, lerr := fs.PolicyLoaded()
-		row("selinuxfs", "%s: policyvers %d, enforce %s, policy loaded %s", sfsDir, kernelMax, boolOrErr(enforce, eerr), boolOrErr(loaded, lerr))
-		if verr := fs.Verify(); verr != nil {
-			row("  note", "%v (the bring-up mounts a fresh, writable instance)", verr)
-		}
-	} else {
-		row("selinuxfs", "%s: not mounted", sfsDir)
-	}
-
-	if cfg != nil {
-		layout := cfg.Layout(root)
-		row("policy type", "%s (%s)", cfg.Type, layout.Dir)
-		reportPolicy(row, layout.PolicyDir(), kernelMax)
-	}
+	reportPlan(row, plan)
 	return code
 }
 
+// reportSelinuxfs prints the state of the selinuxfs at dir.
+func reportSelinuxfs(row func(k, format string, args ...any), dir string) {
+	fs := selinuxfs.Open(dir)
+	if !fs.IsMounted() {
+		row("selinuxfs", "%s: not mounted", dir)
+		return
+	}
+	vers, verr := fs.PolicyVers()
+	enforce, eerr := fs.Enforce()
+	loaded, lerr := fs.PolicyLoaded()
+	row("selinuxfs", "%s: policyvers %s, enforce %s, policy loaded %s", dir, intOrErr(vers, verr), boolOrErr(enforce, eerr), boolOrErr(loaded, lerr))
+	if err := fs.Verify(); err != nil {
+		row("  note", "%v (the bring-up mounts a fresh, writable instance)", err)
+	}
+}
+
 // reportPolicy prints which policy file the bring-up would load.
-func reportPolicy(row func(k, format string, args ...any), dir string, kernelMax int) {
-	if kernelMax == 0 {
-		row("policy", "kernel maximum unknown (no selinuxfs); files in %s: %s", dir, listPolicies(dir))
+func reportPolicy(row func(k, format string, args ...any), f boot.Facts, dir string, fromFlag bool) {
+	switch {
+	case f.KernelMax == 0 && f.PolicyErr == nil:
+		row("policy", "kernel maximum unknown (no selinuxfs; pass --kernel-max N); files in %s: %s", dir, listPolicies(dir))
+		return
+	case f.PolicyErr != nil:
+		row("policy", "NOT LOADABLE: %v", f.PolicyErr)
 		return
 	}
-	img, err := loadpolicy.Read(dir, kernelMax, nil)
-	if err != nil {
-		row("policy", "NOT LOADABLE: %v", err)
-		return
-	}
+	img := f.Policy
 	mls := "non-MLS"
 	if img.Header.MLS {
 		mls = "MLS"
 	}
-	row("policy", "%s: version %d, %s, handle_unknown %s, %.1f MB; loadable (kernel supports ≤ %d)",
-		img.Path, img.Header.Version, mls, img.Header.HandleUnknown, float64(len(img.Data))/1e6, kernelMax)
+	how := "as is"
+	if img.Downgraded {
+		how = fmt.Sprintf("after an in-memory downgrade from %d to %d (proven lossless)", img.FileVersion, img.Header.Version)
+	}
+	source := "policyvers"
+	if fromFlag {
+		source = "--kernel-max"
+	}
+	row("policy", "%s: version %d, %s, handle_unknown %s, %.1f MB; loadable %s (kernel supports ≤ %d, from %s)",
+		img.Path, img.FileVersion, mls, img.Header.HandleUnknown, float64(len(img.Data))/1e6, how, f.KernelMax, source)
+}
+
+// reportPlan prints what the bring-up would do, or how it would fail.
+func reportPlan(row func(k, format string, args ...any), plan boot.Plan) {
+	if p := plan.Problem; p != nil {
+		out := plan.Outcome(*p)
+		switch {
+		case out.Stop && out.Emergency:
+			row("plan", "FAIL CLOSED (exit %d, or freeze as the machine's PID 1): failed to %s: %v", out.Code, p.What, p.Err)
+		case out.Stop:
+			row("plan", "STOP (exit %d): failed to %s: %v", out.Code, p.What, p.Err)
+		default:
+			row("plan", "continue WITHOUT SELinux (%s mode): failed to %s: %v", plan.Mode, p.What, p.Err)
+		}
+		if p.Hint != "" {
+			row("  hint", "%s", p.Hint)
+		}
+		if out.Stop {
+			return
+		}
+	} else {
+		row("plan", "%s", plan.Reason)
+	}
+	if plan.Load {
+		row("  then", "mount selinuxfs, load the policy, relabel where needed, set %s", plan.Mode)
+	}
+	row("  then", "exec %s", plan.Init.Path)
 }
 
 // listPolicies names the policy.N files in dir.
@@ -154,4 +186,11 @@ func boolOrErr(b bool, err error) string {
 		return "1"
 	}
 	return "0"
+}
+
+func intOrErr(v int, err error) string {
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return strconv.Itoa(v)
 }

@@ -36,6 +36,8 @@ type world struct {
 	poweredOff bool
 	console    bytes.Buffer
 	mounted    bool
+	// relabel is the relabel step (nil: a no-op).
+	relabel func(ctx context.Context, req RelabelRequest) (string, error)
 }
 
 func newWorld(t *testing.T, configText string) *world {
@@ -92,6 +94,12 @@ func (w *world) system() System {
 			w.mounted = true
 			return selinuxfs.Open(w.sfs), selinuxfs.MountResult{}, nil
 		},
+		Relabel: func(ctx context.Context, req RelabelRequest) (string, error) {
+			if w.relabel == nil {
+				return "", nil
+			}
+			return w.relabel(ctx, req)
+		},
 		CurrentContext: func() (string, error) { return "system_u:system_r:kernel_t:s0", nil },
 		FileContext:    func(string) (string, error) { return "system_u:object_r:init_exec_t:s0", nil },
 		Exec: func(t handoff.Target, env []string, execCtx string) error {
@@ -126,13 +134,22 @@ func TestBringUp(t *testing.T) {
 		enforce string // final enforce node ("" = don't check)
 		frozen  bool
 		console string // substring of the console output
+		// notConsole must not appear in the console output
+		notConsole string
 	}{
-		{name: "boot enforcing", config: enforcing, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "1", frozen: true},
+		{name: "boot enforcing", config: enforcing, code: exitcode.FailClosed, exec: true, loaded: true, enforce: "1", frozen: true},
 		{name: "permissive", config: permissive, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "0", frozen: true},
 		{name: "disabled", config: "SELINUX=disabled\nSELINUXTYPE=default\n", code: exitcode.ExecFailed, exec: true, loaded: false, enforce: "0", frozen: true},
 		{name: "flag overrides config", config: enforcing, opts: Options{Mode: config.ModePermissive}, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "0", frozen: true},
-		{name: "env overrides config", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforcing" }, code: exitcode.ExecFailed, exec: true, loaded: true, enforce: "1", frozen: true},
-		{name: "bad env", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforce-ish" }, code: exitcode.Usage, frozen: true, console: "NSINIT_MODE"},
+		{name: "env overrides config", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforcing" }, code: exitcode.FailClosed, exec: true, loaded: true, enforce: "1", frozen: true},
+		{name: "bad env", config: permissive, setup: func(w *world) { w.env["NSINIT_MODE"] = "enforce-ish" }, code: exitcode.Usage, frozen: true, console: "NSINIT_MODE",
+			notConsole: "enforcing mode requested"},
+		{name: "bad env in a container: mode unknown, fail closed", config: enforcing,
+			setup: func(w *world) { w.pid1 = false; w.env["NSINIT_MODE"] = "enforce-ish" }, code: exitcode.Usage, console: "mode is unknown",
+			notConsole: "enforcing mode requested"},
+		{name: "enforcing, no init: fail closed, not the permissive code", config: enforcing,
+			setup: func(w *world) { w.pid1 = false; os.Remove(filepath.Join(w.root, "sbin/init")) },
+			code:  exitcode.FailClosed, console: "find the init"},
 		{name: "enforcing, policy missing", config: enforcing,
 			setup: func(w *world) { os.Remove(filepath.Join(w.root, "etc/selinux/default/policy/policy.33")) },
 			code:  exitcode.FailClosed, frozen: true, enforce: "0", console: "etc/selinux/default/policy"},
@@ -154,7 +171,7 @@ func TestBringUp(t *testing.T) {
 		{name: "unavailable, enforcing", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Unavailable },
 			code: exitcode.FailClosed, console: "security=selinux"},
 		{name: "already initialized", config: enforcing, setup: func(w *world) { w.pid1 = false; w.verdict = detect.Initialized },
-			code: exitcode.ExecFailed, exec: true, enforce: "0"},
+			code: exitcode.FailClosed, exec: true, enforce: "0"},
 		{name: "unreadable config, --mode permissive: init runs, nothing loaded", config: permissive, opts: Options{Mode: config.ModePermissive},
 			setup: func(w *world) {
 				os.Remove(filepath.Join(w.root, "etc/selinux/config"))
@@ -173,7 +190,7 @@ func TestBringUp(t *testing.T) {
 			setup: func(w *world) { w.pid1 = false; w.write("bin/app", "", 0o755) },
 			opts:  Options{Args: []string{"/bin/app", "--flag"}}, code: exitcode.ExecFailed, exec: true, loaded: true},
 		{name: "exec context passed", config: enforcing, opts: Options{ExecContext: "system_u:system_r:init_t:s0"},
-			code: exitcode.ExecFailed, exec: true, loaded: true, frozen: true},
+			code: exitcode.FailClosed, exec: true, loaded: true, frozen: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +222,9 @@ func TestBringUp(t *testing.T) {
 			if !strings.Contains(w.console.String(), tt.console) {
 				t.Errorf("console %q does not contain %q", w.console.String(), tt.console)
 			}
+			if tt.notConsole != "" && strings.Contains(w.console.String(), tt.notConsole) {
+				t.Errorf("console %q contains %q", w.console.String(), tt.notConsole)
+			}
 			if tt.opts.ExecContext != "" && w.execCtx != tt.opts.ExecContext {
 				t.Errorf("exec context %q, want %q", w.execCtx, tt.opts.ExecContext)
 			}
@@ -223,11 +243,11 @@ func TestRelabelOrderAndFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sawEnforce, sawLoad string
-	relabel := func(ctx context.Context, req RelabelRequest) (string, error) {
+	w.relabel = func(ctx context.Context, req RelabelRequest) (string, error) {
 		sawEnforce, sawLoad = w.node("enforce"), w.node("load")
 		return "", errors.New("3 objects could not be relabelled")
 	}
-	code := w.run(context.Background(), Options{Relabel: relabel})
+	code := w.run(context.Background(), Options{})
 	if sawEnforce != "0" || sawLoad == "" {
 		t.Fatalf("relabel ran with enforce=%q, load=%d bytes; want permissive, after the load", sawEnforce, len(sawLoad))
 	}
@@ -282,7 +302,7 @@ func TestSupervise(t *testing.T) {
 	sys.Supervise = func(context.Context, supervise.Options) (int, error) {
 		return exitcode.ExecFailed, errors.New("no such file")
 	}
-	if code := Run(context.Background(), o, sys); code != exitcode.ExecFailed || !strings.Contains(w.console.String(), "emergency") {
+	if code := Run(context.Background(), o, sys); code != exitcode.FailClosed || !strings.Contains(w.console.String(), "emergency") {
 		t.Fatalf("start failure: status %d, console %q", code, w.console.String())
 	}
 }

@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,36 @@ import (
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
+
+// System is every side effect of the bring-up, replaceable in tests: the one way behaviour
+// is injected.
+type System struct {
+	Getenv  func(string) string
+	Environ func() []string
+	// KernelPID1 reports whether we are PID 1 of the initial PID namespace (exiting would
+	// panic the kernel).
+	KernelPID1 func() bool
+	// MountAPI mounts procfs and sysfs where they are missing.
+	MountAPI func(procDir, sysDir string) ([]string, error)
+	Detect   func(detect.Options) detect.Result
+	// MountSelinuxfs mounts a fresh selinuxfs (selinuxfs.Mount).
+	MountSelinuxfs func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error)
+	// Relabel is the relabel step (FirstBootRelabel).
+	Relabel func(ctx context.Context, req RelabelRequest) (string, error)
+	// CurrentContext and FileContext read our context and a file's label.
+	CurrentContext func() (string, error)
+	FileContext    func(path string) (string, error)
+	Exec           handoff.ExecFunc
+	// Supervise runs the target as a supervised child and returns its exit status.
+	Supervise func(ctx context.Context, o supervise.Options) (int, error)
+	// BeforeHandoff runs right before the exec or the supervisor (stop the bring-up's own
+	// signal handling, so that the supervisor can take over the signals).
+	BeforeHandoff func()
+	// PowerOff syncs and powers the machine off (supervisor mode as the machine's PID 1).
+	PowerOff func() error
+	// Freeze never returns (a kernel PID 1 that must not exit).
+	Freeze func()
+}
 
 // RealSystem returns the side effects of a real bring-up, with procfs at procDir and the
 // (inherited, possibly prototype) selinuxfs at selinuxfsDir.
@@ -30,6 +61,7 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		},
 		// go-selinux's attribute and xattr readers hold no cached selinuxfs state, so they
 		// are safe here (go-dependencies-and-pid1.md §1.2).
+		Relabel:        FirstBootRelabel,
 		CurrentContext: selinux.CurrentLabel,
 		FileContext:    selinux.FileLabel,
 		Exec:           handoff.Exec,

@@ -39,9 +39,6 @@ type Image struct {
 	ReadTime time.Duration
 }
 
-// DowngradeFunc converts an image to an older version or explains why it cannot.
-type DowngradeFunc func(data []byte, to int) ([]byte, error)
-
 // NoPolicyError means no policy.N the kernel can load exists in Dir.
 type NoPolicyError struct {
 	Dir       string
@@ -95,15 +92,16 @@ func (e *InvalidError) Unwrap() error { return e.Err }
 // Read selects and reads the policy for a kernel whose maximum version is kernelMax, the way
 // libselinux does: open policy.N from kernelMax down while the file does not exist (any
 // other open error stops the search). When no such file exists, newer files are tried from
-// the lowest up through downgrade (nil: none, and the error says what to rebuild).
-func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
+// the lowest up, each through Fit. Read is the one loadability answer: the bring-up loads
+// what it returns, and `nsinit status` reports it.
+func Read(dir string, kernelMax int) (*Image, error) {
 	start := time.Now()
 	present, dirErr := versions(dir)
 	if dirErr != nil {
 		return nil, &NoPolicyError{Dir: dir, KernelMax: kernelMax, DirErr: dirErr}
 	}
 	for v := kernelMax; v >= policydb.MinVersion; v-- {
-		img, err := readFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
+		img, err := ReadFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -117,19 +115,16 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 		return img, nil
 	}
 	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present}
-	if downgrade == nil {
-		return nil, noPolicy
-	}
 	for _, v := range present {
 		if v <= kernelMax {
 			continue
 		}
-		img, err := readFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
+		img, err := ReadFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
 		if err != nil {
 			noPolicy.Refusals = append(noPolicy.Refusals, err.Error())
 			continue
 		}
-		data, err := downgrade(img.Data, kernelMax)
+		err = Fit(img, kernelMax)
 		var refused *policydb.RefusedError
 		switch {
 		case errors.As(err, &refused):
@@ -139,17 +134,37 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 			continue
 		case err != nil:
 			// A malformed image stops the search, as a libsepol parse failure does.
-			return nil, &InvalidError{Path: img.Path, Err: err}
+			return nil, err
 		}
-		h, err := policydb.ParseHeader(data)
-		if err != nil || h.Version != kernelMax {
-			return nil, &InvalidError{Path: img.Path, Err: fmt.Errorf("downgrade produced an invalid image (version %d, %v)", h.Version, err)}
-		}
-		img.Data, img.Header, img.Downgraded = data, h, true
 		img.ReadTime = time.Since(start)
 		return img, nil
 	}
 	return nil, noPolicy
+}
+
+// Fit makes img loadable by a kernel whose maximum version is kernelMax: an image at or
+// below it is left alone; a newer one is downgraded in memory when policydb proves nothing
+// is lost (Data, Header and Downgraded are then updated). A refusal wraps
+// *policydb.RefusedError; a malformed image is an *InvalidError. `nsinit policy inspect`
+// judges single files with it, so that it and the bring-up cannot disagree.
+func Fit(img *Image, kernelMax int) error {
+	if img.Header.Version <= kernelMax {
+		return nil
+	}
+	data, err := policydb.Downgrade(img.Data, kernelMax)
+	var refused *policydb.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return err
+	case err != nil:
+		return &InvalidError{Path: img.Path, Err: err}
+	}
+	h, err := policydb.ParseHeader(data)
+	if err != nil || h.Version != kernelMax {
+		return &InvalidError{Path: img.Path, Err: fmt.Errorf("downgrade produced an invalid image (version %d, %v)", h.Version, err)}
+	}
+	img.Data, img.Header, img.Downgraded = data, h, true
+	return nil
 }
 
 // ReadImage reads a policy file whole, refusing before reading what cannot be a policy
@@ -177,8 +192,9 @@ func ReadImage(path string) ([]byte, error) {
 	return data, nil
 }
 
-// readFile reads and validates one policy file named for version v.
-func readFile(path string, v int) (*Image, error) {
+// ReadFile reads and validates the header of one policy file named for version v (0: the
+// name says nothing).
+func ReadFile(path string, v int) (*Image, error) {
 	data, err := ReadImage(path)
 	if err != nil {
 		return nil, err
@@ -188,7 +204,7 @@ func readFile(path string, v int) (*Image, error) {
 		return nil, &InvalidError{Path: path, Err: err}
 	}
 	img := &Image{Path: path, FileVersion: v, Header: h, Data: data}
-	if h.Version != v {
+	if v != 0 && h.Version != v {
 		img.Warnings = append(img.Warnings, fmt.Sprintf("%s: file name says version %d, header says %d (the header is what the kernel reads)", path, v, h.Version))
 	}
 	return img, nil

@@ -39,7 +39,8 @@ func TestReadSelection(t *testing.T) {
 		{"exact", map[string][]byte{"policy.33": policytest.Image(33), "policy.32": policytest.Image(32)}, 33, 33, ""},
 		{"highest below", map[string][]byte{"policy.30": policytest.Image(30), "policy.29": policytest.Image(29)}, 33, 30, ""},
 		{"ignores newer when older exists", map[string][]byte{"policy.35": policytest.Image(35), "policy.31": policytest.Image(31)}, 33, 31, ""},
-		{"only newer", map[string][]byte{"policy.35": policytest.Image(35)}, 33, 0, "policy.35 present, kernel supports ≤ 33"},
+		{"only newer, refused", map[string][]byte{"policy.35": fixture(t, "neveraudit.35")}, 33, 0, "policy.35 present, kernel supports ≤ 33"},
+		{"only newer, malformed", map[string][]byte{"policy.35": policytest.Image(35)}, 33, 0, "malformed policy"},
 		{"empty dir", map[string][]byte{"README": []byte("x")}, 33, 0, "holds no policy.N"},
 		{"truncated", map[string][]byte{"policy.33": policytest.Image(33)[:20]}, 33, 0, "truncated"},
 		{"random bytes", map[string][]byte{"policy.33": []byte("\x01\x02\x03\x04 random junk, not a policy at all")}, 33, 0, "bad magic"},
@@ -50,7 +51,7 @@ func TestReadSelection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := policyDir(t, tt.files)
-			img, err := Read(dir, tt.kernelMax, nil)
+			img, err := Read(dir, tt.kernelMax)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Read error = %v, want it to contain %q", err, tt.wantErr)
@@ -72,7 +73,7 @@ func TestReadSelection(t *testing.T) {
 
 func TestReadMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nope")
-	_, err := Read(dir, 33, nil)
+	_, err := Read(dir, 33)
 	var np *NoPolicyError
 	if !errors.As(err, &np) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("Read on a missing dir = %v", err)
@@ -84,55 +85,84 @@ func TestReadNotRegular(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "policy.33"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Read(dir, 33, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Read(dir, 33); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("Read of a directory named policy.33 = %v", err)
 	}
 }
 
 func TestReadNameMismatchWarns(t *testing.T) {
 	dir := policyDir(t, map[string][]byte{"policy.33": policytest.Image(32)})
-	img, err := Read(dir, 33, nil)
+	img, err := Read(dir, 33)
 	if err != nil || len(img.Warnings) != 1 || !strings.Contains(img.Warnings[0], "header says 32") {
 		t.Fatalf("Read = %+v, %v; want a warning about the version mismatch", img, err)
 	}
 }
 
-func TestReadDowngrade(t *testing.T) {
-	dir := policyDir(t, map[string][]byte{"policy.35": policytest.Image(35), "policy.34": policytest.Image(34)})
-	var tried []int
-	down := func(data []byte, to int) ([]byte, error) {
-		h, _ := policydb.ParseHeader(data)
-		tried = append(tried, h.Version)
-		if h.Version == 34 {
-			return nil, &policydb.RefusedError{From: 34, To: to, Feature: "extended permission rules inside conditional blocks"}
-		}
-		return policytest.Image(to), nil
-	}
-	img, err := Read(dir, 33, down)
+// fixture returns one of policydb's checkpolicy-built fixtures.
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "policydb", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !img.Downgraded || img.Header.Version != 33 || img.FileVersion != 35 {
-		t.Fatalf("Read = %+v, want policy.35 downgraded to 33", img)
+	return b
+}
+
+func TestReadDowngrade(t *testing.T) {
+	// policy.34 cannot go to 33 (an allowxperm rule inside a conditional), policy.35 can:
+	// the lowest newer file is tried first, and a refusal moves on to the next.
+	dir := policyDir(t, map[string][]byte{"policy.35": fixture(t, "rich.35"), "policy.34": fixture(t, "condxperm.34")})
+	img, err := Read(dir, 33)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(tried) != 2 || tried[0] != 34 || tried[1] != 35 {
-		t.Fatalf("downgrade tried %v, want the lowest newer file first: [34 35]", tried)
+	if !img.Downgraded || img.Header.Version != 33 || img.FileVersion != 35 || !bytes.Equal(img.Data, fixture(t, "rich.33")) {
+		t.Fatalf("Read = %+v, want policy.35 downgraded to 33", img.Header)
 	}
 	// When every newer file is refused the error lists why.
-	refuse := func(data []byte, to int) ([]byte, error) {
-		h, _ := policydb.ParseHeader(data)
-		return nil, &policydb.RefusedError{From: h.Version, To: to, Feature: "neveraudit rules"}
-	}
-	_, err = Read(dir, 33, refuse)
-	for _, want := range []string{"neveraudit rules", "policy.35", "policy.34", "checkpolicy -M -b -c 33", "semodule -B", "kernel supports ≤ 33"} {
+	dir = policyDir(t, map[string][]byte{"policy.35": fixture(t, "neveraudit.35"), "policy.34": fixture(t, "condxperm.34")})
+	_, err = Read(dir, 33)
+	for _, want := range []string{"neveraudit", "policy.35", "policy.34", "checkpolicy -M -b -c 33", "semodule -B", "kernel supports ≤ 33"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Read with refusals = %v, want it to mention %q", err, want)
 		}
 	}
 	// A malformed newer image stops the search, as a libsepol parse failure does.
-	broken := func([]byte, int) ([]byte, error) { return nil, errors.New("truncated symbol table") }
-	if _, err := Read(dir, 33, broken); err == nil || !strings.Contains(err.Error(), "truncated symbol table") {
+	rich := fixture(t, "rich.35")
+	dir = policyDir(t, map[string][]byte{"policy.35": fixture(t, "rich.35"), "policy.34": rich[:len(rich)/2]})
+	var inv *InvalidError
+	if _, err := Read(dir, 33); !errors.As(err, &inv) || !strings.Contains(err.Error(), "policy.34") {
 		t.Fatalf("Read with a malformed newer image = %v", err)
+	}
+}
+
+func TestFit(t *testing.T) {
+	for _, tt := range []struct {
+		file       string
+		kernelMax  int
+		downgraded bool
+		refused    bool
+	}{
+		{"rich.33", 33, false, false},
+		{"rich.34", 35, false, false},
+		{"rich.35", 34, true, false},
+		{"neveraudit.35", 33, false, true},
+		{"nlmsg.34", 33, false, true},
+	} {
+		data := fixture(t, tt.file)
+		h, err := policydb.ParseHeader(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := &Image{Path: tt.file, Header: h, Data: data}
+		err = Fit(img, tt.kernelMax)
+		var re *policydb.RefusedError
+		if errors.As(err, &re) != tt.refused || (err != nil && !tt.refused) || img.Downgraded != tt.downgraded {
+			t.Errorf("Fit(%s, %d) = %v, downgraded %v", tt.file, tt.kernelMax, err, img.Downgraded)
+		}
+		if err == nil && img.Header.Version > tt.kernelMax {
+			t.Errorf("Fit(%s, %d) left version %d", tt.file, tt.kernelMax, img.Header.Version)
+		}
 	}
 }
 
@@ -154,14 +184,14 @@ func TestLoadError(t *testing.T) {
 // TestReadDebian selects Debian's real built policy.
 func TestReadDebian(t *testing.T) {
 	dir := filepath.Join(testutil.DebianPolicyDir(t), "policy")
-	img, err := Read(dir, 33, nil)
+	img, err := Read(dir, 33)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img.FileVersion != 33 || !img.Header.MLS || len(img.Data) < 1<<20 {
 		t.Fatalf("Debian policy: %s version %d, %d bytes", img.Path, img.FileVersion, len(img.Data))
 	}
-	if _, err := Read(dir, 32, nil); err == nil || !strings.Contains(err.Error(), "policy.33 present, kernel supports ≤ 32") {
+	if _, err := Read(dir, 32); err == nil || !strings.Contains(err.Error(), "policy.33 present, kernel supports ≤ 32") {
 		t.Fatalf("Debian policy on a version-32 kernel: %v", err)
 	}
 }
@@ -177,7 +207,7 @@ func TestReadDowngradeDebian(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := policyDir(t, map[string][]byte{"policy." + strconv.Itoa(v): data})
-		img, err := Read(dir, 33, policydb.Downgrade)
+		img, err := Read(dir, 33)
 		if err != nil {
 			t.Fatalf("policy.%d: %v", v, err)
 		}
