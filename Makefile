@@ -6,9 +6,11 @@ CACHE ?= $(CURDIR)/.cache
 export NSINIT_CACHE := $(CACHE)
 GO ?= go
 FUZZTIME ?= 5s
+# staticcheck, pinned: `go run` fetches it through the module proxy into the module cache.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOFILES := $(shell find cmd internal test -name '*.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build test unit fuzz-smoke provision demo clean bench release man
+.PHONY: all build test unit lint fuzz-smoke provision demo clean bench release man
 
 all: build
 
@@ -25,8 +27,14 @@ provision:
 ## test: the whole suite (unit, root, conformance against libselinux/setfiles, real kernel)
 test: provision
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	NSINIT_REQUIRE_REAL=1 $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) fuzz-smoke
+
+## lint: go vet and the pinned staticcheck
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## unit: the Go tests only, skipping what is not provisioned
 unit:

@@ -2,7 +2,6 @@ package fcontext
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -269,15 +268,6 @@ func translateClass(b *emitter, src string, i int) (int, error) {
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// compileSpec compiles a spec pattern with libselinux's anchoring and dialect (translate).
-func compileSpec(pattern string) (*regexp.Regexp, error) {
-	t, err := translate(pattern)
-	if err != nil {
-		return nil, err
-	}
-	return regexp.Compile(t)
 }
 
 // latin1 returns s with every byte turned into the rune of the same value, so that RE2
