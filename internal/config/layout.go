@@ -30,22 +30,9 @@ func (l Layout) PolicyFile(version int) string {
 // ContextsDir is Dir/contexts.
 func (l Layout) ContextsDir() string { return l.Dir + "/contexts" }
 
-// FileContexts is the main file_contexts file: Dir/contexts/files/file_contexts. The
-// compiled form is the same path plus ".bin"; the other file_contexts* files are below.
+// FileContexts is the main file_contexts file: Dir/contexts/files/file_contexts. Its
+// companions (.bin, .local, .homedirs, .subs, .subs_dist) are fcontext.Load's to find.
 func (l Layout) FileContexts() string { return l.ContextsDir() + "/files/file_contexts" }
-
-// FileContextsHomedirs is Dir/contexts/files/file_contexts.homedirs (plus ".bin").
-func (l Layout) FileContextsHomedirs() string { return l.FileContexts() + ".homedirs" }
-
-// FileContextsLocal is Dir/contexts/files/file_contexts.local (plus ".bin").
-func (l Layout) FileContextsLocal() string { return l.FileContexts() + ".local" }
-
-// FileContextsSubs is Dir/contexts/files/file_contexts.subs, the local path substitutions.
-func (l Layout) FileContextsSubs() string { return l.FileContexts() + ".subs" }
-
-// FileContextsSubsDist is Dir/contexts/files/file_contexts.subs_dist, the distribution's
-// path substitutions.
-func (l Layout) FileContextsSubsDist() string { return l.FileContexts() + ".subs_dist" }
 
 // CustomizableTypes is Dir/contexts/customizable_types.
 func (l Layout) CustomizableTypes() string { return l.ContextsDir() + "/customizable_types" }

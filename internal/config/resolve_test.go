@@ -61,15 +61,11 @@ func TestLayout(t *testing.T) {
 	}
 	l := c.Layout("/r")
 	for got, want := range map[string]string{
-		l.PolicyDir():            "/r/etc/selinux/default/policy",
-		l.PolicyFile(33):         "/r/etc/selinux/default/policy/policy.33",
-		l.ContextsDir():          "/r/etc/selinux/default/contexts",
-		l.FileContexts():         "/r/etc/selinux/default/contexts/files/file_contexts",
-		l.FileContextsHomedirs(): "/r/etc/selinux/default/contexts/files/file_contexts.homedirs",
-		l.FileContextsLocal():    "/r/etc/selinux/default/contexts/files/file_contexts.local",
-		l.FileContextsSubs():     "/r/etc/selinux/default/contexts/files/file_contexts.subs",
-		l.FileContextsSubsDist(): "/r/etc/selinux/default/contexts/files/file_contexts.subs_dist",
-		l.CustomizableTypes():    "/r/etc/selinux/default/contexts/customizable_types",
+		l.PolicyDir():         "/r/etc/selinux/default/policy",
+		l.PolicyFile(33):      "/r/etc/selinux/default/policy/policy.33",
+		l.ContextsDir():       "/r/etc/selinux/default/contexts",
+		l.FileContexts():      "/r/etc/selinux/default/contexts/files/file_contexts",
+		l.CustomizableTypes(): "/r/etc/selinux/default/contexts/customizable_types",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
