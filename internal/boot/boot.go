@@ -61,13 +61,13 @@ type Options struct {
 // Run performs the bring-up and hands PID 1 over to the init. It returns only when the init
 // could not be executed or the bring-up stopped; the result is the exit status.
 func Run(ctx context.Context, o Options, sys System) int {
-	status, _ := run(ctx, o, sys)
+	status, _ := execute(ctx, o, sys)
 	return status
 }
 
-// run is Run, also returning the plan in force at the end (for the tests that compare it
+// execute is Run, also returning the plan in force at the end (for the tests that compare it
 // with `nsinit status`).
-func run(ctx context.Context, o Options, sys System) (int, Plan) {
+func execute(ctx context.Context, o Options, sys System) (int, Plan) {
 	b := &bringUp{o: o, sys: sys, log: o.Log, start: time.Now()}
 	b.facts = Facts{Root: o.Root, FlagMode: o.Mode}
 	// Until the configuration is read the mode is unknown: failures fail closed.

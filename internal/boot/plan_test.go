@@ -104,7 +104,7 @@ func TestStatusAgreesWithBringUp(t *testing.T) {
 			o.Log, o.Console = zap.NewNop(), &w.console
 			// The survey first: the bring-up writes to the fake selinuxfs.
 			surveyed := Decide(Survey(o, w.system(), 33))
-			_, ran := run(context.Background(), o, w.system())
+			_, ran := execute(context.Background(), o, w.system())
 			if got, want := summarize(surveyed), summarize(ran); got != want {
 				t.Fatalf("status and the bring-up disagree:\nstatus:   %s\nbring-up: %s\nconsole:\n%s", got, want, w.console.String())
 			}

@@ -39,8 +39,9 @@ var Codes = []Code{
 	{Usage, "Usage", "Bad flags or arguments."},
 	{Refused, "Refused", `nsinit refused to act on an SELinux namespace that is not its own: attr/current ` +
 		`is "kernel" but nsinit is not the boot PID 1 and nothing says the namespace was unshared for it.`},
-	{FailClosed, "FailClosed", "Enforcing mode was requested and a bring-up step failed, so the init was not " +
-		"executed. As the kernel's PID 1 nsinit freezes instead of exiting."},
+	{FailClosed, "FailClosed", "Enforcing mode was requested (or the mode could not be determined) and a " +
+		"bring-up step failed, no init was found, or the init could not be executed, so it did not run. " +
+		"As the kernel's PID 1 nsinit freezes instead of exiting."},
 	{ExecFailed, "ExecFailed", "The init or the supervised application could not be executed (not found, " +
 		"not executable, EACCES from the policy) in permissive or disabled mode."},
 	{Aborted, "Aborted", "A termination signal (SIGTERM, SIGINT, SIGPWR, SIGRTMIN+3) arrived during the " +
