@@ -127,6 +127,7 @@ Examples:
 			fs.BoolVar(&o.AssumeOwnNamespace, "assume-own-namespace", false, "DANGEROUS: load a policy even when nothing proves the SELinux namespace is nsinit's own; on a host without a policy this changes the host's SELinux state")
 			fs.BoolVar(&f.supervise, "supervise", false, "after the bring-up stay PID 1 and run the target as a supervised child: relay signals, reap zombies, exit with its status (for images whose entrypoint is an application; see docs/supervise.md)")
 			fs.BoolVar(&f.sup.ProcessGroup, "process-group", false, "with --supervise: relay signals to the application's whole process group")
+			fs.StringVar(&o.StatusFile, "status-file", "", "write `FILE` when nsinit exits: one JSON line saying who decided the exit status, {\"by\":\"nsinit\"|\"application\",\"status\":N,\"reason\":...} (an application's status 3-6 looks like nsinit's own)")
 			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
 			f.log.bind(fs)
 			return func(e *env, args []string) int { return runBringUp(e, f, args) }

@@ -52,6 +52,8 @@ type Options struct {
 	// Relabel is --relabel and Jobs --jobs, for the first-boot relabel step.
 	Relabel relabel.Policy
 	Jobs    int
+	// StatusFile, when set, receives a Report when nsinit exits (--status-file).
+	StatusFile string
 	// Log receives one line per step; Console receives the emergency message (the console
 	// or the container's log, even when the logger is JSON).
 	Log     *zap.Logger
@@ -65,11 +67,22 @@ func Run(ctx context.Context, o Options, sys System) int {
 	return status
 }
 
+// report records who decided the exit status, when --status-file asks for it.
+func (b *bringUp) report(status int, by, reason string) int {
+	if b.o.StatusFile == "" {
+		return status
+	}
+	if err := writeReport(b.o.StatusFile, Report{By: by, Status: status, Reason: reason}); err != nil {
+		b.log.Error("cannot write the status file", zap.Error(err))
+	}
+	return status
+}
+
 // execute is Run, also returning the plan in force at the end (for the tests that compare it
 // with `nsinit status`).
 func execute(ctx context.Context, o Options, sys System) (int, Plan) {
 	b := &bringUp{o: o, sys: sys, log: o.Log, start: time.Now()}
-	b.facts = Facts{Root: o.Root, FlagMode: o.Mode}
+	b.facts = Facts{Root: o.Root, FlagMode: o.Mode, Supervised: o.Supervise != nil}
 	// Until the configuration is read the mode is unknown: failures fail closed.
 	b.plan = Plan{ModeSource: "unknown: configuration not read yet"}
 	status := b.run(ctx)
@@ -119,7 +132,7 @@ var sequence = []step{
 // run is the one loop: each step is timed and logged, and its failure goes through the
 // plan's failure rule.
 func (b *bringUp) run(ctx context.Context) int {
-	if pid := os.Getpid(); pid != 1 {
+	if pid := os.Getpid(); pid != 1 && !b.facts.Supervised {
 		b.log.Warn("nsinit is not PID 1, so the init will not be either (systemd refuses to run as the system manager then; a runtime --init option puts another init first)", zap.Int("pid", pid))
 	}
 	for _, s := range sequence {
@@ -152,7 +165,7 @@ func (b *bringUp) run(ctx context.Context) int {
 func (b *bringUp) stop(f Failure, out Outcome) int {
 	if !out.Emergency {
 		b.log.Error("failed to "+f.What, zap.Error(f.Err), zap.String("hint", f.Hint))
-		return out.Code
+		return b.report(out.Code, "nsinit", "failed to "+f.What)
 	}
 	var msg string
 	switch b.plan.Mode {
@@ -166,12 +179,13 @@ func (b *bringUp) stop(f Failure, out Outcome) int {
 	if f.Hint != "" {
 		msg += "\n" + f.Hint
 	}
-	msg += "\nthe init was NOT started."
+	msg += "\nthe " + b.facts.noun() + " was NOT started."
 	// Every line carries the prefix, so that a busy console still attributes it.
 	msg = "nsinit: emergency: " + strings.ReplaceAll(msg, "\n", "\nnsinit: emergency: ")
 	b.log.Error("fail closed", zap.String("step", f.What), zap.Error(f.Err))
 	_ = b.log.Sync()
 	fmt.Fprintln(b.o.Console, msg)
+	b.report(out.Code, "nsinit", "failed to "+f.What)
 	if out.Freeze {
 		fmt.Fprintln(b.o.Console, "nsinit: freezing (PID 1 of the machine must not exit); fix the image and reboot")
 		b.sys.Freeze()
@@ -182,8 +196,9 @@ func (b *bringUp) stop(f Failure, out Outcome) int {
 // aborted stops the bring-up after a termination signal.
 func (b *bringUp) aborted(ctx context.Context) int {
 	cause := context.Cause(ctx)
-	fmt.Fprintf(b.o.Console, "nsinit: bring-up aborted (%v); the init was NOT started\n", cause)
+	fmt.Fprintf(b.o.Console, "nsinit: bring-up aborted (%v); the %s was NOT started\n", cause, b.facts.noun())
 	b.log.Error("aborted", zap.Error(cause))
+	b.report(exitcode.Aborted, "nsinit", fmt.Sprintf("aborted (%v)", cause))
 	if b.facts.MachinePID1 {
 		fmt.Fprintln(b.o.Console, "nsinit: freezing (PID 1 of the machine must not exit)")
 		b.sys.Freeze()

@@ -20,8 +20,12 @@ func (b *bringUp) handoff(ctx context.Context) int {
 	target := b.plan.Init
 	domain := b.predict(target)
 	total := time.Since(b.start).Round(10 * time.Microsecond)
-	line := strings.Join(append(b.summary, fmt.Sprintf("exec %s%s", target.Path, domain), fmt.Sprintf("total %s", total)), "; ")
-	b.log.Info("handing off: "+line, zap.Strings("argv", target.Argv), zap.String("init_from", string(target.Source)))
+	verb, lead := "exec", "handing off: "
+	if b.o.Supervise != nil {
+		verb, lead = "start", "starting the supervised application: "
+	}
+	line := strings.Join(append(b.summary, fmt.Sprintf("%s %s%s", verb, target.Path, domain), fmt.Sprintf("total %s", total)), "; ")
+	b.log.Info(lead+line, zap.Strings("argv", target.Argv), zap.String("target_from", string(target.Source)))
 	_ = b.log.Sync()
 
 	if b.sys.BeforeHandoff != nil {
@@ -97,6 +101,7 @@ func (b *bringUp) supervise(ctx context.Context, target handoff.Target, env []st
 		return b.stop(f, b.plan.Outcome(f))
 	}
 	_ = b.log.Sync()
+	b.report(status, "application", "")
 	if b.facts.MachinePID1 {
 		// The machine's PID 1 must not exit (the kernel would panic): the application was
 		// the machine's whole purpose, so its end powers the machine off.

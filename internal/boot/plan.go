@@ -34,6 +34,8 @@ type Facts struct {
 	// Init is the program the bring-up hands off to, or InitErr why there is none.
 	Init    handoff.Target
 	InitErr error
+	// Supervised is --supervise: the target is an application nsinit starts as its child.
+	Supervised bool
 	// KernelMax is the kernel's maximum policy version, 0 while unknown.
 	KernelMax int
 	// Policy and PolicyErr are loadpolicy.Read's answer for KernelMax (both nil while it is
@@ -134,8 +136,11 @@ func Decide(f Facts) Plan {
 	}
 	p.Mode, p.ModeSource = mode, source
 	if f.InitErr != nil {
-		return p.fails(Failure{What: "find the init", Err: f.InitErr, Fatal: true,
-			Hint: "pass the init after --, e.g. nsinit -- /lib/systemd/systemd"})
+		hint := "pass the init after --, e.g. nsinit -- /lib/systemd/systemd"
+		if f.Supervised {
+			hint = "name the application after --, e.g. nsinit --supervise -- /usr/bin/myapp"
+		}
+		return p.fails(Failure{What: "find the " + f.noun(), Err: f.InitErr, Fatal: true, Hint: hint})
 	}
 	switch {
 	case f.ConfigErr != nil:
@@ -160,8 +165,11 @@ func (p Plan) claim(f Facts) Plan {
 		return p.fails(Failure{What: "claim the SELinux namespace", Err: errors.New(det.Reason), Refused: true,
 			Hint: "run nsinit in its own SELinux namespace (runtime sets SELINUXNS=1) or as the machine's PID 1"})
 	case detect.Unavailable:
-		return p.fails(Failure{What: "find SELinux in the kernel", Err: errors.New(det.Reason),
-			Hint: "boot with security=selinux (or lsm=...,selinux), or set SELINUX=permissive/--mode permissive to run without it"})
+		hint := "boot with security=selinux (or lsm=...,selinux)"
+		if p.Mode == config.ModeEnforcing {
+			hint += ", or set SELINUX=permissive/--mode permissive to run without it"
+		}
+		return p.fails(Failure{What: "find SELinux in the kernel", Err: errors.New(det.Reason), Hint: hint})
 	case detect.Unshared, detect.Boot:
 	default:
 		return p.fails(Failure{What: "classify the SELinux state", Err: fmt.Errorf("unknown verdict %v", det.Verdict)})
@@ -173,6 +181,14 @@ func (p Plan) claim(f Facts) Plan {
 	}
 	p.Policy = f.Policy
 	return p
+}
+
+// noun names what the bring-up hands off to, for messages.
+func (f Facts) noun() string {
+	if f.Supervised {
+		return "application"
+	}
+	return "init"
 }
 
 // fails records the plan's problem; a plan with a problem loads nothing.

@@ -14,6 +14,7 @@ import (
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/supervise"
 )
 
 // policyFixture returns one of policydb's checkpolicy-built fixtures.
@@ -185,6 +186,43 @@ func TestInitEnvDropsSELINUXNS(t *testing.T) {
 			}
 			if got != want {
 				t.Fatalf("init environment %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestStatusFile: with --status-file an orchestrator can tell an application's exit status
+// from nsinit's own, which share numbers (an application may exit 4).
+func TestStatusFile(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		config string
+		app    int
+		appErr error
+		want   string
+	}{
+		{"application exits 4", "SELINUX=enforcing\nSELINUXTYPE=default\n", 4, nil, `{"by":"application","status":4}`},
+		{"nsinit fails closed with 4", "SELINUX=enforcing\nSELINUXTYPE=default\n", 0, errFakeExec,
+			`{"by":"nsinit","status":4,"reason":"failed to start the application /ROOT/sbin/init"}`},
+		{"permissive start failure", "SELINUX=permissive\nSELINUXTYPE=default\n", 5, errFakeExec,
+			`{"by":"nsinit","status":5,"reason":"failed to start the application /ROOT/sbin/init"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, tt.config)
+			w.pid1 = false
+			sys := w.system()
+			sys.Supervise = func(context.Context, supervise.Options) (int, error) { return tt.app, tt.appErr }
+			file := filepath.Join(t.TempDir(), "status.json")
+			o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.NewNop(), Console: &w.console,
+				Supervise: &supervise.Options{}, StatusFile: file}
+			code := Run(context.Background(), o, sys)
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.ReplaceAll(strings.TrimSpace(string(b)), w.root, "/ROOT")
+			if got != tt.want || !strings.Contains(got, fmt.Sprintf(`"status":%d`, code)) {
+				t.Fatalf("status %d, file %s; want %s", code, got, tt.want)
 			}
 		})
 	}

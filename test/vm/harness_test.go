@@ -128,7 +128,7 @@ func TestClassify(t *testing.T) {
 	// Supervisor mode: testapp's report, nsinit's verdict line and summary line.
 	r = &Result{}
 	console = []string{
-		"INFO\tnsinit\thanding off: policy.33; enforcing; exec /usr/bin/testapp as system_u:system_r:kernel_t:s0; total 1ms\t{}",
+		"INFO\tnsinit\tstarting the supervised application: policy.33; enforcing; start /usr/bin/testapp as system_u:system_r:kernel_t:s0; total 1ms\t{}",
 		"TESTAPP: pid=94 ppid=1 context=system_u:system_r:kernel_t:s0 enforce=1 label=system_u:object_r:bin_t:s0 exe=/usr/bin/testapp",
 		"TESTAPP: computed=system_u:system_r:kernel_t:s0",
 		"TESTAPP: orphan=104 orphan_ppid=1 orphan_reaped=yes",

@@ -10,18 +10,24 @@ import (
 const AppLabel = "system_u:object_r:bin_t:s0"
 
 // predictedDomain returns the domain nsinit's summary line announced for the program it
-// hands over to ("... exec PATH as DOMAIN; total ..."), or "".
+// hands over to ("handing off: ... exec PATH as DOMAIN; total ...", or in supervisor mode
+// "starting the supervised application: ... start PATH as DOMAIN; ..."), or "".
 func predictedDomain(console, path string) string {
 	for _, l := range strings.Split(console, "\n") {
-		if !strings.Contains(l, "nsinit") || !strings.Contains(l, "handing off:") {
+		if !strings.Contains(l, "nsinit") {
 			continue
 		}
-		_, rest, ok := strings.Cut(l, "exec "+path+" as ")
-		if !ok {
-			continue
+		for _, marker := range []string{"handing off: ", "starting the supervised application: "} {
+			if !strings.Contains(l, marker) {
+				continue
+			}
+			for _, verb := range []string{"exec ", "start "} {
+				if _, rest, ok := strings.Cut(l, verb+path+" as "); ok {
+					d, _, _ := strings.Cut(rest, ";")
+					return strings.TrimSpace(d)
+				}
+			}
 		}
-		d, _, _ := strings.Cut(rest, ";")
-		return strings.TrimSpace(d)
 	}
 	return ""
 }
@@ -44,7 +50,7 @@ func expectSupervised(path string, status int) func(*Result) error {
 		}
 		predicted := predictedDomain(r.Console, path)
 		if predicted == "" {
-			errs = append(errs, "no nsinit summary line says \"exec "+path+" as DOMAIN\"")
+			errs = append(errs, "no nsinit summary line says \"start "+path+" as DOMAIN\"")
 		}
 		want("context", predicted)
 		want("computed", predicted)
