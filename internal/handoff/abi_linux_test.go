@@ -1,0 +1,28 @@
+//go:build linux && (amd64 || arm64)
+
+package handoff
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestSigactionLayout: offsets and size of struct sigaction on x86-64 and arm64.
+func TestSigactionLayout(t *testing.T) {
+	var a Sigaction
+	for _, tt := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"sizeof", unsafe.Sizeof(a), 32},
+		{"sa_handler", unsafe.Offsetof(a.Handler), 0},
+		{"sa_flags", unsafe.Offsetof(a.Flags), 8},
+		{"sa_restorer", unsafe.Offsetof(a.Restorer), 16},
+		{"sa_mask", unsafe.Offsetof(a.Mask), 24},
+		{"sigset_t", unsafe.Sizeof(a.Mask), SigsetSize},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d, want %d", tt.name, tt.got, tt.want)
+		}
+	}
+}
