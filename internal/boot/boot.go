@@ -41,8 +41,12 @@ type Options struct {
 	SelinuxfsDir string
 	// Mode is --mode (config.ModeUnset when not given).
 	Mode config.Mode
-	// Args are the positional arguments: the init and its arguments (see handoff.Select).
+	// Args are the words after "--": the init (or application) and its arguments
+	// (handoff.Request.Command).
 	Args []string
+	// Words are the words before "--" the kernel hands the machine's PID 1, for the init
+	// (handoff.Request.Words); the CLI accepts them only there.
+	Words []string
 	// ExecContext, when set, is written to the exec attribute before the exec.
 	ExecContext string
 	// Supervise, when set, makes nsinit stay PID 1 after the bring-up and run the target
@@ -235,7 +239,7 @@ func (r *run) run(ctx context.Context) int {
 	r.step("configured", t, zap.Stringer("mode", mode), zap.String("from", string(source)), zap.String("policy", layout.Dir))
 
 	// Choose the init before touching anything: a missing init is found before the load.
-	target, err := handoff.Select(o.Root, o.Args, cmdline.Init)
+	target, err := handoff.Select(o.Root, handoff.Request{Command: o.Args, Words: o.Words, CmdlineInit: cmdline.Init, Path: sys.Getenv("PATH")})
 	if err != nil {
 		return r.emergencyOrExit(failure{what: "find the init", err: err, hint: "pass the init after --, e.g. nsinit -- /lib/systemd/systemd", code: exitcode.ExecFailed})
 	}
