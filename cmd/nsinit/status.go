@@ -1,11 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/config"
@@ -28,7 +29,7 @@ Nothing is mounted or loaded; run it by hand on any machine or inside a containe
 Example:
   nsinit status
   nsinit status --root /mnt/image     inspect an image's configuration and policy`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			var root, proc, sfs string
 			var mode config.Mode
 			fs.StringVar(&root, "root", "/", "`DIR` holding etc/selinux/config and the policy")
