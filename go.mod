@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/opencontainers/selinux v1.15.1
+	github.com/spf13/pflag v1.1.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/sys v0.50.0
 	gopkg.in/ini.v1 v1.67.3

@@ -2,98 +2,52 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 
-	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
-	"github.com/nsinit/nsinit/internal/config"
-	"github.com/nsinit/nsinit/internal/exitcode"
-	"github.com/nsinit/nsinit/internal/logging"
-	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
 
-// sigRTMin3 is SIGRTMIN+3 as userspace numbers it (glibc's SIGRTMIN is 34): the signal
-// podman and systemd use to stop a systemd container.
-const sigRTMin3 = unix.Signal(37)
-
-// abortSignals stop the bring-up cleanly. Without a handler a Go PID 1 exits with status 2
-// on SIGTERM and ignores the others (go-dependencies-and-pid1.md §3.3).
-var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGPWR, sigRTMin3}
-
-// modeFlag adapts config.Mode to flag.Value.
-type modeFlag struct{ m *config.Mode }
-
-func (f modeFlag) String() string {
-	if f.m == nil || *f.m == config.ModeUnset {
-		return ""
-	}
-	return f.m.String()
-}
-
-func (f modeFlag) Set(s string) error {
-	m, err := config.ParseMode(s)
-	if err == nil {
-		*f.m = m
-	}
-	return err
-}
-
-// logFlags are the logging flags every long-running command shares.
-type logFlags struct{ format, level string }
-
-func (l *logFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&l.format, "log-format", "console", "log `FORMAT`: console (human-readable) or json (one object per line)")
-	fs.StringVar(&l.level, "log-level", "info", "minimum log `LEVEL`: debug, info, warn or error")
-}
-
-// bringUpFlags are the flags of the default command.
+// bringUpFlags are the flags and operands of the bring-up.
 type bringUpFlags struct {
-	opts      boot.Options
-	supervise bool
-	sup       supervise.Options
-	log       logFlags
-}
-
-// relabelFlag adapts relabel.Policy to flag.Value.
-type relabelFlag struct{ p *relabel.Policy }
-
-func (f relabelFlag) String() string {
-	if f.p == nil {
-		return relabel.RelabelAuto.String()
-	}
-	return f.p.String()
-}
-
-func (f relabelFlag) Set(s string) error {
-	p, err := relabel.ParsePolicy(s)
-	if err == nil {
-		*f.p = p
-	}
-	return err
+	opts boot.Options
+	// words are the operands before "--" (the kernel's words, at the machine's PID 1 only),
+	// command those after it (the init or application and its arguments).
+	words, command []string
+	supervise      bool
+	sup            supervise.Options
+	log            logFlags
 }
 
 func init() {
 	register(&command{
-		Name:     "",
-		Synopsis: "nsinit [flags] [-- INIT [ARGS...]]",
-		Summary:  "bring SELinux up as PID 1 and exec the real init (the default command)",
+		Name:     bringUp,
+		Synopsis: "nsinit boot [flags] [-- INIT [ARGS...]]\n       nsinit [flags] [-- INIT [ARGS...]]          (as PID 1)",
+		Summary:  "bring SELinux up and exec the real init (what a bare nsinit does as PID 1)",
 		Help: `Run as PID 1 of a container that has its own, freshly unshared SELinux namespace, or
 as the machine's first process (initramfs style). nsinit detects whether the SELinux
 namespace is its own and still without a policy, reads <root>/etc/selinux/config with
 libselinux's rules, mounts a fresh selinuxfs, loads the newest policy.N the kernel accepts,
 relabels where needed, sets the mode, and execs the init in its policy domain.
 
-The init is the program after --, else init= from the kernel command line (at boot only),
-else the first of /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd. Arguments
-before -- that are not flags are passed to that init (the kernel hands words such as
-"single" to PID 1 this way). argv, environment and file descriptors pass through.
+As PID 1 (a container's entrypoint, the machine's init) a bare nsinit runs the bring-up;
+anywhere else it must be asked for with "nsinit boot", and a command line without a known
+command is a usage error: a typo never starts an init. Flags may come anywhere before --.
+
+The init is the program after -- (a name without a slash is looked up in PATH below the
+root, else in /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; a program named
+there that is missing is an error, never a reason to run another init), else init= from the
+kernel command line (at boot only), else the first of /sbin/init, /lib/systemd/systemd,
+/usr/lib/systemd/systemd. Only as the machine's PID 1, words before -- that are not
+nsinit's flags (the kernel hands words such as "single" or "-b" to PID 1 this way) are
+passed to that init, and a first word that is an absolute path is the init (the kernel
+drops the -- of init=/usr/sbin/nsinit -- /lib/systemd/systemd); anywhere else they are a
+usage error. argv, environment and file descriptors pass through.
 
 Mode precedence: --mode, then NSINIT_MODE, then enforcing= on the kernel command line (at
 boot only: inside a container /proc/cmdline is the host's), then SELINUX= in the config,
@@ -110,10 +64,11 @@ relays signals, reaps zombies and exits with the application's status (docs/supe
 
 Examples:
   nsinit -- /lib/systemd/systemd --log-level=debug     container entrypoint before systemd
-  nsinit --supervise --grace 10s -- /usr/bin/myapp      application container
-  nsinit --mode permissive                              boot, permissive, default init
+  nsinit --supervise --grace 10s -- myapp               application container (PATH lookup)
+  nsinit --mode permissive                              as PID 1: permissive, default init
+  nsinit boot --root /mnt/img -- /sbin/init             asked for explicitly, not as PID 1
   nsinit status                                         what nsinit would do here`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			f := &bringUpFlags{}
 			o := &f.opts
 			fs.StringVar(&o.Root, "root", "/", "`DIR` holding etc/selinux/config, the policy and the init (tests and chroots)")
@@ -130,52 +85,47 @@ Examples:
 			fs.StringVar(&o.StatusFile, "status-file", "", "write `FILE` when nsinit exits: one JSON line saying who decided the exit status, {\"by\":\"nsinit\"|\"application\",\"status\":N,\"reason\":...} (an application's status 3-6 looks like nsinit's own)")
 			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
 			f.log.bind(fs)
-			return func(e *env, args []string) int { return runBringUp(e, f, args) }
+			return func(e *env, _ []string) int {
+				f.words, f.command = splitAtDash(fs)
+				return runBringUp(e, f)
+			}
 		},
 	})
 }
 
 // runBringUp builds the logger and signal handling, and runs the bring-up.
-func runBringUp(e *env, f *bringUpFlags, args []string) int {
-	log, err := newLogger(&f.log)
+func runBringUp(e *env, f *bringUpFlags) int {
+	log, err := newLogger(e, &f.log)
 	if err != nil {
-		fmt.Fprintln(e.Stderr, "nsinit:", err)
-		return exitcode.Usage
+		return usageError(e, commands[bringUp], err.Error())
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, abortSignals...)
+	// When the bring-up returns instead of handing off, neither the handler nor its
+	// goroutine may outlive it (the tests and the argument fuzzer run it many times).
+	defer signal.Stop(sigs)
 	go func() {
-		if s, ok := <-sigs; ok {
-			cancel(fmt.Errorf("received %v", s))
+		select {
+		case s, ok := <-sigs:
+			if ok {
+				cancel(fmt.Errorf("received %v", s))
+			}
+		case <-ctx.Done():
 		}
 	}()
 
 	o := f.opts
-	o.Args = args
+	o.Args, o.Words = f.command, f.words
 	o.Log = log
 	o.Console = e.Stderr
 	if f.supervise {
 		o.Supervise = &f.sup
 	} else if f.sup.ProcessGroup || f.sup.Grace != 0 {
-		fmt.Fprintln(e.Stderr, "nsinit: --process-group and --grace only apply with --supervise")
-		return exitcode.Usage
+		return usageError(e, commands[bringUp], "--process-group and --grace only apply with --supervise")
 	}
-	sys := boot.RealSystem(o.ProcDir, o.SelinuxfsDir)
+	sys := e.System(o.ProcDir, o.SelinuxfsDir)
 	sys.BeforeHandoff = func() { signal.Stop(sigs); close(sigs) }
 	return boot.Run(ctx, o, sys)
-}
-
-// newLogger builds the logger the flags ask for.
-func newLogger(l *logFlags) (*zap.Logger, error) {
-	format, err := logging.ParseFormat(l.format)
-	if err != nil {
-		return nil, err
-	}
-	level, err := logging.ParseLevel(l.level)
-	if err != nil {
-		return nil, err
-	}
-	return logging.New(os.Stderr, format, level), nil
 }

@@ -3,11 +3,12 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
@@ -57,7 +58,7 @@ Examples:
   nsinit lookup --policy-root /mnt/img/etc/selinux/default --mode dir /home/alice
   find /srv -printf '%p\t0\n' | nsinit lookup --file-contexts \
       /etc/selinux/default/contexts/files/file_contexts --batch      (0: type unknown)`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			f := &lookupFlags{}
 			fs.StringVar(&f.fileContexts, "file-contexts", "", "the file_contexts `FILE` to use")
 			fs.StringVar(&f.policyRoot, "policy-root", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts")

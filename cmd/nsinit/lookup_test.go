@@ -15,7 +15,7 @@ import (
 // runCmd runs `nsinit ARGS...` in-process with stdin and returns stdout, stderr, status.
 func runCmd(stdin string, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
-	e := &env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	e := plainEnv(strings.NewReader(stdin), &out, &errb, func(string) string { return "" })
 	code := dispatch(e, args)
 	return out.String(), errb.String(), code
 }

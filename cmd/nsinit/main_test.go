@@ -106,12 +106,12 @@ func TestPID1InNamespace(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	var out, errb bytes.Buffer
-	e := &env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	e := plainEnv(nil, &out, &errb, func(string) string { return "" })
 	if code := dispatch(e, []string{"--help"}); code != exitcode.OK || !strings.Contains(out.String(), "Fail closed") || !strings.Contains(out.String(), "status") {
 		t.Fatalf("--help: status %d, output %q", code, out.String())
 	}
 	out.Reset()
-	if code := dispatch(e, []string{"--mode", "sometimes"}); code != exitcode.Usage || !strings.Contains(errb.String(), "sometimes") {
+	if code := dispatch(e, []string{"boot", "--mode", "sometimes"}); code != exitcode.Usage || !strings.Contains(errb.String(), "sometimes") {
 		t.Fatalf("bad --mode: status %d, stderr %q", code, errb.String())
 	}
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 )
@@ -27,7 +28,7 @@ is taken from SOURCE_DATE_EPOCH when set (reproducible builds), and left out oth
 Examples:
   nsinit man | man -l -                        read it
   nsinit man > /usr/share/man/man8/nsinit.8    install it`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			return func(e *env, args []string) int {
 				if len(args) > 0 {
 					fmt.Fprintln(e.Stderr, "nsinit man: takes no arguments")
@@ -72,7 +73,7 @@ func writeMan(w io.Writer, version, date string) error {
 	for _, c := range sortedCommands() {
 		m.synopsis(c.Synopsis)
 	}
-	if def := commands[""]; def != nil {
+	if def := commands[bringUp]; def != nil {
 		m.printf(".SH DESCRIPTION\n")
 		m.text(def.Help)
 		m.printf(".SH OPTIONS\n")
@@ -80,7 +81,7 @@ func writeMan(w io.Writer, version, date string) error {
 	}
 	m.printf(".SH COMMANDS\n")
 	for _, c := range sortedCommands() {
-		if c.Name == "" {
+		if c.Name == bringUp {
 			continue
 		}
 		m.printf(".SS %s\n", esc("nsinit "+c.Name))
@@ -154,15 +155,15 @@ func indented(l string) bool { return strings.HasPrefix(l, " ") || strings.HasPr
 
 // flags lists c's flags, bound on a fresh flag set exactly as the command binds them.
 func (m *roff) flags(c *command) {
-	fs := flag.NewFlagSet("nsinit "+c.Name, flag.ContinueOnError)
+	fs := newFlagSet(flagSetName(c))
 	c.Setup(fs)
 	n := 0
-	fs.VisitAll(func(f *flag.Flag) {
-		if n == 0 && c.Name != "" {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if n == 0 && c.Name != bringUp {
 			m.printf(".PP\nFlags:\n")
 		}
 		n++
-		arg, usage := flag.UnquoteUsage(f)
+		arg, usage := pflag.UnquoteUsage(f)
 		m.printf(".TP\n\\fB\\-\\-%s\\fR", esc(f.Name))
 		if arg != "" {
 			m.printf(" \\fI%s\\fR", esc(arg))
@@ -173,7 +174,7 @@ func (m *roff) flags(c *command) {
 		}
 		m.printf("\n")
 	})
-	if n == 0 && c.Name == "" {
+	if n == 0 && c.Name == bringUp {
 		m.printf("None.\n")
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/testutil"
@@ -19,7 +20,7 @@ import (
 // status, stdout and stderr.
 func runWithEnv(args []string, vars map[string]string) (int, string, string) {
 	var out, errs bytes.Buffer
-	e := &env{Stdout: &out, Stderr: &errs, Getenv: func(k string) string { return vars[k] }}
+	e := plainEnv(nil, &out, &errs, func(k string) string { return vars[k] })
 	code := dispatch(e, args)
 	return code, out.String(), errs.String()
 }
@@ -40,12 +41,12 @@ func TestManPage(t *testing.T) {
 				t.Errorf("synopsis of %q missing: %q", c.Name, want)
 			}
 		}
-		if c.Name != "" && !strings.Contains(page, ".SS "+esc("nsinit "+c.Name)+"\n") {
+		if c.Name != bringUp && !strings.Contains(page, ".SS "+esc("nsinit "+c.Name)+"\n") {
 			t.Errorf("no section for command %q", c.Name)
 		}
-		fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
+		fs := newFlagSet(c.Name)
 		c.Setup(fs)
-		fs.VisitAll(func(f *flag.Flag) {
+		fs.VisitAll(func(f *pflag.Flag) {
 			if want := `.TP` + "\n" + `\fB\-\-` + esc(f.Name) + `\fR`; !strings.Contains(page, want) {
 				t.Errorf("flag --%s of %q missing", f.Name, c.Name)
 			}
@@ -146,7 +147,7 @@ func TestVersion(t *testing.T) {
 // TestManPageCommitted keeps docs/nsinit.8 in step with the command table (`make man`).
 func TestManPageCommitted(t *testing.T) {
 	var b bytes.Buffer
-	e := &env{Stdout: &b, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	e := plainEnv(nil, &b, io.Discard, func(string) string { return "" })
 	if code := dispatch(e, []string{"man"}); code != exitcode.OK {
 		t.Fatalf("nsinit man: status %d", code)
 	}

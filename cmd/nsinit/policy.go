@@ -2,10 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/loadpolicy"
@@ -16,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		Name:     "policy",
-		Synopsis: "nsinit policy inspect [--kernel-max N] [--selinuxfs DIR] FILE...   (flags before the files)",
+		Synopsis: "nsinit policy inspect [--kernel-max N] [--selinuxfs DIR] FILE...",
 		Summary:  "show a binary policy's version, MLS flag, handle_unknown and whether this kernel can load it",
 		Help: `inspect reads binary policy files (policy.N, as built by semodule or checkpolicy) and
 prints, for each: its format version, whether it is an MLS/MCS policy, its handle_unknown
@@ -39,7 +40,7 @@ load (or, with no known kernel maximum, is valid), 1 otherwise.
 Examples:
   nsinit policy inspect /etc/selinux/default/policy/policy.34
   nsinit policy inspect --kernel-max 33 /mnt/image/etc/selinux/targeted/policy/policy.*`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			var kernelMax int
 			var sfs string
 			fs.IntVar(&kernelMax, "kernel-max", 0, "judge loadability for a kernel accepting policy versions up to `N` (default: read policyvers)")
@@ -49,11 +50,8 @@ Examples:
 					fmt.Fprintf(e.Stderr, "nsinit policy: want `inspect FILE...` (see nsinit policy --help)\n")
 					return exitcode.Usage
 				}
-				// Flags may also follow the verb.
-				if err := fs.Parse(args[1:]); err != nil {
-					return exitcode.Usage
-				}
-				if fs.NArg() == 0 {
+				files := args[1:]
+				if len(files) == 0 {
 					fmt.Fprintf(e.Stderr, "nsinit policy inspect: no policy file given\n")
 					return exitcode.Usage
 				}
@@ -67,7 +65,7 @@ Examples:
 					}
 				}
 				status := exitcode.OK
-				for i, file := range fs.Args() {
+				for i, file := range files {
 					if i > 0 {
 						fmt.Fprintln(e.Stdout)
 					}

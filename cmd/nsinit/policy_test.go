@@ -44,7 +44,7 @@ func TestPolicyInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			e := &env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+			e := plainEnv(nil, &out, &errb, func(string) string { return "" })
 			args := append([]string{"policy"}, tt.args...)
 			if got := dispatch(e, args); got != tt.status {
 				t.Errorf("status %d, want %d\nstdout:\n%s\nstderr:\n%s", got, tt.status, out.String(), errb.String())
@@ -61,7 +61,7 @@ func TestPolicyInspect(t *testing.T) {
 func TestPolicyUsage(t *testing.T) {
 	for _, args := range [][]string{{"policy"}, {"policy", "show"}, {"policy", "inspect"}} {
 		var out, errb bytes.Buffer
-		if got := dispatch(&env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv}, args); got != exitcode.Usage {
+		if got := dispatch(plainEnv(nil, &out, &errb, os.Getenv), args); got != exitcode.Usage {
 			t.Errorf("%q: status %d, want %d", args, got, exitcode.Usage)
 		}
 	}

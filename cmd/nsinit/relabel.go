@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
+
+	"github.com/spf13/pflag"
 
 	"golang.org/x/sys/unix"
 
@@ -18,18 +18,12 @@ import (
 	"github.com/nsinit/nsinit/internal/relabel"
 )
 
-// stringsFlag is a repeatable string flag.
-type stringsFlag []string
-
-func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
-func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
-
 // relabelFlags are the flags of `nsinit relabel`.
 type relabelFlags struct {
 	root, fileContexts, policyRoot, types, report string
 	force, dryRun                                 bool
 	jobs                                          int
-	excludes                                      stringsFlag
+	excludes                                      []string
 	log                                           logFlags
 }
 
@@ -76,7 +70,7 @@ Examples:
   nsinit relabel --root /mnt/img --force            an image built without labels
   nsinit relabel --root /mnt/img --file-contexts /mnt/img/etc/selinux/default/contexts/files/file_contexts \
       --exclude /mnt/img/var/cache /mnt/img/usr /mnt/img/var`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			f := &relabelFlags{}
 			fs.StringVar(&f.root, "root", "/", "`DIR` the lookup keys are relative to (setfiles -r)")
 			fs.StringVar(&f.fileContexts, "file-contexts", "", "the file_contexts `FILE` to use")
@@ -85,7 +79,7 @@ Examples:
 			fs.BoolVar(&f.force, "force", false, "write full contexts, also over customizable types (setfiles -F)")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "change nothing; count and report what would change (setfiles -n)")
 			fs.IntVar(&f.jobs, "jobs", 0, "`N` parallel workers (0: one per CPU)")
-			fs.Var(&f.excludes, "exclude", "skip the directory `PATH` and everything below it (repeatable; setfiles -e)")
+			fs.StringArrayVar(&f.excludes, "exclude", nil, "skip the directory `PATH` and everything below it (repeatable; setfiles -e)")
 			fs.StringVar(&f.report, "report", "", "write one JSON line {\"path\",\"from\",\"to\"} per change to `FILE`")
 			f.log.bind(fs)
 			return func(e *env, args []string) int { return runRelabel(e, f, args) }
@@ -95,7 +89,7 @@ Examples:
 
 // runRelabel resolves the policy files and runs the relabel.
 func runRelabel(e *env, f *relabelFlags, args []string) int {
-	log, err := newLogger(&f.log)
+	log, err := newLogger(e, &f.log)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
 		return exitcode.Usage
@@ -145,7 +139,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 		o.Progress = e.Stderr
 	}
 	if f.report != "" {
-		rf, err := os.Create(f.report)
+		rf, err := e.Create(f.report)
 		if err != nil {
 			fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
 			return exitcode.Failure
@@ -155,7 +149,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), abortSignals...)
 	defer stop()
-	s, err := relabel.Run(ctx, o)
+	s, err := e.Relabel(ctx, o)
 	verb := "relabelled"
 	if f.dryRun {
 		verb = "would relabel"

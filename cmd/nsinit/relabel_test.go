@@ -64,7 +64,7 @@ func TestRelabelCommandMatchesSetfiles(t *testing.T) {
 	}
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := dispatch(&env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}, append([]string{"relabel"}, args...))
+		code := dispatch(plainEnv(nil, &out, &errb, func(string) string { return "" }), append([]string{"relabel"}, args...))
 		return code, out.String(), errb.String()
 	}
 

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/exitcode"
@@ -32,7 +33,7 @@ kernel.
 Examples:
   nsinit status
   nsinit status --root /mnt/image --kernel-max 33     an image, for a kernel accepting ≤ 33`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			var o boot.Options
 			var kernelMax int
 			fs.StringVar(&o.Root, "root", "/", "`DIR` holding etc/selinux/config, the policy and the init")
@@ -40,8 +41,13 @@ Examples:
 			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` of the selinuxfs to report on")
 			fs.Var(modeFlag{&o.Mode}, "mode", "show the result as if --mode `MODE` were given")
 			fs.IntVar(&kernelMax, "kernel-max", 0, "judge the policy for a kernel accepting versions up to `N` (default: read policyvers)")
-			return func(e *env, args []string) int {
-				o.Args = args
+			return func(e *env, _ []string) int {
+				// Only what follows -- is an init (and its arguments): a stray word is a typo.
+				before, after := splitAtDash(fs)
+				if len(before) > 0 {
+					return usageError(e, commands["status"], fmt.Sprintf("unexpected arguments %q (name an init after --)", before))
+				}
+				o.Args = after
 				return status(e, o, kernelMax)
 			}
 		},
@@ -55,7 +61,7 @@ func status(e *env, o boot.Options, kernelMax int) int {
 	defer w.Flush()
 	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 
-	sys := boot.RealSystem(o.ProcDir, o.SelinuxfsDir)
+	sys := e.System(o.ProcDir, o.SelinuxfsDir)
 	sys.Getenv = e.Getenv
 	f := boot.Survey(o, sys, kernelMax)
 	plan := boot.Decide(f)

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 )
@@ -65,7 +66,7 @@ toolchain and platform that built it. Release builds (scripts/release.sh) stamp 
 Examples:
   nsinit version            nsinit v1.2.0 (commit 0123abc..., go1.26.8 linux/amd64)
   nsinit version --short    v1.2.0`,
-		Setup: func(fs *flag.FlagSet) func(e *env, args []string) int {
+		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			short := fs.Bool("short", false, "print the version only")
 			return func(e *env, args []string) int {
 				if len(args) > 0 {

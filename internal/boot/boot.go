@@ -24,6 +24,7 @@ import (
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
@@ -39,8 +40,12 @@ type Options struct {
 	SelinuxfsDir string
 	// Mode is --mode (config.ModeUnset when not given).
 	Mode config.Mode
-	// Args are the positional arguments: the init and its arguments (see handoff.Select).
+	// Args are the words after "--": the init (or application) and its arguments
+	// (handoff.Request.Command).
 	Args []string
+	// Words are the words before "--" the kernel hands the machine's PID 1, for the init
+	// (handoff.Request.Words); the CLI accepts them only there.
+	Words []string
 	// ExecContext, when set, is written to the exec attribute before the exec.
 	ExecContext string
 	// Supervise, when set, makes nsinit stay PID 1 after the bring-up and run the target
@@ -231,7 +236,7 @@ func (b *bringUp) detect(context.Context) *Failure {
 // configure reads the config, the command line and the environment, chooses the init, and
 // makes the plan.
 func (b *bringUp) configure(context.Context) *Failure {
-	for _, w := range b.facts.observeConfig(b.o.ProcDir, b.sys.Getenv, b.o.Args) {
+	for _, w := range b.facts.observeConfig(b.o.ProcDir, b.sys.Getenv, handoff.Request{Command: b.o.Args, Words: b.o.Words}) {
 		b.log.Warn(w)
 	}
 	b.plan = Decide(b.facts)

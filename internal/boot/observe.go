@@ -11,9 +11,9 @@ import (
 )
 
 // observeConfig reads what the mode and the init depend on: the config, the kernel command
-// line (only as the machine's PID 1), NSINIT_MODE, and the init named by args or found in
-// the root. It returns the warnings worth logging.
-func (f *Facts) observeConfig(procDir string, getenv func(string) string, args []string) []string {
+// line (only as the machine's PID 1), NSINIT_MODE, and the init named by req (its command
+// and words; the command line's init= and PATH are filled in here) or found in the root. It returns the warnings worth logging.
+func (f *Facts) observeConfig(procDir string, getenv func(string) string, req handoff.Request) []string {
 	var warnings []string
 	f.Config, f.ConfigErr = config.Load(f.Root)
 	if f.ConfigErr == nil {
@@ -33,7 +33,8 @@ func (f *Facts) observeConfig(procDir string, getenv func(string) string, args [
 		}
 	}
 	f.EnvMode = getenv(config.EnvVar)
-	f.Init, f.InitErr = handoff.Select(f.Root, args, cmdlineInit)
+	req.CmdlineInit, req.Path = cmdlineInit, getenv("PATH")
+	f.Init, f.InitErr = handoff.Select(f.Root, req)
 	return warnings
 }
 
@@ -50,7 +51,7 @@ func (f *Facts) observePolicy(layout config.Layout, kernelMax int) {
 func Survey(o Options, sys System, kernelMax int) Facts {
 	f := Facts{Root: o.Root, FlagMode: o.Mode, MachinePID1: sys.KernelPID1()}
 	f.Detection = sys.Detect(detect.Options{AssumeOwnNamespace: o.AssumeOwnNamespace})
-	f.observeConfig(o.ProcDir, sys.Getenv, o.Args)
+	f.observeConfig(o.ProcDir, sys.Getenv, handoff.Request{Command: o.Args, Words: o.Words})
 	if kernelMax == 0 {
 		fs := selinuxfs.Open(o.SelinuxfsDir)
 		if !fs.IsMounted() {

@@ -4,6 +4,7 @@
 package handoff
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,9 +16,15 @@ import (
 	"github.com/nsinit/nsinit/internal/procattr"
 )
 
-// DefaultInits are tried in order when neither `--` nor init= names the init: sysvinit's and
-// systemd's usual locations (systemd's own search order, minus the shell fallback).
+// DefaultInits are tried in order when nothing names the init: sysvinit's and systemd's usual
+// locations (systemd's own search order, minus the shell fallback).
 var DefaultInits = []string{"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd"}
+
+// DefaultPath is the search path for a bare program name when the environment has no PATH:
+// systemd's default for the processes it starts (DEFAULT_PATH, split-/usr form, so that
+// images without a merged /usr are covered), which is also the default PATH of docker and
+// podman for an image without one.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Source says where the init was chosen from.
 type Source string
@@ -25,6 +32,7 @@ type Source string
 // Sources of the init choice.
 const (
 	FromArgs    Source = "arguments after --"
+	FromWords   Source = "the kernel's arguments"
 	FromCmdline Source = "init= on the kernel command line"
 	FromDefault Source = "default search"
 )
@@ -38,32 +46,51 @@ type Target struct {
 	Source Source
 }
 
-// Select picks the init. args are nsinit's positional arguments: when the first is an
-// absolute path it is the init and the rest its arguments; otherwise they are extra
-// arguments for the init found by other means (the kernel passes words like "single" to PID
-// 1 this way). cmdlineInit is init= from the kernel command line ("" outside a boot).
-// The init is looked up below root (the image root: "/" as PID 1) and must be an
-// executable regular file there.
-func Select(root string, args []string, cmdlineInit string) (Target, error) {
+// Request is what nsinit's command line and the kernel say about the init.
+type Request struct {
+	// Command is what followed "--" on nsinit's command line: the program and its
+	// arguments. A named program is the target, or an error: never a reason to fall back
+	// to another init. A name without a slash is looked up in Path.
+	Command []string
+	// Words are the words before "--" that the kernel hands the machine's PID 1 (such as
+	// "single" or "-b"): extra arguments for the init, whichever way it is chosen. When
+	// there is no Command and the first word is an absolute path, it is the init: the
+	// kernel drops the "--" of "init=/usr/sbin/nsinit -- /lib/systemd/systemd".
+	Words []string
+	// CmdlineInit is init= from the kernel command line ("" outside a boot).
+	CmdlineInit string
+	// Path is the search path for a bare program name, the environment's PATH ("":
+	// DefaultPath). Its directories are taken below the root; relative ones are skipped.
+	Path string
+}
+
+// Select picks the init below root (the image root: "/" as PID 1), in this order: the
+// program after "--", an absolute path as the first kernel word, init= (unless it names
+// nsinit itself, the usual way to boot nsinit), the first of DefaultInits. The result must
+// be an executable regular file that is not nsinit itself.
+func Select(root string, req Request) (Target, error) {
 	var t Target
 	switch {
-	case len(args) > 0 && strings.HasPrefix(args[0], "/"):
-		t = Target{Path: args[0], Argv: append([]string(nil), args...), Source: FromArgs}
-	case len(args) > 0 && strings.Contains(args[0], "/"):
-		return Target{}, fmt.Errorf("init %q must be an absolute path", args[0])
-	case cmdlineInit != "" && !isSelf(filepath.Join(root, cmdlineInit)):
-		// init= naming nsinit itself (init=/usr/sbin/nsinit, the usual way to boot it)
-		// says nothing about the real init: fall through to the default search.
-		t = Target{Path: cmdlineInit, Argv: append([]string{cmdlineInit}, args...), Source: FromCmdline}
+	case len(req.Command) > 0:
+		path, err := lookPath(root, req.Command[0], req.Path)
+		if err != nil {
+			return Target{}, fmt.Errorf("program after --: %w", err)
+		}
+		t = Target{Path: path, Argv: append(append([]string(nil), req.Command...), req.Words...), Source: FromArgs}
+	case len(req.Words) > 0 && strings.HasPrefix(req.Words[0], "/"):
+		t = Target{Path: filepath.Join(root, req.Words[0]), Argv: append([]string(nil), req.Words...), Source: FromWords}
+	case len(req.Words) > 0 && strings.Contains(req.Words[0], "/"):
+		return Target{}, fmt.Errorf("init %q must be an absolute path", req.Words[0])
+	case req.CmdlineInit != "" && !isSelf(filepath.Join(root, req.CmdlineInit)):
+		t = Target{Path: filepath.Join(root, req.CmdlineInit), Argv: append([]string{req.CmdlineInit}, req.Words...), Source: FromCmdline}
 	default:
 		for _, p := range DefaultInits {
 			if executable(filepath.Join(root, p)) == nil && !isSelf(filepath.Join(root, p)) {
-				return Target{Path: filepath.Join(root, p), Argv: append([]string{p}, args...), Source: FromDefault}, nil
+				return Target{Path: filepath.Join(root, p), Argv: append([]string{p}, req.Words...), Source: FromDefault}, nil
 			}
 		}
 		return Target{}, fmt.Errorf("no init found: tried %s below %s; name one after -- (nsinit -- /path/to/init)", strings.Join(DefaultInits, ", "), root)
 	}
-	t.Path = filepath.Join(root, t.Path)
 	if err := executable(t.Path); err != nil {
 		return Target{}, fmt.Errorf("init from %s: %w", t.Source, err)
 	}
@@ -71,6 +98,39 @@ func Select(root string, args []string, cmdlineInit string) (Target, error) {
 		return Target{}, fmt.Errorf("init from %s: %s is nsinit itself (exec-ing it would loop); name the real init after --, e.g. init=%s -- /lib/systemd/systemd", t.Source, t.Path, t.Argv[0])
 	}
 	return t, nil
+}
+
+// lookPath resolves a program name as execvp(3) would inside root: a name with a slash
+// must be absolute and is taken as it is; a bare name is searched in the directories of
+// path ("": DefaultPath), the first executable regular file winning. Relative and empty
+// directories (which would mean the working directory) are skipped.
+func lookPath(root, name, path string) (string, error) {
+	switch {
+	case name == "":
+		return "", errors.New("empty program name")
+	case strings.HasPrefix(name, "/"):
+		return filepath.Join(root, name), nil
+	case strings.Contains(name, "/"):
+		return "", fmt.Errorf("%q must be an absolute path or a bare name looked up in PATH", name)
+	}
+	if path == "" {
+		path = DefaultPath
+	}
+	var tried []string
+	for _, dir := range filepath.SplitList(path) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(root, dir, name)
+		if executable(p) == nil {
+			return p, nil
+		}
+		tried = append(tried, dir)
+	}
+	if len(tried) == 0 {
+		return "", fmt.Errorf("%q not found: PATH %q has no absolute directory", name, path)
+	}
+	return "", fmt.Errorf("%q not found: no executable file of that name in %s below %s", name, strings.Join(tried, ":"), root)
 }
 
 // selfExe names the running program; a variable so tests can point it elsewhere.

@@ -36,31 +36,42 @@ func TestSelect(t *testing.T) {
 	tests := []struct {
 		name    string
 		files   map[string]os.FileMode
-		args    []string
-		cmdline string
+		req     Request
 		want    Target
 		wantErr string
 	}{
-		{"args win", map[string]os.FileMode{"/bin/app": 0o755, "/sbin/init": 0o755}, []string{"/bin/app", "-x", "y"}, "/sbin/other",
+		{"command wins", map[string]os.FileMode{"/bin/app": 0o755, "/sbin/init": 0o755}, Request{Command: []string{"/bin/app", "-x", "y"}, CmdlineInit: "/sbin/other"},
 			Target{"/bin/app", []string{"/bin/app", "-x", "y"}, FromArgs}, ""},
-		{"cmdline init", map[string]os.FileMode{"/sbin/other": 0o755, "/sbin/init": 0o755}, nil, "/sbin/other",
+		{"bare name in PATH", map[string]os.FileMode{"/usr/bin/echo": 0o755, "/sbin/init": 0o755}, Request{Command: []string{"echo", "hi"}, Path: "/usr/local/bin:/usr/bin"},
+			Target{"/usr/bin/echo", []string{"echo", "hi"}, FromArgs}, ""},
+		{"PATH order", map[string]os.FileMode{"/usr/bin/echo": 0o755, "/opt/bin/echo": 0o755}, Request{Command: []string{"echo"}, Path: "/opt/bin:/usr/bin"},
+			Target{"/opt/bin/echo", []string{"echo"}, FromArgs}, ""},
+		{"default PATH", map[string]os.FileMode{"/bin/echo": 0o755}, Request{Command: []string{"echo"}},
+			Target{"/bin/echo", []string{"echo"}, FromArgs}, ""},
+		{"PATH skips non-executable and relative entries", map[string]os.FileMode{"/a/echo": 0o644, "/b/echo": 0o755, "/rel/echo": 0o755}, Request{Command: []string{"echo"}, Path: "rel::/a:/b"},
+			Target{"/b/echo", []string{"echo"}, FromArgs}, ""},
+		{"kernel words after the command", map[string]os.FileMode{"/sbin/init": 0o755}, Request{Command: []string{"/sbin/init", "a"}, Words: []string{"single"}},
+			Target{"/sbin/init", []string{"/sbin/init", "a", "single"}, FromArgs}, ""},
+		{"kernel's absolute first word is the init", map[string]os.FileMode{"/lib/systemd/systemd": 0o755, "/sbin/init": 0o755}, Request{Words: []string{"/lib/systemd/systemd", "single"}},
+			Target{"/lib/systemd/systemd", []string{"/lib/systemd/systemd", "single"}, FromWords}, ""},
+		{"cmdline init", map[string]os.FileMode{"/sbin/other": 0o755, "/sbin/init": 0o755}, Request{CmdlineInit: "/sbin/other"},
 			Target{"/sbin/other", []string{"/sbin/other"}, FromCmdline}, ""},
-		{"kernel words go to the init", map[string]os.FileMode{"/sbin/init": 0o755}, []string{"single"}, "",
-			Target{"/sbin/init", []string{"/sbin/init", "single"}, FromDefault}, ""},
-		{"default order", map[string]os.FileMode{"/lib/systemd/systemd": 0o755, "/usr/lib/systemd/systemd": 0o755}, nil, "",
+		{"kernel words go to the init", map[string]os.FileMode{"/sbin/init": 0o755}, Request{Words: []string{"single", "-b"}},
+			Target{"/sbin/init", []string{"/sbin/init", "single", "-b"}, FromDefault}, ""},
+		{"default order", map[string]os.FileMode{"/lib/systemd/systemd": 0o755, "/usr/lib/systemd/systemd": 0o755}, Request{},
 			Target{"/lib/systemd/systemd", []string{"/lib/systemd/systemd"}, FromDefault}, ""},
-		{"skips non-executable default", map[string]os.FileMode{"/sbin/init": 0o644, "/usr/lib/systemd/systemd": 0o755}, nil, "",
+		{"nothing after --", map[string]os.FileMode{"/sbin/init": 0o755}, Request{Command: []string{}},
+			Target{"/sbin/init", []string{"/sbin/init"}, FromDefault}, ""},
+		{"skips non-executable default", map[string]os.FileMode{"/sbin/init": 0o644, "/usr/lib/systemd/systemd": 0o755}, Request{},
 			Target{"/usr/lib/systemd/systemd", []string{"/usr/lib/systemd/systemd"}, FromDefault}, ""},
-		{"none", map[string]os.FileMode{"/etc": 0}, nil, "", Target{}, "no init found"},
-		{"relative", nil, []string{"bin/app"}, "", Target{}, "absolute path"},
-		{"missing explicit", nil, []string{"/bin/nope"}, "", Target{}, "no such file"},
-		{"not executable", map[string]os.FileMode{"/bin/app": 0o644}, []string{"/bin/app"}, "", Target{}, "permission denied"},
-		{"directory", map[string]os.FileMode{"/bin/app": 0}, []string{"/bin/app"}, "", Target{}, "not a regular file"},
+		{"none", map[string]os.FileMode{"/etc": 0}, Request{}, Target{}, "no init found"},
+		{"relative word", nil, Request{Words: []string{"bin/app"}}, Target{}, "absolute path"},
+		{"PATH without an absolute directory", nil, Request{Command: []string{"echo"}, Path: "bin:."}, Target{}, `PATH "bin:." has no absolute directory`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := tree(t, tt.files)
-			got, err := Select(root, tt.args, tt.cmdline)
+			got, err := Select(root, tt.req)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Select error = %v, want %q", err, tt.wantErr)
@@ -75,20 +86,55 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// TestNamedTargetNeverFallsBack: whatever is wrong with the program named after --, Select
+// fails naming it; it never picks an init by other means, although one exists here.
+func TestNamedTargetNeverFallsBack(t *testing.T) {
+	root := tree(t, map[string]os.FileMode{"/sbin/init": 0o755, "/lib/systemd/systemd": 0o755,
+		"/usr/bin/noexec": 0o644, "/usr/bin/dir": 0})
+	for _, tc := range []struct {
+		command []string
+		path    string
+		want    string
+	}{
+		{[]string{"echo", "hi"}, "", `"echo" not found: no executable file of that name in ` + DefaultPath},
+		{[]string{"echo"}, "/usr/bin", `"echo" not found: no executable file of that name in /usr/bin below ` + root},
+		{[]string{"noexec"}, "/usr/bin", `"noexec" not found`},
+		{[]string{"dir"}, "/usr/bin", `"dir" not found`},
+		{[]string{"/bin/nope", "x"}, "", "no such file"},
+		{[]string{"/usr/bin/noexec"}, "", "permission denied"},
+		{[]string{"/usr/bin/dir"}, "", "not a regular file"},
+		{[]string{"bin/app"}, "", "must be an absolute path or a bare name"},
+		{[]string{""}, "", "empty program name"},
+		{[]string{"single"}, "", `"single" not found`},
+	} {
+		got, err := Select(root, Request{Command: tc.command, Words: []string{"single"}, CmdlineInit: "/sbin/init", Path: tc.path})
+		if err == nil {
+			t.Errorf("Select(-- %q) fell back to %+v", tc.command, got)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "after --") {
+			t.Errorf("Select(-- %q): %v; want an error about the program after -- containing %q", tc.command, err, tc.want)
+		}
+	}
+}
+
 func TestSelectRefusesSelf(t *testing.T) {
 	root := tree(t, map[string]os.FileMode{"/sbin/init": 0o755, "/lib/systemd/systemd": 0o755})
 	old := selfExe
 	selfExe = filepath.Join(root, "sbin/init")
 	defer func() { selfExe = old }()
-	if _, err := Select(root, []string{"/sbin/init"}, ""); err == nil || !strings.Contains(err.Error(), "nsinit itself") {
+	if _, err := Select(root, Request{Command: []string{"/sbin/init"}}); err == nil || !strings.Contains(err.Error(), "nsinit itself") {
 		t.Fatalf("explicit self: %v", err)
 	}
-	got, err := Select(root, nil, "")
+	if _, err := Select(root, Request{Command: []string{"init"}, Path: "/sbin"}); err == nil || !strings.Contains(err.Error(), "nsinit itself") {
+		t.Fatalf("self found in PATH: %v", err)
+	}
+	got, err := Select(root, Request{})
 	if err != nil || got.Argv[0] != "/lib/systemd/systemd" {
 		t.Fatalf("default search did not skip nsinit itself: %+v, %v", got, err)
 	}
 	// init=<nsinit> on the kernel command line is how nsinit is booted, not the real init.
-	got, err = Select(root, []string{"single"}, "/sbin/init")
+	got, err = Select(root, Request{Words: []string{"single"}, CmdlineInit: "/sbin/init"})
 	if err != nil || got.Source != FromDefault || strings.Join(got.Argv, " ") != "/lib/systemd/systemd single" {
 		t.Fatalf("init= naming nsinit: %+v, %v", got, err)
 	}

@@ -7,6 +7,7 @@ package logging
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -56,8 +57,9 @@ func (s syncer) Sync() error {
 	return err
 }
 
-// New returns a logger named "nsinit" that writes to f at level lvl and above.
-func New(f *os.File, format Format, lvl zapcore.Level) *zap.Logger {
+// New returns a logger named "nsinit" that writes to w at level lvl and above. A file
+// (stderr, the console) is synced as syncer says; other writers need no sync.
+func New(w io.Writer, format Format, lvl zapcore.Level) *zap.Logger {
 	cfg := zap.NewDevelopmentEncoderConfig()
 	cfg.TimeKey = ""
 	cfg.CallerKey = ""
@@ -69,7 +71,11 @@ func New(f *os.File, format Format, lvl zapcore.Level) *zap.Logger {
 	} else {
 		enc = zapcore.NewConsoleEncoder(cfg)
 	}
-	ws := zapcore.Lock(syncer{f})
+	var ws zapcore.WriteSyncer = zapcore.AddSync(w)
+	if f, ok := w.(*os.File); ok {
+		ws = syncer{f}
+	}
+	ws = zapcore.Lock(ws)
 	core := zapcore.NewCore(enc, ws, zap.NewAtomicLevelAt(lvl))
 	return zap.New(core, zap.ErrorOutput(ws)).Named("nsinit")
 }
