@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/config"
@@ -17,16 +14,9 @@ import (
 	"github.com/nsinit/nsinit/internal/policydb"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
-
-// sigRTMin3 is SIGRTMIN+3 as userspace numbers it (glibc's SIGRTMIN is 34): the signal
-// podman and systemd use to stop a systemd container.
-const sigRTMin3 = unix.Signal(37)
-
-// abortSignals stop the bring-up cleanly. Without a handler a Go PID 1 exits with status 2
-// on SIGTERM and ignores the others (go-dependencies-and-pid1.md §3.3).
-var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGPWR, sigRTMin3}
 
 // modeFlag adapts config.Mode to flag.Value.
 type modeFlag struct{ m *config.Mode }
@@ -144,15 +134,9 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 		fmt.Fprintln(e.Stderr, "nsinit:", err)
 		return exitcode.Usage
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, abortSignals...)
-	go func() {
-		if s, ok := <-sigs; ok {
-			cancel(fmt.Errorf("received %v", s))
-		}
-	}()
+	// Every signal follows sigpolicy.Table from here on (docs/supervise.md, "Signals").
+	ctx, stopSignals := sigpolicy.BringUp(log)
+	defer stopSignals()
 
 	o := f.opts
 	o.Args = args
@@ -167,7 +151,7 @@ func runBringUp(e *env, f *bringUpFlags, args []string) int {
 		return exitcode.Usage
 	}
 	sys := boot.RealSystem(o.ProcDir, o.SelinuxfsDir)
-	sys.BeforeHandoff = func() { signal.Stop(sigs); close(sigs) }
+	sys.BeforeHandoff = stopSignals
 	return boot.Run(ctx, o, sys)
 }
 
