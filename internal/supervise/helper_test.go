@@ -24,7 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/logging"
-	"github.com/nsinit/nsinit/internal/sigpolicy"
 	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
@@ -176,65 +175,15 @@ func recordApp(name string) int {
 // tortureStatus is what tortureApp exits with when every signal did what the table says.
 const tortureStatus = 42
 
-// tortureApp sends every signal 1–64 with m to its parent, the supervisor: from inside the
-// namespace when the supervisor is its PID 1. A relayed signal must come back to it; any
-// other signal must not (a relayed marker, SIGRTMAX, comes back first), and the supervisor
-// must survive everything. SIGKILL and SIGSTOP are sent only to a namespace's PID 1, where the
-// kernel must discard them; elsewhere they would do what they do to any process. It prints
-// its figures and exits tortureStatus, or 1 after reporting each failure.
+// tortureApp runs sigtest.Torture against its supervisor, prints its figures and each
+// discrepancy, and exits tortureStatus if there was none.
 func tortureApp(m sigtest.Method) int {
-	c := make(chan os.Signal, 2*len(sigpolicy.Relayed()))
-	signal.Notify(c, sigpolicy.Relayed()...)
-	const limit = 60 * time.Second
-	sup := os.Getppid()
-	ok := true
-	fail := func(format string, a ...any) {
-		fmt.Printf("torture fail: "+format+"\n", a...)
-		ok = false
+	f, errs := sigtest.Torture(os.Getppid(), m, "/proc", forwarded, time.Minute)
+	for _, err := range errs {
+		fmt.Println("torture fail:", err)
 	}
-	// await waits for want to come back; it reports anything else that arrives first.
-	await := func(sent, want unix.Signal) {
-		for {
-			select {
-			case s := <-c:
-				if s == want {
-					return
-				}
-				fail("after %s got %s, want %s", sigpolicy.Name(sent), sigpolicy.Name(s.(unix.Signal)), sigpolicy.Name(want))
-			case <-time.After(limit):
-				fail("after %s: %s not relayed within %v", sigpolicy.Name(sent), sigpolicy.Name(want), limit)
-				return
-			}
-		}
-	}
-	counts := map[sigpolicy.Action]int{}
-	for sig := unix.Signal(1); sig <= 64; sig++ {
-		r := sigpolicy.Table[sig]
-		if r.Supervisor == sigpolicy.Uncatchable && sup != 1 {
-			continue
-		}
-		if err := sigtest.Send(sup, sig, m); err != nil {
-			fail("%s: %v", sigpolicy.Name(sig), err)
-			continue
-		}
-		if err := sigtest.WaitDelivered("/proc", sup, sig, limit); err != nil {
-			fail("%s: %v", sigpolicy.Name(sig), err)
-			continue
-		}
-		counts[r.Supervisor]++
-		if r.Supervisor == sigpolicy.Relay {
-			await(sig, sig)
-			continue
-		}
-		if err := unix.Kill(sup, marker); err != nil {
-			fail("marker: %v", err)
-			continue
-		}
-		await(sig, marker)
-	}
-	fmt.Printf("torture %s: relayed=%d ignored=%d reaped=%d discarded-by-kernel=%d\n", m,
-		counts[sigpolicy.Relay], counts[sigpolicy.Ignore], counts[sigpolicy.Reap], counts[sigpolicy.Uncatchable])
-	if !ok {
+	fmt.Printf("torture %s: %s\n", m, f)
+	if len(errs) > 0 {
 		return 1
 	}
 	return tortureStatus

@@ -6,6 +6,7 @@ package sigtest
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"time"
@@ -113,4 +114,90 @@ func CrashDump(stderr string) bool {
 		}
 	}
 	return false
+}
+
+// Figures counts what Torture sent.
+type Figures struct {
+	// Relayed signals came back to the application; Kept ones were not relayed and left
+	// the supervisor running; Discarded ones (SIGKILL, SIGSTOP to a namespace's PID 1) the
+	// kernel dropped.
+	Relayed, Kept, Discarded int
+}
+
+// String formats the figures as key=value words.
+func (f Figures) String() string {
+	return fmt.Sprintf("relayed=%d kept=%d discarded=%d", f.Relayed, f.Kept, f.Discarded)
+}
+
+// Torture is run by a supervised application: it sends every signal 1–64 with m to its
+// supervisor sup (when sup is 1, from inside the supervisor's PID namespace), procfs at
+// procDir. Each signal in relayed must come back to the application; any other must not
+// (the marker SIGRTMAX, relayed after it, comes back first). SIGKILL and SIGSTOP are sent
+// only when sup is 1, where the kernel must discard them; to any other process they would
+// do what they always do. Torture subscribes to the relayed signals itself, so that a
+// relayed SIGTERM does not end the application. limit bounds each wait, only to catch a hang.
+// It returns what it sent and every discrepancy; the supervisor's survival is the caller's
+// to check (its exit status).
+func Torture(sup int, m Method, procDir string, relayed []os.Signal, limit time.Duration) (Figures, []error) {
+	const marker = unix.Signal(64)
+	isRelayed := map[os.Signal]bool{}
+	for _, s := range relayed {
+		isRelayed[s] = true
+	}
+	if !isRelayed[marker] {
+		return Figures{}, []error{fmt.Errorf("sigtest: the marker SIGRTMAX must be relayed")}
+	}
+	c := make(chan os.Signal, 2*len(relayed))
+	signal.Notify(c, relayed...)
+	defer signal.Stop(c)
+	var f Figures
+	var errs []error
+	// await waits for want to come back, and reports anything else that arrives first.
+	await := func(sent, want unix.Signal) bool {
+		for {
+			select {
+			case s := <-c:
+				if s == want {
+					return true
+				}
+				errs = append(errs, fmt.Errorf("after signal %d: got signal %d, want %d", sent, s, want))
+			case <-time.After(limit):
+				errs = append(errs, fmt.Errorf("after signal %d: signal %d did not come back within %v", sent, want, limit))
+				return false
+			}
+		}
+	}
+	for sig := unix.Signal(1); sig <= 64; sig++ {
+		uncatchable := sig == unix.SIGKILL || sig == unix.SIGSTOP
+		if uncatchable && sup != 1 {
+			continue
+		}
+		if err := Send(sup, sig, m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := WaitDelivered(procDir, sup, sig, limit); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		switch {
+		case isRelayed[sig]:
+			if await(sig, sig) {
+				f.Relayed++
+			}
+		default:
+			if err := unix.Kill(sup, marker); err != nil {
+				errs = append(errs, os.NewSyscallError("kill", err))
+				continue
+			}
+			if await(sig, marker) {
+				if uncatchable {
+					f.Discarded++
+				} else {
+					f.Kept++
+				}
+			}
+		}
+	}
+	return f, errs
 }
