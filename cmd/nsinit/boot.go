@@ -101,6 +101,13 @@ Supervisor mode (--supervise): for images whose entrypoint is an application rat
 an init, nsinit brings SELinux up, then stays PID 1, starts the application as its child,
 relays signals, reaps zombies and exits with the application's status (docs/supervise.md).
 
+Signals: SIGTERM, SIGINT, SIGPWR and SIGRTMIN+3 abort the bring-up (exit 6; as the machine's
+PID 1 nsinit freezes); every other signal is caught and discarded. With --supervise, SIGTERM,
+SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPWR and SIGRTMIN+1 to SIGRTMAX are
+relayed to the application, SIGCHLD reaps, the rest are discarded. No signal, however sent,
+can crash nsinit, and the init or application starts with every signal at its default
+(docs/supervise.md, "Signals").
+
 Examples:
   nsinit -- /lib/systemd/systemd --log-level=debug     container entrypoint before systemd
   nsinit --supervise --grace 10s -- /usr/bin/myapp      application container
