@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
 
@@ -62,6 +59,13 @@ Supervisor mode (--supervise): for images whose entrypoint is an application rat
 an init, nsinit brings SELinux up, then stays PID 1, starts the application as its child,
 relays signals, reaps zombies and exits with the application's status (docs/supervise.md).
 
+Signals: SIGTERM, SIGINT, SIGPWR and SIGRTMIN+3 abort the bring-up (exit 6; as the machine's
+PID 1 nsinit freezes); every other signal is caught and discarded. With --supervise, SIGTERM,
+SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPWR and SIGRTMIN+1 to SIGRTMAX are
+relayed to the application, SIGCHLD reaps, the rest are discarded. No signal, however sent,
+can crash nsinit, and the init or application starts with every signal at its default
+(docs/supervise.md, "Signals").
+
 Examples:
   nsinit -- /lib/systemd/systemd --log-level=debug     container entrypoint before systemd
   nsinit --supervise --grace 10s -- myapp               application container (PATH lookup)
@@ -99,22 +103,9 @@ func runBringUp(e *env, f *bringUpFlags) int {
 	if err != nil {
 		return usageError(e, commands[bringUp], err.Error())
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, abortSignals...)
-	// When the bring-up returns instead of handing off, neither the handler nor its
-	// goroutine may outlive it (the tests and the argument fuzzer run it many times).
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s, ok := <-sigs:
-			if ok {
-				cancel(fmt.Errorf("received %v", s))
-			}
-		case <-ctx.Done():
-		}
-	}()
+	// Every signal follows sigpolicy.Table from here on (docs/supervise.md, "Signals").
+	ctx, stopSignals := sigpolicy.BringUp(log)
+	defer stopSignals()
 
 	o := f.opts
 	o.Args, o.Words = f.command, f.words
@@ -126,6 +117,6 @@ func runBringUp(e *env, f *bringUpFlags) int {
 		return usageError(e, commands[bringUp], "--process-group and --grace only apply with --supervise")
 	}
 	sys := e.System(o.ProcDir, o.SelinuxfsDir)
-	sys.BeforeHandoff = func() { signal.Stop(sigs); close(sigs) }
+	sys.BeforeHandoff = stopSignals
 	return boot.Run(ctx, o, sys)
 }

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/logging"
@@ -94,14 +92,6 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
-
-// sigRTMin3 is SIGRTMIN+3 as userspace numbers it (glibc's SIGRTMIN is 34): the signal
-// podman and systemd use to stop a systemd container.
-const sigRTMin3 = unix.Signal(37)
-
-// abortSignals stop the bring-up and a relabel cleanly. Without a handler a Go PID 1 exits
-// with status 2 on SIGTERM and ignores the others.
-var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGPWR, sigRTMin3}
 
 // logFlags are the logging flags every long-running command shares.
 type logFlags struct{ format, level string }

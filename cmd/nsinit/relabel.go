@@ -16,6 +16,7 @@ import (
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/relabel"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 )
 
 // relabelFlags are the flags of `nsinit relabel`.
@@ -147,7 +148,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 		defer rf.Close()
 		o.Report = rf
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), abortSignals...)
+	ctx, stop := signal.NotifyContext(context.Background(), sigpolicy.Aborts()...)
 	defer stop()
 	s, err := e.Relabel(ctx, o)
 	verb := "relabelled"

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/logging"
+	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
 
@@ -136,6 +137,8 @@ func appRole(args []string) int {
 		fmt.Println("ready")
 		<-c
 		return 3
+	case "torture": // torture METHOD: send every signal to the supervisor, check the relays
+		return tortureApp(sigtest.Method(args[1]))
 	case "orphans": // orphans N
 		n, _ := strconv.Atoi(args[1])
 		return orphansApp(n)
@@ -167,6 +170,23 @@ func recordApp(name string) int {
 		}
 	}
 	return 1
+}
+
+// tortureStatus is what tortureApp exits with when every signal did what the table says.
+const tortureStatus = 42
+
+// tortureApp runs sigtest.Torture against its supervisor, prints its figures and each
+// discrepancy, and exits tortureStatus if there was none.
+func tortureApp(m sigtest.Method) int {
+	f, errs := sigtest.Torture(os.Getppid(), m, "/proc", forwarded, time.Minute)
+	for _, err := range errs {
+		fmt.Println("torture fail:", err)
+	}
+	fmt.Printf("torture %s: %s\n", m, f)
+	if len(errs) > 0 {
+		return 1
+	}
+	return tortureStatus
 }
 
 func memberApp() int {
@@ -432,3 +452,6 @@ func forEachMode(t *testing.T, f func(t *testing.T, pidns bool)) {
 		})
 	}
 }
+
+// marker is SIGRTMAX, which the signal tests have relayed after a signal that must not be.
+const marker = unix.Signal(64)

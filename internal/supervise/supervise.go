@@ -4,8 +4,9 @@
 // finally reports the application's exit status the way tini and catatonit do (the
 // status, or 128+signal when a signal killed it).
 //
-// The supervisor is event driven: it blocks in the Go runtime's signal delivery (SIGCHLD
-// and the forwarded signals) and reaps with non-blocking wait4 sweeps, so an idle
+// Which signal is relayed, reaped or ignored is sigpolicy.Table's rule, the same table the
+// bring-up follows. The supervisor is event driven: it blocks in the Go runtime's signal
+// delivery (SIGCHLD and the forwarded signals) and reaps with non-blocking wait4 sweeps, so an idle
 // supervisor uses no CPU, and it keeps no per-child state, so its memory stays flat however
 // many processes it reaps. See docs/supervise.md.
 package supervise
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 )
 
 // Options describe the application to run and how to supervise it.
@@ -50,6 +52,10 @@ type Options struct {
 	// Log receives the supervisor's messages; nil discards them.
 	Log *zap.Logger
 }
+
+// forwarded lists the signals the supervisor relays to the application (sigpolicy.Table,
+// docs/supervise.md).
+var forwarded = sigpolicy.Relayed()
 
 // supervisor is the state of one Run.
 type supervisor struct {
@@ -89,6 +95,11 @@ func Run(ctx context.Context, o Options) (int, error) {
 		env = os.Environ()
 	}
 
+	// No signal may crash or stop the supervisor (sigpolicy.Table: everything not relayed or
+	// reaped is caught and discarded, for example SIGPIPE from a closed log pipe).
+	if err := sigpolicy.Guard(); err != nil {
+		log.Warn("signals", zap.Error(err))
+	}
 	// Subscribe before the fork so that no signal and no child exit is lost in between.
 	// SIGCHLD gets its own channel: a buffer of one suffices because each delivery triggers
 	// a sweep that reaps every exited child, and relayed signals can never crowd it out.
@@ -98,12 +109,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 	sigs := make(chan os.Signal, len(forwarded))
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
-	// A log consumer that goes away (a closed stderr pipe) must not kill the application's
-	// supervisor: with SIGPIPE caught, writes fail with EPIPE instead. Caught, not ignored,
-	// so that the application still starts with the default disposition.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, unix.SIGPIPE)
-	defer signal.Stop(pipe)
+	// The signals the table ignores are subscribed to only to log them.
+	ignored := make(chan os.Signal, len(sigpolicy.Table))
+	signal.Notify(ignored, sigpolicy.Ignored(true)...)
+	defer signal.Stop(ignored)
 
 	if unix.Getpid() != 1 {
 		// Orphans re-parent to the nearest subreaper ancestor instead of the namespace's
@@ -156,6 +165,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 					grace.Stop()
 				}
 				return s.finish(ws), nil
+			}
+		case sig := <-ignored:
+			if ce := log.Check(zap.DebugLevel, "ignored signal"); ce != nil {
+				ce.Write(zap.String("signal", sigpolicy.Name(sig.(unix.Signal))))
 			}
 		case sig := <-sigs:
 			s.signal(sig.(unix.Signal))

@@ -17,6 +17,8 @@ import (
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/procattr"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
+	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 )
 
 // TestForwardSignals sends every relayed signal to the supervisor from outside (from the
@@ -44,6 +46,81 @@ func TestForwardSignals(t *testing.T) {
 		s.expect("app sig 15")
 		if got := s.wait(); got != 0 {
 			t.Fatalf("exit status %d, want 0; stderr:\n%s", got, s.stderr)
+		}
+	})
+}
+
+// TestEverySignalFromInside has the application send every signal 1–64, with kill(2) and
+// with sigqueue(3), to its supervisor (as PID 1 of its namespace: from inside it). The
+// supervisor must survive all of them, relay exactly the relayed ones, and exit with the
+// application's status.
+func TestEverySignalFromInside(t *testing.T) {
+	forEachMode(t, func(t *testing.T, pidns bool) {
+		for _, m := range sigtest.Methods {
+			t.Run(string(m), func(t *testing.T) {
+				s := startSupervisor(t, pidns, helperOpts{Argv: selfApp("torture", string(m)), LogLevel: "info"})
+				var figures string
+				for l := range s.lines {
+					if strings.HasPrefix(l, "torture fail") {
+						t.Error(l)
+					}
+					if strings.HasPrefix(l, "torture "+string(m)) {
+						figures = l
+					}
+				}
+				if got := s.wait(); got != tortureStatus || sigtest.CrashDump(s.stderr.String()) {
+					t.Fatalf("supervisor exit status %d, want the application's %d, and no crash; stderr:\n%s", got, tortureStatus, s.stderr)
+				}
+				t.Logf("supervisor (pidns=%v), signals from the application: %s; supervisor survived, exit status %d", pidns, figures, tortureStatus)
+			})
+		}
+	})
+}
+
+// TestEverySignalFromOutside sends every signal 1–64 but SIGKILL and SIGSTOP, with kill(2)
+// and with sigqueue(3), to the supervisor from the test (for PID 1: from the parent
+// namespace). Relayed signals must reach the application, the others must not (a relayed
+// marker, SIGRTMAX, arrives first), and the supervisor must survive to exit with the
+// application's status.
+func TestEverySignalFromOutside(t *testing.T) {
+	forEachMode(t, func(t *testing.T, pidns bool) {
+		for _, m := range sigtest.Methods {
+			t.Run(string(m), func(t *testing.T) {
+				s := startSupervisor(t, pidns, helperOpts{Argv: selfApp("record", "app"), LogLevel: "info"})
+				s.expect("app ready")
+				pid := s.cmd.Process.Pid
+				counts := map[sigpolicy.Action]int{}
+				for sig := unix.Signal(1); sig <= 64; sig++ {
+					r := sigpolicy.Table[sig]
+					if r.Supervisor == sigpolicy.Uncatchable || sig == unix.SIGTERM {
+						continue // SIGTERM last: the application exits on it
+					}
+					if err := sigtest.Send(pid, sig, m); err != nil {
+						t.Fatalf("%s: %v", sigpolicy.Name(sig), err)
+					}
+					if err := sigtest.WaitDelivered("/proc", pid, sig, time.Minute); err != nil {
+						t.Fatalf("%v; stderr:\n%s", err, s.stderr)
+					}
+					counts[r.Supervisor]++
+					want := sig
+					if r.Supervisor != sigpolicy.Relay {
+						s.signal(marker)
+						want = marker
+					}
+					if l := s.expect("app sig"); l != fmt.Sprintf("app sig %d", want) {
+						t.Fatalf("after %s (%s): got %q, want the application to get %s; stderr:\n%s",
+							sigpolicy.Name(sig), r.Supervisor, l, sigpolicy.Name(want), s.stderr)
+					}
+				}
+				s.signal(unix.SIGTERM)
+				s.expect("app sig 15")
+				counts[sigpolicy.Relay]++
+				if got := s.wait(); got != 0 || sigtest.CrashDump(s.stderr.String()) {
+					t.Fatalf("supervisor exit status %d, want the application's 0, and no crash; stderr:\n%s", got, s.stderr)
+				}
+				t.Logf("supervisor (pidns=%v), signals from outside with %s: relayed=%d ignored=%d reaped=%d; supervisor survived",
+					pidns, m, counts[sigpolicy.Relay], counts[sigpolicy.Ignore], counts[sigpolicy.Reap])
+			})
 		}
 	})
 }

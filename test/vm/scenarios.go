@@ -253,10 +253,10 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name: "supervise", ID: "5",
-		Summary: "nsinit --supervise -- /usr/bin/testapp -exit 7 (bin_t), enforcing: the application runs in the domain the policy gives it, its orphan is reaped, no zombie remains, and its status 7 is the machine's verdict",
+		Summary: "nsinit --supervise -- /usr/bin/testapp -signals -exit 7 (bin_t), enforcing: the application runs in the domain the policy gives it, sends every signal 1-64 to PID 1 (kill and sigqueue; relayed ones come back, SIGKILL and SIGSTOP are discarded, nsinit survives all), its orphan is reaped, no zombie remains, and its status 7 is the machine's verdict",
 		SELinux: "enforcing",
-		Args:    []string{"--supervise", "--", AppPath, "-exit", "7"},
-		Check:   expectSupervised(AppPath, 7),
+		Args:    []string{"--supervise", "--", AppPath, "-signals", "-exit", "7"},
+		Check:   all(expectSupervised(AppPath, 7), expectSignalsSurvived),
 	},
 	{
 		Name: "policy-34", ID: "6a",

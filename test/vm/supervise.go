@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nsinit/nsinit/internal/sigpolicy"
+	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 )
 
 // AppLabel is testapp's file label in the images (Debian's file_contexts: /usr/bin(/.*)?).
@@ -99,4 +102,31 @@ func supervisorReaped(console string, status, reaped int) bool {
 		}
 	}
 	return false
+}
+
+// expectSignalsSurvived checks testapp's -signals report: for each method every relayed
+// signal came back, every other catchable one was kept by nsinit, SIGKILL and SIGSTOP were
+// discarded by the kernel, and there was no discrepancy. That nsinit survived them all is
+// expectSupervised's status and power-off.
+func expectSignalsSurvived(r *Result) error {
+	if r.App == nil {
+		return fmt.Errorf("the application never reported (%s)", r.Outcome())
+	}
+	relayed := len(sigpolicy.Relayed())
+	var errs []string
+	want := func(key string, value int) {
+		if r.App[key] != strconv.Itoa(value) {
+			errs = append(errs, fmt.Sprintf("%s=%q, want %d", key, r.App[key], value))
+		}
+	}
+	for _, m := range sigtest.Methods {
+		want("signals_"+string(m)+"_relayed", relayed)
+		want("signals_"+string(m)+"_kept", 62-relayed)
+		want("signals_"+string(m)+"_discarded", 2)
+	}
+	want("signal_errors", 0)
+	if len(errs) > 0 {
+		return fmt.Errorf("signals to the supervisor: %s (report: %v)", strings.Join(errs, "; "), r.App)
+	}
+	return nil
 }

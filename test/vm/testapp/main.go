@@ -8,6 +8,14 @@
 //	TESTAPP: orphan=<pid> orphan_ppid=<its parent once orphaned> orphan_reaped=<yes|no>
 //	TESTAPP: zombies=<number of zombie processes left> exit=<N>
 //
+// With -signals it first sends every signal 1–64 to PID 1, with kill(2) and with sigqueue(3)
+// (sigtest.Torture: relayed signals must come back, others not, SIGKILL and SIGSTOP must be
+// discarded by the kernel), and reports, per method:
+//
+//	TESTAPP: signals_<kill|queue>_relayed=<N> signals_<...>_kept=<N> signals_<...>_discarded=<N>
+//	TESTAPP: signal_error=<a discrepancy, spaces as _>   (one line each)
+//	TESTAPP: signal_errors=<number of discrepancies>
+//
 // then exits with status N. computed is the domain the policy gives an exec of this file
 // from PID 1's domain, asked of the kernel independently of nsinit (selinuxfs "create").
 // The orphan is a grandchild whose parent exits at once: it is re-parented to PID 1 and
@@ -30,6 +38,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/sigpolicy"
+	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 )
 
 const (
@@ -41,6 +52,7 @@ func main() {
 	status := flag.Int("exit", 0, "exit `STATUS`")
 	orphanParent := flag.Bool("orphan-parent", false, "internal: start an orphan, print its pid and exit")
 	orphan := flag.Bool("orphan", false, "internal: sleep 200 ms and exit")
+	signals := flag.Bool("signals", false, "first send every signal 1-64 to PID 1 and check what is relayed")
 	flag.Parse()
 	switch {
 	case *orphan:
@@ -81,6 +93,10 @@ func main() {
 		say("computed=error:%s", strings.ReplaceAll(err.Error(), " ", "_"))
 	}
 
+	if *signals {
+		tortureSupervisor()
+	}
+
 	pid, ppid, reaped, err := orphanRun()
 	if err != nil {
 		say("orphan=error:%s", strings.ReplaceAll(err.Error(), " ", "_"))
@@ -89,6 +105,20 @@ func main() {
 	}
 	say("zombies=%d exit=%d", zombies(), *status)
 	os.Exit(*status)
+}
+
+// tortureSupervisor runs sigtest.Torture against PID 1 with every method and reports.
+func tortureSupervisor() {
+	n := 0
+	for _, m := range sigtest.Methods {
+		f, errs := sigtest.Torture(1, m, "/proc", sigpolicy.Relayed(), time.Minute)
+		say("signals_%s_relayed=%d signals_%s_kept=%d signals_%s_discarded=%d", m, f.Relayed, m, f.Kept, m, f.Discarded)
+		for _, err := range errs {
+			say("signal_error=%s:%s", m, strings.ReplaceAll(err.Error(), " ", "_"))
+		}
+		n += len(errs)
+	}
+	say("signal_errors=%d", n)
 }
 
 // say prints one report line.
