@@ -13,9 +13,9 @@ import (
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/firstboot"
 	"github.com/nsinit/nsinit/internal/logging"
 	"github.com/nsinit/nsinit/internal/policydb"
-	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
@@ -57,25 +57,25 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 // bringUpFlags are the flags of the default command.
 type bringUpFlags struct {
 	opts      boot.Options
-	relabel   relabel.Policy
+	relabel   firstboot.Policy
 	jobs      int
 	supervise bool
 	sup       supervise.Options
 	log       logFlags
 }
 
-// relabelFlag adapts relabel.Policy to flag.Value.
-type relabelFlag struct{ p *relabel.Policy }
+// relabelFlag adapts firstboot.Policy to flag.Value.
+type relabelFlag struct{ p *firstboot.Policy }
 
 func (f relabelFlag) String() string {
 	if f.p == nil {
-		return relabel.RelabelAuto.String()
+		return firstboot.RelabelAuto.String()
 	}
 	return f.p.String()
 }
 
 func (f relabelFlag) Set(s string) error {
-	p, err := relabel.ParsePolicy(s)
+	p, err := firstboot.ParsePolicy(s)
 	if err == nil {
 		*f.p = p
 	}

@@ -7,14 +7,14 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nsinit/nsinit/internal/relabel"
+	"github.com/nsinit/nsinit/internal/firstboot"
 )
 
-// FirstBootRelabel returns the relabel step of the bring-up: relabel.FirstBoot with the
+// FirstBootRelabel returns the relabel step of the bring-up: firstboot.Run with the
 // image's file_contexts, honouring the kernel command line's autorelabel only at boot.
-func FirstBootRelabel(policy relabel.Policy, jobs int, log *zap.Logger) RelabelFunc {
+func FirstBootRelabel(policy firstboot.Policy, jobs int, log *zap.Logger) RelabelFunc {
 	return func(ctx context.Context, req RelabelRequest) (string, error) {
-		res, err := relabel.FirstBoot(ctx, relabel.FirstBootOptions{
+		res, err := firstboot.Run(ctx, firstboot.Options{
 			Root:               req.Root,
 			FileContexts:       req.Layout.FileContexts(),
 			CustomizableTypes:  req.Layout.CustomizableTypes(),

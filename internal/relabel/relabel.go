@@ -6,8 +6,8 @@
 // older kernels the fd as the thread's working directory), so a directory swapped for a
 // symlink during the walk cannot redirect labelling outside the tree.
 //
-// Run labels trees (the `nsinit relabel` command); FirstBoot decides at boot whether the
-// root needs a relabel and runs it (after the policy load, before enforcing).
+// Run labels trees: the `nsinit relabel` command, and the first-boot relabel that
+// internal/firstboot decides on.
 package relabel
 
 import (
@@ -120,7 +120,8 @@ type Stats struct {
 	Duration time.Duration
 }
 
-func (s *Stats) add(o *Stats) {
+// Add adds o's counters (Duration excepted) to s.
+func (s *Stats) Add(o *Stats) {
 	s.Seen += o.Seen
 	s.Relabeled += o.Relabeled
 	s.Unchanged += o.Unchanged
@@ -213,7 +214,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 			break
 		}
 		s := r.walk(ctx, key)
-		total.add(&s)
+		total.Add(&s)
 	}
 	stopProgress()
 	total.Duration = time.Since(start)

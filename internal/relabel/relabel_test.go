@@ -471,17 +471,6 @@ func TestRunCancelled(t *testing.T) {
 	}
 }
 
-func TestParsePolicy(t *testing.T) {
-	for _, p := range []Policy{RelabelAuto, RelabelAlways, RelabelNever} {
-		if q, err := ParsePolicy(p.String()); err != nil || q != p {
-			t.Errorf("%v: %v %v", p, q, err)
-		}
-	}
-	if _, err := ParsePolicy("sometimes"); err == nil {
-		t.Error("bad policy accepted")
-	}
-}
-
 func TestRunProgress(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := t.TempDir()

@@ -129,10 +129,10 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	}
 	wg.Wait()
 	for _, wk := range workers {
-		s.add(&wk.stats)
+		s.Add(&wk.stats)
 	}
 	if !w.stop.Load() {
-		s.add(w.labelLinks())
+		s.Add(w.labelLinks())
 	}
 	return s
 }

@@ -1,4 +1,4 @@
-package relabel
+package firstboot
 
 import (
 	"context"
@@ -8,10 +8,40 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/nsinit/nsinit/internal/relabel"
+	"github.com/nsinit/nsinit/internal/relabel/relabeltest"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
+
+type fakeLabeler = relabeltest.FakeLabeler
+
+// faultLabeler wraps FakeLabeler: it calls onLookup (if set) before every lookup, and gives
+// the key bad a context too large for any filesystem (setxattr: E2BIG), a per-object error.
+type faultLabeler struct {
+	bad      string
+	onLookup func(key string)
+}
+
+func (f faultLabeler) Lookup(p string, mode uint32) (string, bool) {
+	if f.onLookup != nil {
+		f.onLookup(p)
+	}
+	if p == f.bad {
+		return strings.Repeat("x", 1<<17), true
+	}
+	return fakeLabeler{}.Lookup(p, mode)
+}
+
+func TestParsePolicy(t *testing.T) {
+	for _, p := range []Policy{RelabelAuto, RelabelAlways, RelabelNever} {
+		if q, err := ParsePolicy(p.String()); err != nil || q != p {
+			t.Errorf("%v: %v %v", p, q, err)
+		}
+	}
+	if _, err := ParsePolicy("sometimes"); err == nil {
+		t.Error("bad policy accepted")
+	}
+}
 
 func TestFirstBootDecision(t *testing.T) {
 	testutil.RequireRoot(t)
@@ -41,16 +71,16 @@ func TestFirstBootDecision(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			populate(t, root)
-			stripLabels(t, root)
+			relabeltest.Populate(t, root)
+			relabeltest.StripLabels(t, root)
 			if tc.rootLabel != "" {
-				setLabel(t, root, tc.rootLabel)
+				relabeltest.SetLabel(t, root, tc.rootLabel)
 			}
 			marker := filepath.Join(root, Marker)
 			if tc.marker != "-" {
 				os.WriteFile(marker, []byte(tc.marker), 0o644)
 			}
-			res, err := FirstBoot(context.Background(), FirstBootOptions{Root: root, Labeler: fakeLabeler{},
+			res, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{},
 				CustomizableTypes: types, Policy: tc.policy, CmdlineAutorelabel: tc.cmdline})
 			if err != nil {
 				t.Fatal(err)
@@ -58,16 +88,16 @@ func TestFirstBootDecision(t *testing.T) {
 			if res.Ran != tc.ran || !strings.Contains(res.Reason, tc.reason) {
 				t.Fatalf("ran=%v reason %q, want %v %q", res.Ran, res.Reason, tc.ran, tc.reason)
 			}
-			if _, err := os.Lstat(marker); tc.ran && tc.marker != "-" && err == nil {
-				t.Error("marker kept after a successful relabel")
+			if _, err := os.Lstat(marker); tc.ran && err == nil {
+				t.Error("marker left after a successful relabel")
 			} else if !tc.ran && tc.marker != "-" && err != nil {
 				t.Error("marker removed without a relabel")
 			}
-			if tc.ran && getLabel(t, filepath.Join(root, "a/f1")) == "" {
+			if tc.ran && relabeltest.Label(t, filepath.Join(root, "a/f1")) == "" {
 				t.Error("relabel did not label the tree")
 			}
-			if tc.name == "marker force" && getLabel(t, root) != rootCtx {
-				t.Errorf("-F in the marker did not force: root %q", getLabel(t, root))
+			if tc.name == "marker force" && relabeltest.Label(t, root) != rootCtx {
+				t.Errorf("-F in the marker did not force: root %q", relabeltest.Label(t, root))
 			}
 		})
 	}
@@ -78,22 +108,18 @@ func TestFirstBootKeepsMarkerOnFailure(t *testing.T) {
 	for _, mode := range []string{"error", "interrupt"} {
 		t.Run(mode, func(t *testing.T) {
 			root := t.TempDir()
-			populate(t, root)
-			stripLabels(t, root)
+			relabeltest.Populate(t, root)
+			relabeltest.StripLabels(t, root)
 			marker := filepath.Join(root, Marker)
 			os.WriteFile(marker, nil, 0o644)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			o := FirstBootOptions{Root: root, Labeler: fakeLabeler{}, Jobs: 1}
-			if mode == "error" {
-				o.tweak = func(r *Options) {
-					r.setxattrFault = func(key string) error { return map[string]error{"/a/f1": unix.EIO}[key] }
-				}
-			} else {
-				o.tweak = func(r *Options) { r.hook = func(_ hookPoint, key string) { cancel() } }
+			lab := faultLabeler{bad: "/a/f1"}
+			if mode == "interrupt" {
+				lab = faultLabeler{onLookup: func(string) { cancel() }}
 			}
-			res, err := FirstBoot(ctx, o)
-			want := ErrIncomplete
+			res, err := Run(ctx, Options{Root: root, Labeler: lab, Jobs: 1})
+			want := relabel.ErrIncomplete
 			if mode == "interrupt" {
 				want = context.Canceled
 			}
@@ -104,7 +130,7 @@ func TestFirstBootKeepsMarkerOnFailure(t *testing.T) {
 				t.Fatalf("marker gone after a failed relabel: %v", err)
 			}
 			// The next start relabels again and, succeeding, removes the marker.
-			res, err = FirstBoot(context.Background(), FirstBootOptions{Root: root, Labeler: fakeLabeler{}})
+			res, err = Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}})
 			if err != nil || !res.Ran {
 				t.Fatalf("rerun: %+v %v", res, err)
 			}

@@ -1,4 +1,8 @@
-package relabel
+// Package firstboot decides, at the bring-up, whether the root needs a relabel — the
+// /.autorelabel marker, the kernel command line, --relabel, the root directory's label —
+// and runs it with internal/relabel (after the policy load, before enforcing); in a fresh
+// SELinux namespace it also relabels the runtime's API filesystems.
+package firstboot
 
 import (
 	"bytes"
@@ -12,6 +16,8 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/relabel"
 )
 
 // Policy says when the bring-up relabels the root (--relabel).
@@ -55,8 +61,8 @@ func ParsePolicy(s string) (Policy, error) {
 // relative to the root. Its content may hold fixfiles' flags; "-F" asks for a forced relabel.
 const Marker = ".autorelabel"
 
-// FirstBootOptions configure FirstBoot.
-type FirstBootOptions struct {
+// Options configure Run.
+type Options struct {
 	// Root is the tree to relabel: "/" as PID 1, a directory in tests.
 	Root string
 	// FileContexts is the path of file_contexts (its companions are loaded with it).
@@ -80,36 +86,33 @@ type FirstBootOptions struct {
 	Log *zap.Logger
 	// Labeler, when set, is used instead of loading FileContexts (tests, or a caller that
 	// has the file_contexts handle already).
-	Labeler Labeler
-
-	// tweak, in tests, adjusts the relabel's Options (fault injection, hooks).
-	tweak func(*Options)
+	Labeler relabel.Labeler
 }
 
-// FirstBootResult says what FirstBoot did.
-type FirstBootResult struct {
+// Result says what Run did.
+type Result struct {
 	// Ran is true when a relabel ran (of the root, or of the API filesystems).
 	Ran bool
 	// Reason says why it ran or why not.
 	Reason string
 	// Stats are the relabel's counters.
-	Stats Stats
+	Stats relabel.Stats
 }
 
-// FirstBoot decides whether the root needs a relabel (the marker, the command line,
+// Run decides whether the root needs a relabel (the marker, the command line,
 // Policy, or — auto — the root directory's label), runs it, and removes the marker and
 // fsyncs the root directory only after a relabel with zero errors. Cancelling ctx (a
 // signal) stops the walk and keeps the marker, so the next start relabels again. An error
 // means labels may be incomplete: a caller that wants enforcing must fail closed.
-func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error) {
-	var res FirstBootResult
+func Run(ctx context.Context, o Options) (Result, error) {
+	var res Result
 	log := o.Log
 	if log == nil {
 		log = zap.NewNop()
 	}
 	root, err := filepath.Abs(o.Root)
 	if err != nil || o.Root == "" {
-		return res, fmt.Errorf("relabel: bad root %q", o.Root)
+		return res, fmt.Errorf("firstboot: bad root %q", o.Root)
 	}
 	marker := filepath.Join(root, Marker)
 	hasMarker, markerForce, err := readMarker(marker)
@@ -125,11 +128,11 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 	}
 	lab := o.Labeler
 	if lab == nil {
-		if lab, err = LoadFileContexts(o.FileContexts); err != nil {
+		if lab, err = relabel.LoadFileContexts(o.FileContexts); err != nil {
 			return res, err
 		}
 	}
-	types, err := LoadCustomizableTypes(o.CustomizableTypes)
+	types, err := relabel.LoadCustomizableTypes(o.CustomizableTypes)
 	if err != nil {
 		return res, fmt.Errorf("relabel: %w", err)
 	}
@@ -147,21 +150,18 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 			return res, err
 		}
 	}
-	opts := Options{Root: root, Labeler: lab, Customizable: types, Force: force, Jobs: o.Jobs, Log: log, LogEvery: 5 * time.Second}
-	if o.tweak != nil {
-		o.tweak(&opts)
-	}
+	opts := relabel.Options{Root: root, Labeler: lab, Customizable: types, Force: force, Jobs: o.Jobs, Log: log, LogEvery: 5 * time.Second}
 	if res.Reason != "" {
 		log.Info("relabelling the root", zap.String("reason", res.Reason), zap.Bool("force", force))
 		res.Ran = true
-		s, err := Run(ctx, opts)
+		s, err := relabel.Run(ctx, opts)
 		res.Stats = s
 		if err != nil {
 			return res, err
 		}
 		if s.NotWritable > 0 {
 			return res, fmt.Errorf("%w: %d labels could not be written (read-only filesystem or no label support); "+
-				"label the image before starting it, or pass --relabel=never if its labels suit the policy", ErrIncomplete, s.NotWritable)
+				"label the image before starting it, or pass --relabel=never if its labels suit the policy", relabel.ErrIncomplete, s.NotWritable)
 		}
 	} else {
 		res.Reason = "root label matches file_contexts"
@@ -171,15 +171,15 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 		if len(api) > 0 {
 			log.Info("relabelling the runtime's API filesystems", zap.Strings("paths", api))
 			opts.Paths, opts.Force = api, true
-			s, err := Run(ctx, opts)
+			s, err := relabel.Run(ctx, opts)
 			res.Ran = true
-			res.Stats.add(&s)
+			res.Stats.Add(&s)
 			res.Stats.Duration += s.Duration
 			if err != nil {
 				return res, err
 			}
 			if s.NotWritable > 0 {
-				return res, fmt.Errorf("%w: %d labels of API filesystems could not be written", ErrIncomplete, s.NotWritable)
+				return res, fmt.Errorf("%w: %d labels of API filesystems could not be written", relabel.ErrIncomplete, s.NotWritable)
 			}
 		}
 	}
@@ -232,7 +232,7 @@ func removeMarker(root, marker string) error {
 
 // rootVerdict returns why the root needs a relabel, or "" when it does not: the root
 // directory's label is missing or would be changed by the relabel's own rules.
-func rootVerdict(root string, lab Labeler, types *TypeSet, force bool) (string, error) {
+func rootVerdict(root string, lab relabel.Labeler, types *relabel.TypeSet, force bool) (string, error) {
 	want, ok := lab.Lookup("/", unix.S_IFDIR)
 	if !ok {
 		return "", nil
@@ -251,8 +251,7 @@ func rootVerdict(root string, lab Labeler, types *TypeSet, force bool) (string, 
 	if i := bytes.IndexByte(cur, 0); i >= 0 {
 		cur = cur[:i]
 	}
-	_, v, err := decide(string(cur), true, want, force, types)
-	if err != nil || v == relabel {
+	if relabel.WouldChange(string(cur), true, want, force, types) {
 		return fmt.Sprintf("the root directory is labelled %q, file_contexts says %q", cur, want), nil
 	}
 	return "", nil
