@@ -228,8 +228,11 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		log.Error("more errors not shown", zap.Int64("count", n-maxLoggedErrors))
 	}
 	msg := "relabel done"
+	if ctx.Err() != nil {
+		msg = "relabel interrupted"
+	}
 	if o.DryRun {
-		msg = "relabel done (dry run: nothing written)"
+		msg += " (dry run: nothing written)"
 	}
 	log.Info(msg, total.Fields()...)
 	if err := ctx.Err(); err != nil {
