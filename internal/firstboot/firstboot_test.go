@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/relabel/relabeltest"
@@ -138,5 +141,89 @@ func TestFirstBootKeepsMarkerOnFailure(t *testing.T) {
 				t.Fatal("marker kept after the successful rerun")
 			}
 		})
+	}
+}
+
+// TestFirstBootSpecialMarkers: whatever sits at /.autorelabel is a request to relabel; only
+// a small regular file is read, so a FIFO or /dev/zero can neither block nor flood the
+// bring-up. After the complete relabel the marker is gone (an empty directory too).
+func TestFirstBootSpecialMarkers(t *testing.T) {
+	testutil.RequireRoot(t)
+	tests := []struct {
+		name   string
+		make   func(p string) error
+		unread bool
+	}{
+		{"fifo", func(p string) error { return unix.Mkfifo(p, 0o600) }, true},
+		{"dev zero", func(p string) error { return unix.Mknod(p, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 5))) }, true},
+		{"symlink to dev zero", func(p string) error { return os.Symlink("/dev/zero", p) }, true},
+		{"dangling symlink", func(p string) error { return os.Symlink("nowhere", p) }, true},
+		{"empty directory", func(p string) error { return os.Mkdir(p, 0o755) }, true},
+		{"huge sparse file", func(p string) error {
+			f, err := os.Create(p)
+			if err == nil {
+				err = f.Truncate(1 << 30)
+				f.Close()
+			}
+			return err
+		}, true},
+		{"flags", func(p string) error { return os.WriteFile(p, []byte("-F\n"), 0o644) }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			relabeltest.Populate(t, root)
+			relabeltest.StripLabels(t, root)
+			marker := filepath.Join(root, Marker)
+			if err := tc.make(marker); err != nil {
+				t.Fatal(err)
+			}
+			m, err := readMarker(root)
+			if err != nil || !m.exists || (m.unread != nil) != tc.unread || m.force == tc.unread {
+				t.Fatalf("readMarker: %+v %v", m, err)
+			}
+			done := make(chan struct{})
+			var res Result
+			go func() {
+				defer close(done)
+				res, err = Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}})
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("first boot hangs on the marker")
+			}
+			if err != nil || !res.Ran || !strings.Contains(res.Reason, Marker) {
+				t.Fatalf("%+v %v", res, err)
+			}
+			if _, err := os.Lstat(marker); err == nil {
+				t.Error("marker left after the complete relabel")
+			}
+		})
+	}
+}
+
+// TestFirstBootMarkerKeepsForce: a forced relabel (Options.Force) that is interrupted
+// leaves a marker saying -F, so the next start, not asked to force, forces too.
+func TestFirstBootMarkerKeepsForce(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	relabeltest.Populate(t, root)
+	relabeltest.StripLabels(t, root)
+	other := "unconfined_u:object_r:dir_t:s0"
+	relabeltest.SetLabel(t, filepath.Join(root, "c"), other)
+	ctx, cancel := context.WithCancel(context.Background())
+	lab := faultLabeler{onLookup: func(string) { cancel() }}
+	if _, err := Run(ctx, Options{Root: root, Labeler: lab, Policy: RelabelAlways, Force: true, Jobs: 1}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want an interruption, got %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, Marker)); err != nil || string(b) != "-F\n" {
+		t.Fatalf("marker %q %v, want -F", b, err)
+	}
+	if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := relabeltest.Label(t, filepath.Join(root, "c")); got != "system_u:object_r:dir_t:s0" {
+		t.Errorf("the resumed relabel did not force: %q", got)
 	}
 }

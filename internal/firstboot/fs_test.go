@@ -3,8 +3,10 @@ package firstboot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -80,5 +82,50 @@ func TestFirstBootNamespaceAPIFilesystems(t *testing.T) {
 	}
 	if res.Stats.Relabeled != 6 {
 		t.Errorf("only the API filesystems should change: %+v", res)
+	}
+}
+
+// TestFirstBootReadOnlyAndFullRoots: on a read-only root the marker cannot be written and
+// neither can labels: a root whose labels are right passes (--relabel=always only
+// verifies), a wrong one fails closed. On a root where the marker cannot be created for
+// another reason (no inodes left), the relabel does not start: not one label is written.
+func TestFirstBootReadOnlyAndFullRoots(t *testing.T) {
+	if !relabeltest.InMountNS(t) {
+		return
+	}
+	testutil.RequireRoot(t)
+	ro, full := t.TempDir(), t.TempDir()
+	relabeltest.Mount(t, "tmpfs", ro, "tmpfs", 0, "")
+	t.Cleanup(func() { unix.Unmount(ro, unix.MNT_DETACH) })
+	relabeltest.Populate(t, ro)
+	if _, err := relabel.Run(context.Background(), relabel.Options{Root: ro, Labeler: fakeLabeler{}}); err != nil {
+		t.Fatal(err)
+	}
+	relabeltest.SetLabel(t, filepath.Join(ro, "a/f1"), "unconfined_u:object_r:file_t:s0") // the right type
+	relabeltest.Mount(t, "", ro, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	if res, err := Run(context.Background(), Options{Root: ro, Labeler: fakeLabeler{}, Policy: RelabelAlways}); err != nil || !res.Ran || res.Stats.Relabeled != 0 {
+		t.Errorf("read-only labelled root, --relabel=always: %+v %v", res, err)
+	}
+	if _, err := Run(context.Background(), Options{Root: ro, Labeler: fakeLabeler{}, Policy: RelabelAlways, Force: true}); !errors.Is(err, relabel.ErrIncomplete) {
+		t.Errorf("read-only root needing labels: %v, want ErrIncomplete", err)
+	}
+
+	relabeltest.Mount(t, "tmpfs", full, "tmpfs", 0, "nr_inodes=16")
+	t.Cleanup(func() { unix.Unmount(full, unix.MNT_DETACH) })
+	relabeltest.Populate(t, full)
+	for i := 0; ; i++ {
+		if err := os.WriteFile(filepath.Join(full, fmt.Sprintf("fill%d", i)), nil, 0o644); err != nil {
+			break
+		}
+	}
+	relabeltest.StripLabels(t, full)
+	_, err := Run(context.Background(), Options{Root: full, Labeler: fakeLabeler{}})
+	if err == nil || !strings.Contains(err.Error(), "cannot record the relabel") {
+		t.Errorf("no inode for the marker: %v", err)
+	}
+	for rel, l := range relabeltest.Labels(t, full) {
+		if l != "<none>" {
+			t.Errorf("%s labelled although the relabel could not be recorded", rel)
+		}
 	}
 }
