@@ -107,7 +107,8 @@ type Stats struct {
 	// Customized objects keep a customizable type (no Force).
 	Customized uint64
 	// Skipped objects are excluded directories, mount points, names of a hard-linked inode
-	// labelled through its first name, and objects vanished during the walk.
+	// labelled through its first name, objects vanished during the walk, and the start
+	// directory of an interrupted walk (it is labelled last).
 	Skipped uint64
 	// NotWritable objects needed a new label on a filesystem that is read-only or cannot
 	// store labels (reported once per filesystem).

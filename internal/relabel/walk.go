@@ -47,6 +47,7 @@ type walk struct {
 	startKey string
 	startFd  *dirRef // directory of the start (the start itself, or its parent for a file)
 	baseKey  string  // key of startFd
+	startCtx string  // context of a start directory, labelled last ("": none)
 	mnt      uint64  // mount id of the start, when the kernel reports it
 	hasMnt   bool
 	devMaj   uint32
@@ -134,7 +135,25 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	if !w.stop.Load() {
 		s.Add(w.labelLinks())
 	}
+	s.Add(w.labelStart())
 	return s
+}
+
+// labelStart labels the start directory, after everything below it: an interrupted walk
+// leaves its label as it was, so that a root with the right label says the last walk over
+// it ended (the first boot's check of the root relies on it).
+func (w *walk) labelStart() *Stats {
+	k := newWorker(w)
+	if w.startCtx == "" {
+		return &k.stats
+	}
+	k.key = append(k.key[:0], w.startKey...)
+	if w.stopped() {
+		k.stats.Skipped++
+	} else {
+		k.label(w.startFd, nil, w.startCtx)
+	}
+	return &k.stats
 }
 
 // markReadOnly notes (once) that the filesystem is read-only: changes are counted, not made.
@@ -338,10 +357,14 @@ func (k *worker) run(j *job) {
 		}
 		k.see()
 	}
-	if ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR); ok {
-		k.label(dir, nil, ctx)
-	} else {
+	ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR)
+	switch {
+	case !ok:
 		k.stats.NoMatch++
+	case j.parent == nil:
+		k.w.startCtx = ctx // the start directory is labelled last (labelStart)
+	default:
+		k.label(dir, nil, ctx)
 	}
 	if h := k.w.o.hook; h != nil {
 		h(hookBeforeEntries, j.key)
