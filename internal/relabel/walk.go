@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -721,7 +722,10 @@ func (k *worker) fail(op string, err error) {
 	k.w.fail(string(k.key), op, err)
 }
 
-// openParent opens, beneath the start directory and on its mount, the directory holding key.
+// openParent opens the directory holding key from the start directory, one component at a
+// time: each step opens one name beneath the directory before it, refusing symlinks, magic
+// links and mount crossings, so a path of any length (deeper than PATH_MAX) is reached and
+// none can lead out of the start's mount.
 func (w *walk) openParent(key string) (*dirRef, string, error) {
 	dirKey, name := path.Split(key)
 	rel := "."
@@ -730,9 +734,22 @@ func (w *walk) openParent(key string) (*dirRef, string, error) {
 	} else if len(dirKey) > base+1 {
 		rel = dirKey[base+1 : len(dirKey)-1]
 	}
-	fd, err := openBeneath(w.startFd.fd, rel, unix.O_PATH|unix.O_DIRECTORY, true)
-	if err != nil {
-		return nil, "", err
+	fd := w.startFd.fd
+	for rel != "" {
+		comp := rel
+		if i := strings.IndexByte(rel, '/'); i >= 0 {
+			comp, rel = rel[:i], rel[i+1:]
+		} else {
+			rel = ""
+		}
+		next, err := openBeneath(fd, comp, unix.O_PATH|unix.O_DIRECTORY, true)
+		if fd != w.startFd.fd {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		fd = next
 	}
 	d := &dirRef{fd: fd}
 	d.refs.Store(1)

@@ -6,6 +6,7 @@ package relabeltest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -81,14 +82,48 @@ func SetLabel(tb testing.TB, p, ctx string) {
 	}
 }
 
-// StripLabels removes security.selinux from every object under root.
+// StripLabels removes security.selinux from every object under root, at any depth.
 func StripLabels(tb testing.TB, root string) {
 	tb.Helper()
-	WalkObjects(tb, root, func(p string) {
+	walkFds(tb, root, func(_, p string) {
 		if err := unix.Lremovexattr(p, "security.selinux"); err != nil && !errors.Is(err, unix.ENODATA) && !errors.Is(err, unix.ENOTSUP) {
 			tb.Fatalf("lremovexattr %q: %v", p, err)
 		}
 	})
+}
+
+// walkFds calls fn for root and every object under it, descending into nested mounts, with
+// the object's path relative to root and a short path that reaches it whatever the depth
+// (/proc/self/fd/N/name, N its open parent), valid during the call.
+func walkFds(tb testing.TB, root string, fn func(rel, p string)) {
+	tb.Helper()
+	pfd, err := unix.Open(filepath.Dir(root), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatalf("open %s: %v", filepath.Dir(root), err)
+	}
+	defer unix.Close(pfd)
+	walkFdsAt(tb, pfd, filepath.Base(root), ".", fn)
+}
+
+func walkFdsAt(tb testing.TB, dirfd int, name, rel string, fn func(rel, p string)) {
+	fn(rel, fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, name))
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+		return
+	}
+	if err != nil {
+		tb.Fatalf("open %s: %v", rel, err)
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		tb.Fatalf("readdir %s: %v", rel, err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		walkFdsAt(tb, fd, n, filepath.Join(rel, n), fn)
+	}
 }
 
 // WalkObjects calls fn for root and every object under it in name order, descending into
@@ -107,18 +142,33 @@ func WalkObjects(tb testing.TB, root string, fn func(p string)) {
 	}
 }
 
-// Labels returns every object's raw label under root, keyed by its path relative to root.
+// Labels returns every object's raw label under root, at any depth, keyed by its path
+// relative to root.
 func Labels(tb testing.TB, root string) map[string]string {
 	tb.Helper()
 	m := map[string]string{}
-	WalkObjects(tb, root, func(p string) {
-		rel, _ := filepath.Rel(root, p)
+	walkFds(tb, root, func(rel, p string) {
 		b, ok := RawLabel(tb, p)
 		if ok {
 			m[rel] = string(b)
 		} else {
 			m[rel] = "<none>"
 		}
+	})
+	return m
+}
+
+// Modes returns every object's st_mode under root, at any depth, keyed by its path relative
+// to root.
+func Modes(tb testing.TB, root string) map[string]uint32 {
+	tb.Helper()
+	m := map[string]uint32{}
+	walkFds(tb, root, func(rel, p string) {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			tb.Fatalf("lstat %s: %v", rel, err)
+		}
+		m[rel] = st.Mode
 	})
 	return m
 }
