@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,54 @@ func TestRunAdversarialTree(t *testing.T) {
 			t.Errorf("%s: the host's /etc/passwd relabelled %q", v.name, l)
 		}
 		t.Logf("%s: %d objects (%d beyond PATH_MAX, deepest path %d bytes), %d differences from setfiles and file_contexts; %+v", v.name, len(want), beyond, deep, differ, s)
+	}
+}
+
+// TestRunManyDeepHardLinks: thousands of names of one file at the bottom of a deep tree cost
+// the walk memory per inode, not per name (a user can make 65000 names of 5 KB each).
+func TestRunManyDeepHardLinks(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyLen := 0
+	for i := range 18 {
+		name := fmt.Sprintf("%03d%s", i, strings.Repeat("d", 247))
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		nfd, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+		fd, keyLen = nfd, keyLen+1+len(name)
+	}
+	defer unix.Close(fd)
+	ffd, err := unix.Openat(fd, "f", unix.O_CREAT|unix.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(ffd)
+	const names = 4000
+	for i := range names {
+		if err := unix.Linkat(fd, "f", fd, fmt.Sprintf("link-%d", i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Jobs: 2})
+	runtime.ReadMemStats(&after)
+	if err != nil || s.Relabeled != 20 || s.Skipped != names {
+		t.Fatalf("%+v %v", s, err)
+	}
+	alloc, perName := after.TotalAlloc-before.TotalAlloc, uint64(names*keyLen)
+	t.Logf("%d names of %d bytes: %d bytes allocated (the names' keys: %d)", names+1, keyLen, alloc, perName)
+	if alloc > perName/4 {
+		t.Errorf("the walk allocated %d bytes for %d names of one inode: memory grows with the names", alloc, names+1)
 	}
 }

@@ -510,7 +510,7 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 		return
 	}
 	if k.st.Nlink > 1 {
-		k.w.links.add(&k.st, order, idx, string(k.key), ctx)
+		k.w.links.add(&k.st, order, idx, k.key, ctx)
 		return
 	}
 	k.label(dir, name, ctx)
