@@ -10,8 +10,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nsinit/nsinit/internal/config"
+	"github.com/nsinit/nsinit/internal/firstboot"
 	"github.com/nsinit/nsinit/internal/logging"
-	"github.com/nsinit/nsinit/internal/relabel"
 )
 
 // newFlagSet returns the flag set of the command called name. Every subcommand parses its
@@ -134,18 +134,18 @@ func (f modeFlag) Set(s string) error {
 
 func (modeFlag) Type() string { return "mode" }
 
-// relabelFlag adapts relabel.Policy to pflag.Value.
-type relabelFlag struct{ p *relabel.Policy }
+// relabelFlag adapts firstboot.Policy to pflag.Value.
+type relabelFlag struct{ p *firstboot.Policy }
 
 func (f relabelFlag) String() string {
 	if f.p == nil {
-		return relabel.RelabelAuto.String()
+		return firstboot.RelabelAuto.String()
 	}
 	return f.p.String()
 }
 
 func (f relabelFlag) Set(s string) error {
-	p, err := relabel.ParsePolicy(s)
+	p, err := firstboot.ParsePolicy(s)
 	if err == nil {
 		*f.p = p
 	}

@@ -160,6 +160,9 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 	switch {
 	case err == nil:
 		return exitcode.OK
+	case errors.Is(err, context.Canceled) && f.dryRun:
+		fmt.Fprintln(e.Stderr, "nsinit relabel: interrupted (dry run: nothing was written; the counts and the report are partial)")
+		return exitcode.Aborted
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(e.Stderr, "nsinit relabel: interrupted; labels are partly written, run it again")
 		return exitcode.Aborted

@@ -24,8 +24,8 @@ import (
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/firstboot"
 	"github.com/nsinit/nsinit/internal/handoff"
-	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
@@ -55,7 +55,7 @@ type Options struct {
 	// AssumeOwnNamespace is the dangerous override of detect.Options.
 	AssumeOwnNamespace bool
 	// Relabel is --relabel and Jobs --jobs, for the first-boot relabel step.
-	Relabel relabel.Policy
+	Relabel firstboot.Policy
 	Jobs    int
 	// StatusFile, when set, receives a Report when nsinit exits (--status-file).
 	StatusFile string

@@ -8,7 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nsinit/nsinit/internal/config"
-	"github.com/nsinit/nsinit/internal/relabel"
+	"github.com/nsinit/nsinit/internal/firstboot"
 )
 
 // RelabelRequest is what the relabel step knows.
@@ -16,7 +16,7 @@ type RelabelRequest struct {
 	Root   string
 	Layout config.Layout
 	// Policy is --relabel, Jobs --jobs.
-	Policy relabel.Policy
+	Policy firstboot.Policy
 	Jobs   int
 	// Cmdline is the kernel command line, nil outside the machine's PID 1 (in a container
 	// /proc/cmdline is the host's, and its autorelabel is not ours).
@@ -26,11 +26,11 @@ type RelabelRequest struct {
 	Log       *zap.Logger
 }
 
-// FirstBootRelabel is the real relabel step: relabel.FirstBoot with the image's
+// FirstBootRelabel is the real relabel step: firstboot.Run with the image's
 // file_contexts. It returns a one-line summary for the log; an error means labels may be
 // incomplete.
 func FirstBootRelabel(ctx context.Context, req RelabelRequest) (string, error) {
-	res, err := relabel.FirstBoot(ctx, relabel.FirstBootOptions{
+	res, err := firstboot.Run(ctx, firstboot.Options{
 		Root:               req.Root,
 		FileContexts:       req.Layout.FileContexts(),
 		CustomizableTypes:  req.Layout.CustomizableTypes(),

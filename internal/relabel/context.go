@@ -101,3 +101,11 @@ func decide(cur string, has bool, want string, force bool, types *TypeSet) (stri
 	}
 	return withType(cur, wantType), relabel, nil
 }
+
+// WouldChange reports whether a relabel would write a new label on an object whose current
+// label is cur (has is false when it has none) and whose file_contexts context is want, by
+// the rules Run applies. A current label those rules cannot parse counts as a change.
+func WouldChange(cur string, has bool, want string, force bool, types *TypeSet) bool {
+	_, v, err := decide(cur, has, want, force, types)
+	return err != nil || v == relabel
+}

@@ -2,7 +2,6 @@ package relabel
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,21 +12,6 @@ import (
 
 	"github.com/nsinit/nsinit/internal/testutil"
 )
-
-// populate writes a few objects under dir.
-func populate(t *testing.T, dir string) {
-	t.Helper()
-	for _, d := range []string{"a/b", "c"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range []string{"a/f1", "a/b/f2", "c/f3", "f4"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // TestReadOnlyFilesystems: a read-only tmpfs and a read-only bind mount give one warning
 // each, count what needed a change, write nothing and report no per-object errors.
@@ -63,11 +47,6 @@ func TestReadOnlyFilesystems(t *testing.T) {
 		if n := logs.FilterMessage("cannot relabel").Len(); n != 0 {
 			t.Errorf("%s: %d per-object errors", root, n)
 		}
-	}
-	// At first boot an unlabelled read-only root cannot be fixed: an error, so that the
-	// bring-up fails closed when enforcing.
-	if res, err := FirstBoot(context.Background(), FirstBootOptions{Root: ro, Labeler: fakeLabeler{}}); !errors.Is(err, ErrIncomplete) || !res.Ran {
-		t.Errorf("FirstBoot on a read-only unlabelled root: %+v %v", res, err)
 	}
 	for rel, l := range labelsOf(t, src) {
 		if l != "<none>" {
@@ -110,55 +89,5 @@ func TestFilesystemWithoutLabels(t *testing.T) {
 	}
 	if n := logs.FilterMessageSnippet("cannot store security labels").Len(); n != 1 {
 		t.Errorf("%d messages, want 1: %v", n, logs.All())
-	}
-	// FirstBoot in auto mode has nothing to do on such a root.
-	res, err := FirstBoot(context.Background(), FirstBootOptions{Root: dir, Labeler: fakeLabeler{}})
-	if err != nil || res.Ran {
-		t.Errorf("FirstBoot on ramfs: %+v %v", res, err)
-	}
-}
-
-// TestFirstBootNamespaceAPIFilesystems: in a namespace, /dev, /dev/shm and /run mounts get
-// full contexts even when the root needs nothing.
-func TestFirstBootNamespaceAPIFilesystems(t *testing.T) {
-	if !inMountNS(t) {
-		return
-	}
-	testutil.RequireRoot(t)
-	root := t.TempDir()
-	for _, d := range []string{"dev", "run", "etc"} {
-		os.Mkdir(filepath.Join(root, d), 0o755)
-	}
-	for _, d := range []string{"dev", "run"} {
-		p := filepath.Join(root, d)
-		mount(t, "tmpfs", p, "tmpfs", 0, "")
-		t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
-	}
-	os.Mkdir(filepath.Join(root, "dev/shm"), 0o755)
-	mount(t, "tmpfs", filepath.Join(root, "dev/shm"), "tmpfs", 0, "")
-	t.Cleanup(func() { unix.Unmount(filepath.Join(root, "dev/shm"), unix.MNT_DETACH) })
-	for _, f := range []string{"dev/null", "dev/shm/seg", "run/pid", "etc/passwd"} {
-		os.WriteFile(filepath.Join(root, f), nil, 0o644)
-	}
-	host := "system_u:object_r:container_file_t:s0:c1,c2"
-	for _, rel := range []string{".", "etc", "etc/passwd"} {
-		setLabel(t, filepath.Join(root, rel), "system_u:object_r:dir_t:s0")
-	}
-	setLabel(t, filepath.Join(root, "etc/passwd"), "system_u:object_r:etc_t:s0")
-	for _, rel := range []string{"dev", "dev/null", "dev/shm", "dev/shm/seg", "run", "run/pid"} {
-		setLabel(t, filepath.Join(root, rel), host)
-	}
-	res, err := FirstBoot(context.Background(), FirstBootOptions{Root: root, Labeler: fakeLabeler{}, Namespace: true})
-	if err != nil || !res.Ran {
-		t.Fatalf("%+v %v", res, err)
-	}
-	for rel, want := range map[string]string{"dev": "system_u:object_r:dir_t:s0", "dev/null": "system_u:object_r:file_t:s0",
-		"dev/shm/seg": "system_u:object_r:file_t:s0", "run/pid": "system_u:object_r:file_t:s0", "dev/shm": "system_u:object_r:dir_t:s0"} {
-		if got := getLabel(t, filepath.Join(root, rel)); got != want {
-			t.Errorf("%s: %q, want %q", rel, got, want)
-		}
-	}
-	if res.Stats.Relabeled != 6 {
-		t.Errorf("only the API filesystems should change: %+v", res)
 	}
 }

@@ -1,6 +1,7 @@
 package relabel
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"sync"
@@ -11,9 +12,11 @@ import (
 
 // Hard links (setfiles' add_assoc): an inode with several names gets the context of its
 // first name in a depth-first walk in directory order — the order setfiles' fts walk visits
-// them — whatever the number of workers. The walk records every name of a multiply-linked
-// non-directory instead of labelling it; labelLinks then labels each inode once, through
-// its winning name, and reports names whose context differs.
+// them — whatever the number of workers. The walk notes every name of a multiply-linked
+// non-directory instead of labelling it, keeping per inode only the first name of each
+// context (memory per inode, not per name: a user can make 65000 names of one file, each
+// 5 KB long); labelLinks then labels each inode once, through its winning name, and reports
+// the first names of the other contexts.
 
 // inodeKey identifies an inode.
 type inodeKey struct {
@@ -28,10 +31,23 @@ type linkName struct {
 	ctx   string
 }
 
-// linkEntry is one multiply-linked inode and the names found for it.
+// linkEntry is one multiply-linked inode: how many names were found, and the first name
+// of each context among them.
 type linkEntry struct {
 	id    inodeKey
-	names []linkName
+	names int
+	first []linkName
+}
+
+// winner returns the first name of all.
+func (e *linkEntry) winner() *linkName {
+	w := &e.first[0]
+	for i := range e.first[1:] {
+		if slices.Compare(e.first[i+1].order, w.order) < 0 {
+			w = &e.first[i+1]
+		}
+	}
+	return w
 }
 
 // hardlinks is the table of multiply-linked inodes of one walk.
@@ -41,30 +57,60 @@ type hardlinks struct {
 }
 
 // add records name key (at walk position order+idx, context ctx) of the inode st describes.
-func (h *hardlinks) add(st *unix.Statx_t, order []uint32, idx uint32, key, ctx string) {
-	pos := make([]uint32, len(order)+1)
-	copy(pos, order)
-	pos[len(order)] = idx
+// key is copied only when the name is kept.
+func (h *hardlinks) add(st *unix.Statx_t, order []uint32, idx uint32, key []byte, ctx string) {
 	id := inodeKey{st.Dev_major, st.Dev_minor, st.Ino}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	e := h.m[id]
 	if e == nil {
 		e = &linkEntry{id: id}
 		h.m[id] = e
 	}
-	e.names = append(e.names, linkName{order: pos, key: key, ctx: ctx})
-	h.mu.Unlock()
+	e.names++
+	for i := range e.first {
+		if f := &e.first[i]; f.ctx == ctx {
+			if comparePos(order, idx, f.order) < 0 {
+				f.order, f.key = position(order, idx), string(key)
+			}
+			return
+		}
+	}
+	e.first = append(e.first, linkName{order: position(order, idx), key: string(key), ctx: ctx})
+}
+
+// position returns the walk position order+idx as a new slice.
+func position(order []uint32, idx uint32) []uint32 {
+	pos := make([]uint32, len(order)+1)
+	copy(pos, order)
+	pos[len(order)] = idx
+	return pos
+}
+
+// comparePos compares the walk position order+idx with pos as slices.Compare would,
+// without building the former.
+func comparePos(order []uint32, idx uint32, pos []uint32) int {
+	n := min(len(order), len(pos))
+	if c := slices.Compare(order[:n], pos[:n]); c != 0 {
+		return c
+	}
+	if len(order) >= len(pos) {
+		return 1 // pos is a proper prefix of order+idx
+	}
+	if c := cmp.Compare(idx, pos[len(order)]); c != 0 {
+		return c
+	}
+	return cmp.Compare(len(order)+1, len(pos))
 }
 
 // labelLinks labels every recorded inode through its first name and returns the counters.
 func (w *walk) labelLinks() *Stats {
 	entries := make([]*linkEntry, 0, len(w.links.m))
 	for _, e := range w.links.m {
-		slices.SortFunc(e.names, func(a, b linkName) int { return slices.Compare(a.order, b.order) })
 		entries = append(entries, e)
 	}
 	w.links.m = nil
-	slices.SortFunc(entries, func(a, b *linkEntry) int { return slices.Compare(a.names[0].order, b.names[0].order) })
+	slices.SortFunc(entries, func(a, b *linkEntry) int { return slices.Compare(a.winner().order, b.winner().order) })
 	k := newWorker(w)
 	if len(entries) == 0 {
 		return &k.stats
@@ -85,21 +131,20 @@ func (w *walk) labelLinks() *Stats {
 // errReplaced reports a name that no longer leads to the inode found during the walk.
 var errReplaced = errors.New("replaced during the relabel")
 
-// link labels the inode of e through its first name and reports conflicting names.
+// link labels the inode of e through its first name and reports the other contexts' first
+// names.
 func (k *worker) link(e *linkEntry) {
-	win := e.names[0]
-	k.stats.Skipped += uint64(len(e.names) - 1)
-	conflict := false
-	for _, n := range e.names[1:] {
+	win := e.winner()
+	k.stats.Skipped += uint64(e.names - 1)
+	if len(e.first) > 1 {
+		k.stats.Conflicts++
+	}
+	for _, n := range e.first {
 		if n.ctx != win.ctx {
-			conflict = true
 			k.w.log.Warn("conflicting specifications for hard links, using the first name's",
 				zap.String("path", k.w.hostPath(n.key)), zap.String("context", n.ctx),
 				zap.String("first", k.w.hostPath(win.key)), zap.String("using", win.ctx))
 		}
-	}
-	if conflict {
-		k.stats.Conflicts++
 	}
 	k.key = append(k.key[:0], win.key...)
 	dir, name, err := k.w.openParent(win.key)

@@ -1,6 +1,7 @@
 package relabel
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,6 +153,19 @@ func TestDecide(t *testing.T) {
 		next, v, err := decide(tc.cur, tc.has, want, tc.force, types)
 		if (err != nil) != tc.err || (err == nil && (next != tc.next || v != tc.v)) {
 			t.Errorf("decide(%q, force=%v) = %q %v %v", tc.cur, tc.force, next, v, err)
+		}
+	}
+}
+
+func TestComparePos(t *testing.T) {
+	positions := [][]uint32{{}, {1}, {2}, {1, 1}, {1, 2}, {2, 1}, {1, 1, 1}, {3, 0, 5}}
+	for _, order := range positions {
+		for _, idx := range []uint32{0, 1, 2, 5} {
+			for _, pos := range positions {
+				if got, want := comparePos(order, idx, pos), slices.Compare(position(order, idx), pos); got != want {
+					t.Errorf("comparePos(%v, %d, %v) = %d, want %d", order, idx, pos, got, want)
+				}
+			}
 		}
 	}
 }

@@ -6,8 +6,8 @@
 // older kernels the fd as the thread's working directory), so a directory swapped for a
 // symlink during the walk cannot redirect labelling outside the tree.
 //
-// Run labels trees (the `nsinit relabel` command); FirstBoot decides at boot whether the
-// root needs a relabel and runs it (after the policy load, before enforcing).
+// Run labels trees: the `nsinit relabel` command, and the first-boot relabel that
+// internal/firstboot decides on.
 package relabel
 
 import (
@@ -107,7 +107,8 @@ type Stats struct {
 	// Customized objects keep a customizable type (no Force).
 	Customized uint64
 	// Skipped objects are excluded directories, mount points, names of a hard-linked inode
-	// labelled through its first name, and objects vanished during the walk.
+	// labelled through its first name, objects vanished during the walk, and the start
+	// directory of an interrupted walk (it is labelled last).
 	Skipped uint64
 	// NotWritable objects needed a new label on a filesystem that is read-only or cannot
 	// store labels (reported once per filesystem).
@@ -120,7 +121,8 @@ type Stats struct {
 	Duration time.Duration
 }
 
-func (s *Stats) add(o *Stats) {
+// Add adds o's counters (Duration excepted) to s.
+func (s *Stats) Add(o *Stats) {
 	s.Seen += o.Seen
 	s.Relabeled += o.Relabeled
 	s.Unchanged += o.Unchanged
@@ -213,7 +215,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 			break
 		}
 		s := r.walk(ctx, key)
-		total.add(&s)
+		total.Add(&s)
 	}
 	stopProgress()
 	total.Duration = time.Since(start)
@@ -227,8 +229,11 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		log.Error("more errors not shown", zap.Int64("count", n-maxLoggedErrors))
 	}
 	msg := "relabel done"
+	if ctx.Err() != nil {
+		msg = "relabel interrupted"
+	}
 	if o.DryRun {
-		msg = "relabel done (dry run: nothing written)"
+		msg += " (dry run: nothing written)"
 	}
 	log.Info(msg, total.Fields()...)
 	if err := ctx.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -47,6 +48,7 @@ type walk struct {
 	startKey string
 	startFd  *dirRef // directory of the start (the start itself, or its parent for a file)
 	baseKey  string  // key of startFd
+	startCtx string  // context of a start directory, labelled last ("": none)
 	mnt      uint64  // mount id of the start, when the kernel reports it
 	hasMnt   bool
 	devMaj   uint32
@@ -129,12 +131,30 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	}
 	wg.Wait()
 	for _, wk := range workers {
-		s.add(&wk.stats)
+		s.Add(&wk.stats)
 	}
 	if !w.stop.Load() {
-		s.add(w.labelLinks())
+		s.Add(w.labelLinks())
 	}
+	s.Add(w.labelStart())
 	return s
+}
+
+// labelStart labels the start directory, after everything below it: an interrupted walk
+// leaves its label as it was, so that a root with the right label says the last walk over
+// it ended (the first boot's check of the root relies on it).
+func (w *walk) labelStart() *Stats {
+	k := newWorker(w)
+	if w.startCtx == "" {
+		return &k.stats
+	}
+	k.key = append(k.key[:0], w.startKey...)
+	if w.stopped() {
+		k.stats.Skipped++
+	} else {
+		k.label(w.startFd, nil, w.startCtx)
+	}
+	return &k.stats
 }
 
 // markReadOnly notes (once) that the filesystem is read-only: changes are counted, not made.
@@ -338,10 +358,14 @@ func (k *worker) run(j *job) {
 		}
 		k.see()
 	}
-	if ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR); ok {
-		k.label(dir, nil, ctx)
-	} else {
+	ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR)
+	switch {
+	case !ok:
 		k.stats.NoMatch++
+	case j.parent == nil:
+		k.w.startCtx = ctx // the start directory is labelled last (labelStart)
+	default:
+		k.label(dir, nil, ctx)
 	}
 	if h := k.w.o.hook; h != nil {
 		h(hookBeforeEntries, j.key)
@@ -486,7 +510,7 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 		return
 	}
 	if k.st.Nlink > 1 {
-		k.w.links.add(&k.st, order, idx, string(k.key), ctx)
+		k.w.links.add(&k.st, order, idx, k.key, ctx)
 		return
 	}
 	k.label(dir, name, ctx)
@@ -698,7 +722,10 @@ func (k *worker) fail(op string, err error) {
 	k.w.fail(string(k.key), op, err)
 }
 
-// openParent opens, beneath the start directory and on its mount, the directory holding key.
+// openParent opens the directory holding key from the start directory, one component at a
+// time: each step opens one name beneath the directory before it, refusing symlinks, magic
+// links and mount crossings, so a path of any length (deeper than PATH_MAX) is reached and
+// none can lead out of the start's mount.
 func (w *walk) openParent(key string) (*dirRef, string, error) {
 	dirKey, name := path.Split(key)
 	rel := "."
@@ -707,9 +734,22 @@ func (w *walk) openParent(key string) (*dirRef, string, error) {
 	} else if len(dirKey) > base+1 {
 		rel = dirKey[base+1 : len(dirKey)-1]
 	}
-	fd, err := openBeneath(w.startFd.fd, rel, unix.O_PATH|unix.O_DIRECTORY, true)
-	if err != nil {
-		return nil, "", err
+	fd := w.startFd.fd
+	for rel != "" {
+		comp := rel
+		if i := strings.IndexByte(rel, '/'); i >= 0 {
+			comp, rel = rel[:i], rel[i+1:]
+		} else {
+			rel = ""
+		}
+		next, err := openBeneath(fd, comp, unix.O_PATH|unix.O_DIRECTORY, true)
+		if fd != w.startFd.fd {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		fd = next
 	}
 	d := &dirRef{fd: fd}
 	d.refs.Store(1)

@@ -1,17 +1,22 @@
-package relabel
+// Package firstboot decides, at the bring-up, whether the root needs a relabel — the
+// /.autorelabel marker, the kernel command line, --relabel, the root directory's label —
+// and runs it with internal/relabel (after the policy load, before enforcing); in a fresh
+// SELinux namespace it also relabels the runtime's API filesystems.
+package firstboot
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/relabel"
 )
 
 // Policy says when the bring-up relabels the root (--relabel).
@@ -51,12 +56,8 @@ func ParsePolicy(s string) (Policy, error) {
 	return 0, fmt.Errorf("unknown relabel policy %q (want auto, always or never)", s)
 }
 
-// Marker is the file that requests a relabel at the next start (Fedora's /.autorelabel),
-// relative to the root. Its content may hold fixfiles' flags; "-F" asks for a forced relabel.
-const Marker = ".autorelabel"
-
-// FirstBootOptions configure FirstBoot.
-type FirstBootOptions struct {
+// Options configure Run.
+type Options struct {
 	// Root is the tree to relabel: "/" as PID 1, a directory in tests.
 	Root string
 	// FileContexts is the path of file_contexts (its companions are loaded with it).
@@ -80,88 +81,69 @@ type FirstBootOptions struct {
 	Log *zap.Logger
 	// Labeler, when set, is used instead of loading FileContexts (tests, or a caller that
 	// has the file_contexts handle already).
-	Labeler Labeler
-
-	// tweak, in tests, adjusts the relabel's Options (fault injection, hooks).
-	tweak func(*Options)
+	Labeler relabel.Labeler
 }
 
-// FirstBootResult says what FirstBoot did.
-type FirstBootResult struct {
+// Result says what Run did.
+type Result struct {
 	// Ran is true when a relabel ran (of the root, or of the API filesystems).
 	Ran bool
 	// Reason says why it ran or why not.
 	Reason string
 	// Stats are the relabel's counters.
-	Stats Stats
+	Stats relabel.Stats
 }
 
-// FirstBoot decides whether the root needs a relabel (the marker, the command line,
-// Policy, or — auto — the root directory's label), runs it, and removes the marker and
-// fsyncs the root directory only after a relabel with zero errors. Cancelling ctx (a
-// signal) stops the walk and keeps the marker, so the next start relabels again. An error
-// means labels may be incomplete: a caller that wants enforcing must fail closed.
-func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error) {
-	var res FirstBootResult
+// Run decides whether the root needs a relabel (the marker, the command line, Policy, or —
+// auto — the root directory's label) and runs it. The marker is the first-boot state that
+// cannot be lost: before any label is written it exists on disk (Run creates it when another
+// trigger fired), and it is removed only after a relabel with zero errors, once the labels
+// are on disk (marker.go). Whatever interrupts the relabel — an error, a signal (cancelling
+// ctx), kill -9, a power cut — the next start finds it and relabels again. An error means
+// labels may be incomplete: a caller that wants enforcing must fail closed.
+func Run(ctx context.Context, o Options) (Result, error) {
+	var res Result
 	log := o.Log
 	if log == nil {
 		log = zap.NewNop()
 	}
 	root, err := filepath.Abs(o.Root)
 	if err != nil || o.Root == "" {
-		return res, fmt.Errorf("relabel: bad root %q", o.Root)
+		return res, fmt.Errorf("firstboot: bad root %q", o.Root)
 	}
-	marker := filepath.Join(root, Marker)
-	hasMarker, markerForce, err := readMarker(marker)
+	m, err := readMarker(root)
 	if err != nil {
 		return res, err
 	}
+	if m.unread != nil {
+		log.Warn("relabel marker present but not read: relabelling without its flags", zap.Error(m.unread))
+	}
 	if o.Policy == RelabelNever {
-		if hasMarker {
-			log.Warn("relabel requested by the marker but --relabel=never", zap.String("marker", marker))
+		if m.exists {
+			log.Warn("relabel requested by the marker but --relabel=never", zap.String("marker", m.path))
 		}
 		res.Reason = "--relabel=never"
 		return res, nil
 	}
 	lab := o.Labeler
 	if lab == nil {
-		if lab, err = LoadFileContexts(o.FileContexts); err != nil {
+		if lab, err = relabel.LoadFileContexts(o.FileContexts); err != nil {
 			return res, err
 		}
 	}
-	types, err := LoadCustomizableTypes(o.CustomizableTypes)
+	types, err := relabel.LoadCustomizableTypes(o.CustomizableTypes)
 	if err != nil {
-		return res, fmt.Errorf("relabel: %w", err)
+		return res, fmt.Errorf("firstboot: %w", err)
 	}
-	force := o.Force || markerForce
-	switch {
-	case hasMarker:
-		res.Reason = "/" + Marker + " exists"
-	case o.CmdlineAutorelabel:
-		res.Reason = "autorelabel on the kernel command line"
-	case o.Policy == RelabelAlways:
-		res.Reason = "--relabel=always"
-	default:
-		res.Reason, err = rootVerdict(root, lab, types, force)
-		if err != nil {
-			return res, err
-		}
+	force := o.Force || m.force
+	if res.Reason, err = trigger(o, m, root, lab, types, force); err != nil {
+		return res, err
 	}
-	opts := Options{Root: root, Labeler: lab, Customizable: types, Force: force, Jobs: o.Jobs, Log: log, LogEvery: 5 * time.Second}
-	if o.tweak != nil {
-		o.tweak(&opts)
-	}
+	opts := relabel.Options{Root: root, Labeler: lab, Customizable: types, Force: force, Jobs: o.Jobs, Log: log, LogEvery: 5 * time.Second}
 	if res.Reason != "" {
-		log.Info("relabelling the root", zap.String("reason", res.Reason), zap.Bool("force", force))
 		res.Ran = true
-		s, err := Run(ctx, opts)
-		res.Stats = s
-		if err != nil {
+		if res.Stats, err = relabelRoot(ctx, opts, m, res.Reason); err != nil {
 			return res, err
-		}
-		if s.NotWritable > 0 {
-			return res, fmt.Errorf("%w: %d labels could not be written (read-only filesystem or no label support); "+
-				"label the image before starting it, or pass --relabel=never if its labels suit the policy", ErrIncomplete, s.NotWritable)
 		}
 	} else {
 		res.Reason = "root label matches file_contexts"
@@ -171,68 +153,70 @@ func FirstBoot(ctx context.Context, o FirstBootOptions) (FirstBootResult, error)
 		if len(api) > 0 {
 			log.Info("relabelling the runtime's API filesystems", zap.Strings("paths", api))
 			opts.Paths, opts.Force = api, true
-			s, err := Run(ctx, opts)
+			s, err := relabel.Run(ctx, opts)
 			res.Ran = true
-			res.Stats.add(&s)
+			res.Stats.Add(&s)
 			res.Stats.Duration += s.Duration
 			if err != nil {
 				return res, err
 			}
 			if s.NotWritable > 0 {
-				return res, fmt.Errorf("%w: %d labels of API filesystems could not be written", ErrIncomplete, s.NotWritable)
+				return res, fmt.Errorf("%w: %d labels of API filesystems could not be written", relabel.ErrIncomplete, s.NotWritable)
 			}
-		}
-	}
-	if hasMarker {
-		// The labels are complete: a failure to remove the marker only costs a relabel at
-		// the next start, so it is reported, not returned.
-		if err := removeMarker(root, marker); err != nil {
-			log.Error("cannot remove the relabel marker", zap.Error(err))
 		}
 	}
 	return res, nil
 }
 
-// readMarker reports whether the marker exists and whether its flags include -F.
-func readMarker(marker string) (exists, force bool, err error) {
-	b, err := os.ReadFile(marker)
+// trigger returns why the root needs a relabel, or "" when it does not.
+func trigger(o Options, m marker, root string, lab relabel.Labeler, types *relabel.TypeSet, force bool) (string, error) {
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return false, false, nil
-	case err != nil:
-		// It exists (or cannot be told apart): relabel, and say why it could not be read.
-		if _, serr := os.Lstat(marker); serr != nil {
-			return false, false, fmt.Errorf("relabel: %w", serr)
-		}
-		return true, false, nil
+	case m.exists:
+		return "/" + Marker + " exists (requested, or an earlier relabel did not finish)", nil
+	case o.CmdlineAutorelabel:
+		return "autorelabel on the kernel command line", nil
+	case o.Policy == RelabelAlways:
+		return "--relabel=always", nil
 	}
-	for _, f := range bytes.Fields(b) {
-		if string(f) == "-F" {
-			force = true
-		}
-	}
-	return true, force, nil
+	return rootVerdict(root, lab, types, force)
 }
 
-// removeMarker deletes the marker and makes the deletion durable.
-func removeMarker(root, marker string) error {
-	if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+// relabelRoot relabels the root with the marker on disk throughout: created first unless
+// it exists, removed only after a complete relabel. On a read-only root the marker cannot
+// be written, but no label can either: the relabel then only verifies, and fails if any
+// label is wrong. Any other failure to create the marker stops here, before a label is
+// written: a relabel that could be interrupted without a trace must not start.
+func relabelRoot(ctx context.Context, opts relabel.Options, m marker, reason string) (relabel.Stats, error) {
+	log := opts.Log
+	if !m.exists {
+		err := createMarker(opts.Root, opts.Force)
+		switch {
+		case errors.Is(err, unix.EROFS):
+			log.Warn("read-only root: no relabel marker written, the relabel can only check the labels", zap.Error(err))
+		case err != nil:
+			return relabel.Stats{}, fmt.Errorf("firstboot: cannot record the relabel in %s, so an interruption could not be noticed: %w", m.path, err)
+		}
 	}
-	d, err := os.Open(root)
+	log.Info("relabelling the root", zap.String("reason", reason), zap.Bool("force", opts.Force))
+	s, err := relabel.Run(ctx, opts)
 	if err != nil {
-		return err
+		return s, err
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", root, err)
+	if s.NotWritable > 0 {
+		return s, fmt.Errorf("%w: %d labels could not be written (read-only filesystem or no label support); "+
+			"label the image before starting it, or pass --relabel=never if its labels suit the policy", relabel.ErrIncomplete, s.NotWritable)
 	}
-	return nil
+	// The labels are complete: a failure to remove the marker only costs a relabel at the
+	// next start, so it is reported, not returned.
+	if err := removeMarker(opts.Root); err != nil {
+		log.Error("cannot remove the relabel marker", zap.Error(err))
+	}
+	return s, nil
 }
 
 // rootVerdict returns why the root needs a relabel, or "" when it does not: the root
 // directory's label is missing or would be changed by the relabel's own rules.
-func rootVerdict(root string, lab Labeler, types *TypeSet, force bool) (string, error) {
+func rootVerdict(root string, lab relabel.Labeler, types *relabel.TypeSet, force bool) (string, error) {
 	want, ok := lab.Lookup("/", unix.S_IFDIR)
 	if !ok {
 		return "", nil
@@ -251,8 +235,7 @@ func rootVerdict(root string, lab Labeler, types *TypeSet, force bool) (string, 
 	if i := bytes.IndexByte(cur, 0); i >= 0 {
 		cur = cur[:i]
 	}
-	_, v, err := decide(string(cur), true, want, force, types)
-	if err != nil || v == relabel {
+	if relabel.WouldChange(string(cur), true, want, force, types) {
 		return fmt.Sprintf("the root directory is labelled %q, file_contexts says %q", cur, want), nil
 	}
 	return "", nil
