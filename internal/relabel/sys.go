@@ -30,9 +30,20 @@ func errnoErr(e unix.Errno) error {
 	return e
 }
 
+// syscall6 is unix.Syscall6 retried on EINTR: a signal handled while a call sleeps (an
+// xattr write on a network or FUSE filesystem, a slow statx) must not fail the object.
+func syscall6(nr, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, unix.Errno) {
+	for {
+		r, _, e := unix.Syscall6(nr, a1, a2, a3, a4, a5, a6)
+		if e != unix.EINTR {
+			return r, e
+		}
+	}
+}
+
 // statxAt is statx(dirfd, name, flags, statxMask, st) with a NUL-terminated name.
 func statxAt(dirfd int, name *byte, flags int, st *unix.Statx_t) error {
-	_, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+	_, e := syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
 		uintptr(flags), statxMask, uintptr(unsafe.Pointer(st)), 0)
 	return errnoErr(e)
 }
@@ -48,7 +59,7 @@ func statxFd(fd int, st *unix.Statx_t) error {
 // lgetxattr reads security.selinux of path (not following a final symlink) into buf and
 // returns its length.
 func lgetxattr(path *byte, buf []byte) (int, error) {
-	n, _, e := unix.Syscall6(unix.SYS_LGETXATTR, uintptr(unsafe.Pointer(path)),
+	n, e := syscall6(unix.SYS_LGETXATTR, uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
 	return int(n), errnoErr(e)
 }
@@ -56,14 +67,14 @@ func lgetxattr(path *byte, buf []byte) (int, error) {
 // lsetxattr writes val as security.selinux of path (not following a final symlink), with
 // XATTR_* flags.
 func lsetxattr(path *byte, val []byte, flags uint32) error {
-	_, _, e := unix.Syscall6(unix.SYS_LSETXATTR, uintptr(unsafe.Pointer(path)),
+	_, e := syscall6(unix.SYS_LSETXATTR, uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), uintptr(flags), 0)
 	return errnoErr(e)
 }
 
 // fgetxattr reads security.selinux of the open file fd into buf.
 func fgetxattr(fd int, buf []byte) (int, error) {
-	n, _, e := unix.Syscall6(unix.SYS_FGETXATTR, uintptr(fd),
+	n, e := syscall6(unix.SYS_FGETXATTR, uintptr(fd),
 		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
 	return int(n), errnoErr(e)
 }
@@ -71,17 +82,9 @@ func fgetxattr(fd int, buf []byte) (int, error) {
 // fsetxattr writes val as security.selinux of the open file fd (not an O_PATH fd: EBADF),
 // with XATTR_* flags.
 func fsetxattr(fd int, val []byte, flags uint32) error {
-	_, _, e := unix.Syscall6(unix.SYS_FSETXATTR, uintptr(fd),
+	_, e := syscall6(unix.SYS_FSETXATTR, uintptr(fd),
 		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(unsafe.SliceData(val))), uintptr(len(val)), uintptr(flags), 0)
 	return errnoErr(e)
-}
-
-// xattrArgs is struct xattr_args (include/uapi/linux/xattr.h), the value argument of
-// getxattrat and setxattrat.
-type xattrArgs struct {
-	value uint64
-	size  uint32
-	flags uint32
 }
 
 // xattrAt calls getxattrat or setxattrat (Linux >= 6.13; nr is unix.SYS_GETXATTRAT or
@@ -89,8 +92,8 @@ type xattrArgs struct {
 // following a final symlink: one component resolved against an open directory, without the
 // caller's working directory. flags are setxattrat's XATTR_CREATE/XATTR_REPLACE.
 func xattrAt(nr uintptr, dirfd int, name *byte, buf []byte, flags uint32) (int, error) {
-	a := xattrArgs{value: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), size: uint32(len(buf)), flags: flags}
-	n, _, e := unix.Syscall6(nr, uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_SYMLINK_NOFOLLOW,
+	a := XattrArgs{Value: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), Size: uint32(len(buf)), Flags: flags}
+	n, e := syscall6(nr, uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_SYMLINK_NOFOLLOW,
 		uintptr(unsafe.Pointer(&xattrName[0])), uintptr(unsafe.Pointer(&a)), unsafe.Sizeof(a))
 	return int(n), errnoErr(e)
 }
@@ -113,7 +116,7 @@ func openSubdir(dirfd int, name *byte) (int, error) {
 		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	}
-	fd, _, e := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+	fd, e := syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
 		uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
 	if e != 0 {
 		return -1, e
@@ -124,7 +127,7 @@ func openSubdir(dirfd int, name *byte) (int, error) {
 // openDirAt opens the directory name (NUL-terminated) in dirfd for reading, never following
 // a symlink in its place: a directory swapped for a symlink gives ELOOP or ENOTDIR.
 func openDirAt(dirfd int, name *byte) (int, error) {
-	fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+	fd, e := syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
 		unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0, 0, 0)
 	if e != 0 {
 		return -1, e

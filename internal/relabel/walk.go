@@ -414,11 +414,9 @@ func (k *worker) keyBase() int {
 func (k *worker) records(dir *dirRef, buf []byte, order []uint32, idx uint32) uint32 {
 	base := k.keyBase()
 	for off := 0; off < len(buf); {
-		// struct linux_dirent64 (include/linux/dirent.h): ino u64, off s64, reclen u16,
-		// type u8, name NUL-terminated.
-		reclen := int(*(*uint16)(unsafe.Pointer(&buf[off+16])))
-		typ := buf[off+18]
-		name := buf[off+19 : off+reclen]
+		d := (*LinuxDirent64)(unsafe.Pointer(&buf[off]))
+		reclen, typ := int(d.Reclen), d.Type
+		name := buf[off+direntNameOffset : off+reclen]
 		off += reclen
 		nl := nameLen(name)
 		if isDots(name, nl) {
