@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/nsinit/nsinit/internal/imagefile"
 )
 
 // sub is one alias line of a .subs or .subs_dist file: keys under src are looked up as if
@@ -18,18 +20,23 @@ type sub struct{ src, dst string }
 // passed as 1023): longer lines are split, and the rest is read as the next line.
 const subsLineMax = 1022
 
-// loadSubs reads a substitution file; a missing file means no substitutions. The result is
-// in reverse file order, like libselinux's list (the last line is tried first).
+// MaxSubsSize bounds a .subs or .subs_dist file: Debian's file_contexts.subs_dist is 980
+// bytes (49 aliases); a thousand times that is more aliases than any lookup could try.
+const MaxSubsSize = 1 << 20
+
+// loadSubs reads a substitution file through imagefile; a missing file (or a dangling
+// symlink) means no substitutions, anything else that is not a regular file within
+// MaxSubsSize is an error naming it. The result is in reverse file order, like libselinux's
+// list (the last line is tried first).
 func loadSubs(path string) ([]sub, error) {
-	f, err := os.Open(path)
+	data, err := imagefile.ReadFile(path, MaxSubsSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
-	defer f.Close()
-	subs, err := parseSubs(f)
+	subs, err := parseSubs(bytes.NewReader(data))
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
