@@ -15,11 +15,15 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/policydb"
 )
 
-// MaxImageSize bounds the policy files nsinit reads: Debian's and Fedora's policies are a
-// few MB; anything near this size is not a policy and must not be read into memory whole.
+// MaxImageSize bounds the policy files nsinit reads (imagefile's limit): Debian's policy.33
+// is 2.1 MB, Fedora's a few MB; 256 MiB is a hundred times that, and a file near it is not a
+// policy and must not be read into memory whole. libselinux has no limit.
 const MaxImageSize = 256 << 20
 
 // Image is a policy read from disk, validated and ready to load.
@@ -152,29 +156,11 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 	return nil, noPolicy
 }
 
-// ReadImage reads a policy file whole, refusing before reading what cannot be a policy
-// (not a regular file, larger than MaxImageSize). Errors name the path.
+// ReadImage reads a policy file whole through imagefile, refusing before reading what
+// cannot be a policy: a FIFO, a device, a directory, a file larger than MaxImageSize. The
+// errors are imagefile's, naming the path (a missing file: fs.ErrNotExist).
 func ReadImage(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &InvalidError{Path: path, Err: fmt.Errorf("not a regular file (%s)", st.Mode().Type())}
-	}
-	if st.Size() > MaxImageSize {
-		return nil, &InvalidError{Path: path, Err: fmt.Errorf("%d bytes, larger than any policy (limit %d)", st.Size(), MaxImageSize)}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	return data, nil
+	return imagefile.ReadFile(path, MaxImageSize)
 }
 
 // readFile reads and validates one policy file named for version v.
@@ -194,20 +180,32 @@ func readFile(path string, v int) (*Image, error) {
 	return img, nil
 }
 
-// versions lists the N of every policy.N in dir, ascending.
+// versions lists the N of every policy.N in dir, ascending. The directory is opened with
+// O_DIRECTORY, so that a FIFO or a device at its path is refused at once (ENOTDIR) instead
+// of hanging open(2), and read a batch of entries at a time: only the versions are kept.
 func versions(dir string) ([]int, error) {
-	ents, err := os.ReadDir(dir)
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	var vs []int
-	for _, e := range ents {
-		s, ok := strings.CutPrefix(e.Name(), "policy.")
-		if !ok {
-			continue
+	for {
+		names, err := f.Readdirnames(256)
+		for _, name := range names {
+			s, ok := strings.CutPrefix(name, "policy.")
+			if !ok {
+				continue
+			}
+			if v, err := strconv.Atoi(s); err == nil && v >= 0 && strconv.Itoa(v) == s {
+				vs = append(vs, v)
+			}
 		}
-		if v, err := strconv.Atoi(s); err == nil && v >= 0 && strconv.Itoa(v) == s {
-			vs = append(vs, v)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	sort.Ints(vs)
