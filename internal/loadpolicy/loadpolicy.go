@@ -7,15 +7,13 @@ package loadpolicy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/policydb"
@@ -52,7 +50,8 @@ type NoPolicyError struct {
 	KernelMax int
 	// Present lists the versions found in Dir, ascending.
 	Present []int
-	// Refusals explains, per newer file, why it could not be downgraded.
+	// Refusals explains, per file, why it could not be used: a name in Dir that cannot be
+	// opened (a dangling symlink), a newer file that could not be downgraded.
 	Refusals []string
 	// DirErr is set when Dir itself could not be read.
 	DirErr error
@@ -106,9 +105,13 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 	if dirErr != nil {
 		return nil, &NoPolicyError{Dir: dir, KernelMax: kernelMax, DirErr: dirErr}
 	}
+	var dangling []string // listed in dir but not there to open: dangling symlinks
 	for v := kernelMax; v >= policydb.MinVersion; v-- {
 		img, err := readFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
 		if errors.Is(err, os.ErrNotExist) {
+			if slices.Contains(present, v) {
+				dangling = append(dangling, err.Error())
+			}
 			continue
 		}
 		if err != nil {
@@ -120,7 +123,7 @@ func Read(dir string, kernelMax int, downgrade DowngradeFunc) (*Image, error) {
 		img.ReadTime = time.Since(start)
 		return img, nil
 	}
-	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present}
+	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present, Refusals: dangling}
 	if downgrade == nil {
 		return nil, noPolicy
 	}
@@ -180,32 +183,21 @@ func readFile(path string, v int) (*Image, error) {
 	return img, nil
 }
 
-// versions lists the N of every policy.N in dir, ascending. The directory is opened with
-// O_DIRECTORY, so that a FIFO or a device at its path is refused at once (ENOTDIR) instead
-// of hanging open(2), and read a batch of entries at a time: only the versions are kept.
+// versions lists the N of every policy.N in dir, ascending. (os.ReadDir opens dir with
+// O_DIRECTORY: a FIFO or a device at its path is refused at once, ENOTDIR.)
 func versions(dir string) ([]int, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var vs []int
-	for {
-		names, err := f.Readdirnames(256)
-		for _, name := range names {
-			s, ok := strings.CutPrefix(name, "policy.")
-			if !ok {
-				continue
-			}
-			if v, err := strconv.Atoi(s); err == nil && v >= 0 && strconv.Itoa(v) == s {
-				vs = append(vs, v)
-			}
+	for _, e := range ents {
+		s, ok := strings.CutPrefix(e.Name(), "policy.")
+		if !ok {
+			continue
 		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
+		if v, err := strconv.Atoi(s); err == nil && v >= 0 && strconv.Itoa(v) == s {
+			vs = append(vs, v)
 		}
 	}
 	sort.Ints(vs)
