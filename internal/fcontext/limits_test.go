@@ -198,3 +198,28 @@ func TestMappedFileTruncated(t *testing.T) {
 		t.Fatalf("parsing a truncated mapping = %v, want ErrChanged naming %s", err, p)
 	}
 }
+
+// TestSubsAllocationBoundedBySize: a substitution file costs memory in proportion to its
+// size, whatever its lines hold: many short aliases, one line of MaxSubsSize bytes, blank
+// lines (each line used to cost a slice of its own, each alias a growing list).
+func TestSubsAllocationBoundedBySize(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		data    string
+		perByte float64
+	}{
+		// "a b\n": a 32-byte sub per 4 bytes.
+		{"shortest aliases", strings.Repeat("a b\n", MaxSubsSize/4), 8.1},
+		{"one long line", strings.Repeat("a", MaxSubsSize-4) + " b\n", 0.1},
+		{"blank lines", strings.Repeat("\n", MaxSubsSize), 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := allocated(func() { parseSubs(tc.data) })
+			ratio := float64(n) / float64(len(tc.data))
+			t.Logf("%s: %d bytes, %d allocated (%.2f per byte)", tc.name, len(tc.data), n, ratio)
+			if ratio > tc.perByte {
+				t.Errorf("parseSubs allocated %.2f bytes per input byte, want ≤ %.2f", ratio, tc.perByte)
+			}
+		})
+	}
+}

@@ -1,13 +1,10 @@
 package fcontext
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
+	"unsafe"
 
 	"github.com/nsinit/nsinit/internal/imagefile"
 )
@@ -36,58 +33,56 @@ func loadSubs(path string) ([]sub, error) {
 	if err != nil {
 		return nil, err
 	}
-	subs, err := parseSubs(bytes.NewReader(data))
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	if len(data) == 0 {
+		return nil, nil
 	}
-	return subs, nil
+	// data is never written again: the aliases may share its bytes.
+	return parseSubs(unsafe.String(&data[0], len(data))), nil
 }
 
 // parseSubs parses substitution lines (label_file.c selabel_subs_init): leading blanks
 // skipped, "#" lines skipped, first token = alias, second token = real path, further tokens
-// ignored, lines with fewer than two tokens skipped.
-func parseSubs(r io.Reader) ([]sub, error) {
-	br := bufio.NewReader(r)
-	var list []sub
-	for {
-		chunk, err := readChunk(br)
-		if len(chunk) > 0 {
-			if s, ok := parseSubsLine(chunk); ok {
-				list = append(list, s)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
+// ignored, lines with fewer than two tokens skipped. The result is in reverse file order.
+// The aliases are substrings of text: a file costs one sub (32 bytes) per alias line, at
+// least 4 bytes of it, and nothing per other line.
+func parseSubs(text string) []sub {
+	// Two passes: count the aliases, then fill an array of exactly that size from its end
+	// (libselinux's order), rather than grow one.
+	n := 0
+	for rest := text; len(rest) > 0; {
+		chunk := nextChunk(rest)
+		rest = rest[len(chunk):]
+		if _, ok := parseSubsLine(chunk); ok {
+			n++
 		}
 	}
-	for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
-		list[i], list[j] = list[j], list[i]
+	if n == 0 {
+		return nil
 	}
-	return list, nil
+	list := make([]sub, n)
+	for len(text) > 0 {
+		chunk := nextChunk(text)
+		text = text[len(chunk):]
+		if s, ok := parseSubsLine(chunk); ok {
+			n--
+			list[n] = s
+		}
+	}
+	return list
 }
 
-// readChunk returns what one fgets call would: bytes up to and including "\n", at most
-// subsLineMax of them.
-func readChunk(br *bufio.Reader) ([]byte, error) {
-	var out []byte
-	for len(out) < subsLineMax {
-		c, err := br.ReadByte()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, c)
-		if c == '\n' {
-			break
-		}
+// nextChunk returns what one fgets call would read from the start of text: bytes up to and
+// including "\n", at most subsLineMax of them.
+func nextChunk(text string) string {
+	n := min(len(text), subsLineMax)
+	if i := strings.IndexByte(text[:n], '\n'); i >= 0 {
+		n = i + 1
 	}
-	return out, nil
+	return text[:n]
 }
 
-func parseSubsLine(chunk []byte) (sub, bool) {
-	if i := bytes.IndexByte(chunk, 0); i >= 0 {
+func parseSubsLine(chunk string) (sub, bool) {
+	if i := strings.IndexByte(chunk, 0); i >= 0 {
 		chunk = chunk[:i]
 	}
 	p := 0
@@ -119,7 +114,7 @@ func parseSubsLine(chunk []byte) (sub, bool) {
 	if len(dst) == 0 {
 		return sub{}, false
 	}
-	return sub{src: string(src), dst: string(dst)}, true
+	return sub{src: src, dst: dst}, true
 }
 
 // applySub is label_file.c selabel_sub: the first entry whose alias is a path prefix of key
