@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -44,7 +44,8 @@ and entries of every type apply.
 --batch reads "PATH<TAB>OCTAL_ST_MODE" lines from standard input (st_mode with its type
 bits, 0 = unknown type) and writes one answer line per input line, in order, in constant
 memory, for tools that label millions of files. A malformed input line stops the run with
-an error naming its line number.
+an error naming its line number; a line longer than 4160 bytes (a path longer than
+PATH_MAX is no file's) is malformed, and is not read further.
 
 file_contexts comes from --file-contexts, else from --policy-root DIR (DIR/contexts/files/
 file_contexts, e.g. /etc/selinux/default), else from the policy /etc/selinux/config names.
@@ -142,30 +143,61 @@ func writeAnswer(w *bufio.Writer, h *fcontext.Handle, path string, mode uint32) 
 	w.WriteByte('\n')
 }
 
-// lookupBatch answers "PATH<TAB>OCTAL_ST_MODE" lines one at a time: memory stays constant
-// whatever the number of lines (a line is only limited by available memory).
+// maxBatchLine bounds a --batch line: a path of PATH_MAX (4096 bytes, with its NUL), a tab
+// and an st_mode with room to spare. A longer line cannot be a file's and is malformed.
+const maxBatchLine = 4096 + 64
+
+// maxQuoted bounds what an error message quotes of an input line.
+const maxQuoted = 64
+
+// lookupBatch answers "PATH<TAB>OCTAL_ST_MODE" lines one at a time, in constant memory:
+// a line is never held beyond maxBatchLine bytes, so one of gigabytes stops the run at its
+// first 64 KiB, with a short error naming its number.
 func lookupBatch(h *fcontext.Handle, in io.Reader, w *bufio.Writer) error {
 	r := bufio.NewReaderSize(in, 64<<10)
 	for n := 1; ; n++ {
-		line, err := r.ReadString('\n')
-		if line == "" && errors.Is(err, io.EOF) {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fmt.Errorf("stdin line %d: line longer than %d bytes", n, maxBatchLine)
+		}
+		if len(line) == 0 && errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading stdin: %w", err)
 		}
-		line = strings.TrimSuffix(line, "\n")
-		tab := strings.LastIndexByte(line, '\t')
-		if tab < 0 {
-			return fmt.Errorf("stdin line %d: want PATH<TAB>OCTAL_ST_MODE, got %q", n, line)
-		}
-		mode, perr := strconv.ParseUint(line[tab+1:], 8, 32)
+		path, mode, perr := parseBatchLine(bytes.TrimSuffix(line, []byte{'\n'}))
 		if perr != nil {
-			return fmt.Errorf("stdin line %d: invalid octal st_mode %q", n, line[tab+1:])
+			return fmt.Errorf("stdin line %d: %w", n, perr)
 		}
-		writeAnswer(w, h, line[:tab], uint32(mode))
+		writeAnswer(w, h, path, mode)
 		if err != nil {
 			return nil
 		}
 	}
+}
+
+// parseBatchLine splits one --batch line (without its newline) at its last tab into the
+// path and the octal st_mode. Errors quote at most maxQuoted bytes of the line.
+func parseBatchLine(line []byte) (path string, mode uint32, err error) {
+	if len(line) > maxBatchLine {
+		return "", 0, fmt.Errorf("line longer than %d bytes", maxBatchLine)
+	}
+	tab := bytes.LastIndexByte(line, '\t')
+	if tab < 0 {
+		return "", 0, fmt.Errorf("want PATH<TAB>OCTAL_ST_MODE, got %s", quoteShort(line))
+	}
+	m, perr := strconv.ParseUint(string(line[tab+1:]), 8, 32)
+	if perr != nil {
+		return "", 0, fmt.Errorf("invalid octal st_mode %s", quoteShort(line[tab+1:]))
+	}
+	return string(line[:tab]), uint32(m), nil
+}
+
+// quoteShort quotes b, cut to maxQuoted bytes (marked "…").
+func quoteShort(b []byte) string {
+	if len(b) > maxQuoted {
+		return strconv.Quote(string(b[:maxQuoted])) + "…"
+	}
+	return strconv.Quote(string(b))
 }

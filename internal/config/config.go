@@ -13,11 +13,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/nsinit/nsinit/internal/imagefile"
 )
 
 // DefaultType is the policy type libselinux uses when the config has no SELINUXTYPE= line
@@ -72,27 +72,14 @@ func Load(root string) (*Config, error) {
 	return loadFile(filepath.Join(root, configPath))
 }
 
-// loadFile is Load for the config file at path.
+// loadFile is Load for the config file at path, read through imagefile: a FIFO, a device,
+// a directory or a file larger than MaxSize is refused at once with an error naming it.
 func loadFile(path string) (*Config, error) {
-	// O_NONBLOCK so that a FIFO planted at the path cannot hang PID 1 in open(2); it is
-	// then refused as not a regular file.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	data, err := imagefile.ReadFile(path, MaxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Path: path, Type: DefaultType, Warnings: []Warning{{File: path,
 			Message: "file not found: SELINUX is unset (permissive, as libselinux) and SELINUXTYPE is " + DefaultType}}}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
 		return nil, err
 	}

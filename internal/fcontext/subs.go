@@ -1,13 +1,12 @@
 package fcontext
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
+	"unsafe"
+
+	"github.com/nsinit/nsinit/internal/imagefile"
 )
 
 // sub is one alias line of a .subs or .subs_dist file: keys under src are looked up as if
@@ -18,69 +17,72 @@ type sub struct{ src, dst string }
 // passed as 1023): longer lines are split, and the rest is read as the next line.
 const subsLineMax = 1022
 
-// loadSubs reads a substitution file; a missing file means no substitutions. The result is
-// in reverse file order, like libselinux's list (the last line is tried first).
+// MaxSubsSize bounds a .subs or .subs_dist file: Debian's file_contexts.subs_dist is 980
+// bytes (49 aliases); a thousand times that is more aliases than any lookup could try.
+const MaxSubsSize = 1 << 20
+
+// loadSubs reads a substitution file through imagefile; a missing file (or a dangling
+// symlink) means no substitutions, anything else that is not a regular file within
+// MaxSubsSize is an error naming it. The result is in reverse file order, like libselinux's
+// list (the last line is tried first).
 func loadSubs(path string) ([]sub, error) {
-	f, err := os.Open(path)
+	data, err := imagefile.ReadFile(path, MaxSubsSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
-	defer f.Close()
-	subs, err := parseSubs(f)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	if len(data) == 0 {
+		return nil, nil
 	}
-	return subs, nil
+	// data is never written again: the aliases may share its bytes.
+	return parseSubs(unsafe.String(&data[0], len(data))), nil
 }
 
 // parseSubs parses substitution lines (label_file.c selabel_subs_init): leading blanks
 // skipped, "#" lines skipped, first token = alias, second token = real path, further tokens
-// ignored, lines with fewer than two tokens skipped.
-func parseSubs(r io.Reader) ([]sub, error) {
-	br := bufio.NewReader(r)
-	var list []sub
-	for {
-		chunk, err := readChunk(br)
-		if len(chunk) > 0 {
-			if s, ok := parseSubsLine(chunk); ok {
-				list = append(list, s)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
+// ignored, lines with fewer than two tokens skipped. The result is in reverse file order.
+// The aliases are substrings of text: a file costs one sub (32 bytes) per alias line, at
+// least 4 bytes of it, and nothing per other line.
+func parseSubs(text string) []sub {
+	// Two passes: count the aliases, then fill an array of exactly that size from its end
+	// (libselinux's order), rather than grow one.
+	n := 0
+	for rest := text; len(rest) > 0; {
+		chunk := nextChunk(rest)
+		rest = rest[len(chunk):]
+		if _, ok := parseSubsLine(chunk); ok {
+			n++
 		}
 	}
-	for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
-		list[i], list[j] = list[j], list[i]
+	if n == 0 {
+		return nil
 	}
-	return list, nil
+	list := make([]sub, n)
+	for len(text) > 0 {
+		chunk := nextChunk(text)
+		text = text[len(chunk):]
+		if s, ok := parseSubsLine(chunk); ok {
+			n--
+			list[n] = s
+		}
+	}
+	return list
 }
 
-// readChunk returns what one fgets call would: bytes up to and including "\n", at most
-// subsLineMax of them.
-func readChunk(br *bufio.Reader) ([]byte, error) {
-	var out []byte
-	for len(out) < subsLineMax {
-		c, err := br.ReadByte()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, c)
-		if c == '\n' {
-			break
-		}
+// nextChunk returns what one fgets call would read from the start of text: bytes up to and
+// including "\n", at most subsLineMax of them.
+func nextChunk(text string) string {
+	n := min(len(text), subsLineMax)
+	if i := strings.IndexByte(text[:n], '\n'); i >= 0 {
+		n = i + 1
 	}
-	return out, nil
+	return text[:n]
 }
 
-func parseSubsLine(chunk []byte) (sub, bool) {
-	if i := bytes.IndexByte(chunk, 0); i >= 0 {
+func parseSubsLine(chunk string) (sub, bool) {
+	if i := strings.IndexByte(chunk, 0); i >= 0 {
 		chunk = chunk[:i]
 	}
 	p := 0
@@ -112,7 +114,7 @@ func parseSubsLine(chunk []byte) (sub, bool) {
 	if len(dst) == 0 {
 		return sub{}, false
 	}
-	return sub{src: string(src), dst: string(dst)}, true
+	return sub{src: src, dst: dst}, true
 }
 
 // applySub is label_file.c selabel_sub: the first entry whose alias is a path prefix of key

@@ -101,11 +101,17 @@ func plainRun(s string, p int) int {
 	return p
 }
 
+// specBytes is the length of an average spec line (Debian's file_contexts: 62 bytes), by
+// which parseText estimates how many entries a text holds.
+const specBytes = 64
+
 // parseText parses a text file_contexts the way libselinux 3.4 does (label_support.c
 // read_spec_entries, label_file.h process_line) and adds its specs to l. Patterns and
 // contexts stay substrings of text.
 func (l *loader) parseText(text string, file string) error {
-	l.reserve(strings.Count(text, "\n") + 1)
+	// Reserve for the specs the text can be expected to hold, an estimate by its size: a
+	// count of lines would turn a file of blank lines into an entry array 64 times its size.
+	l.reserve(len(text)/specBytes + 1)
 	for lineno := 1; len(text) > 0; lineno++ {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {

@@ -7,19 +7,21 @@ package loadpolicy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/policydb"
 )
 
-// MaxImageSize bounds the policy files nsinit reads: Debian's and Fedora's policies are a
-// few MB; anything near this size is not a policy and must not be read into memory whole.
+// MaxImageSize bounds the policy files nsinit reads (imagefile's limit): Debian's policy.33
+// is 2.1 MB, Fedora's a few MB; 256 MiB is a hundred times that, and a file near it is not a
+// policy and must not be read into memory whole. libselinux has no limit.
 const MaxImageSize = 256 << 20
 
 // Image is a policy read from disk, validated and ready to load.
@@ -45,7 +47,8 @@ type NoPolicyError struct {
 	KernelMax int
 	// Present lists the versions found in Dir, ascending.
 	Present []int
-	// Refusals explains, per newer file, why it could not be downgraded.
+	// Refusals explains, per file, why it could not be used: a name in Dir that cannot be
+	// opened (a dangling symlink), a newer file that could not be downgraded.
 	Refusals []string
 	// DirErr is set when Dir itself could not be read.
 	DirErr error
@@ -100,9 +103,13 @@ func Read(dir string, kernelMax int) (*Image, error) {
 	if dirErr != nil {
 		return nil, &NoPolicyError{Dir: dir, KernelMax: kernelMax, DirErr: dirErr}
 	}
+	var dangling []string // listed in dir but not there to open: dangling symlinks
 	for v := kernelMax; v >= policydb.MinVersion; v-- {
 		img, err := ReadFile(filepath.Join(dir, "policy."+strconv.Itoa(v)), v)
 		if errors.Is(err, os.ErrNotExist) {
+			if slices.Contains(present, v) {
+				dangling = append(dangling, err.Error())
+			}
 			continue
 		}
 		if err != nil {
@@ -114,7 +121,7 @@ func Read(dir string, kernelMax int) (*Image, error) {
 		img.ReadTime = time.Since(start)
 		return img, nil
 	}
-	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present}
+	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present, Refusals: dangling}
 	for _, v := range present {
 		if v <= kernelMax {
 			continue
@@ -167,29 +174,11 @@ func Fit(img *Image, kernelMax int) error {
 	return nil
 }
 
-// ReadImage reads a policy file whole, refusing before reading what cannot be a policy
-// (not a regular file, larger than MaxImageSize). Errors name the path.
+// ReadImage reads a policy file whole through imagefile, refusing before reading what
+// cannot be a policy: a FIFO, a device, a directory, a file larger than MaxImageSize. The
+// errors are imagefile's, naming the path (a missing file: fs.ErrNotExist).
 func ReadImage(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &InvalidError{Path: path, Err: fmt.Errorf("not a regular file (%s)", st.Mode().Type())}
-	}
-	if st.Size() > MaxImageSize {
-		return nil, &InvalidError{Path: path, Err: fmt.Errorf("%d bytes, larger than any policy (limit %d)", st.Size(), MaxImageSize)}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	return data, nil
+	return imagefile.ReadFile(path, MaxImageSize)
 }
 
 // ReadFile reads and validates the header of one policy file named for version v (0: the
@@ -210,7 +199,8 @@ func ReadFile(path string, v int) (*Image, error) {
 	return img, nil
 }
 
-// versions lists the N of every policy.N in dir, ascending.
+// versions lists the N of every policy.N in dir, ascending. (os.ReadDir opens dir with
+// O_DIRECTORY: a FIFO or a device at its path is refused at once, ENOTDIR.)
 func versions(dir string) ([]int, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+
+	"github.com/nsinit/nsinit/internal/imagefile"
 )
 
 // TypeSet is the set of customizable types (contexts/customizable_types): without --force a
@@ -65,16 +66,21 @@ func ParseCustomizableTypes(r io.Reader, name string) (*TypeSet, error) {
 	}
 }
 
-// LoadCustomizableTypes parses the customizable_types file at path. A missing file is the
-// empty set (policies need not ship one); any other error is returned.
+// MaxCustomizableTypesSize bounds customizable_types (imagefile's limit): Debian's holds 65
+// bytes, and a file naming every type of a large policy (5,000 types) would be some 150 kB.
+const MaxCustomizableTypesSize = 1 << 20
+
+// LoadCustomizableTypes parses the customizable_types file at path, read through imagefile.
+// A missing file (or a dangling symlink) is the empty set, as in libselinux (policies need
+// not ship one); a FIFO, a device, a directory, a file over MaxCustomizableTypesSize or any
+// other failure is an error naming the path.
 func LoadCustomizableTypes(path string) (*TypeSet, error) {
-	f, err := os.Open(path)
+	data, err := imagefile.ReadFile(path, MaxCustomizableTypesSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &TypeSet{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ParseCustomizableTypes(f, path)
+	return ParseCustomizableTypes(bytes.NewReader(data), path)
 }

@@ -1,6 +1,8 @@
 package relabel
 
 import (
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -167,5 +169,41 @@ func TestComparePos(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCustomizableTypesAllocationBoundedBySize: customizable_types costs memory in
+// proportion to its size whatever it holds: the most distinct types MaxCustomizableTypesSize
+// bytes can name, one type over and over, blank lines.
+func TestCustomizableTypesAllocationBoundedBySize(t *testing.T) {
+	var distinct strings.Builder
+	for i := 0; distinct.Len() < MaxCustomizableTypesSize-8; i++ {
+		fmt.Fprintf(&distinct, "%x\n", i)
+	}
+	for _, tc := range []struct {
+		name    string
+		data    string
+		perByte float64
+	}{
+		{"distinct types", distinct.String(), 24},
+		{"one type repeated", strings.Repeat("a\n", MaxCustomizableTypesSize/2), 0.1},
+		{"blank lines", strings.Repeat("\n", MaxCustomizableTypesSize), 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			s, err := ParseCustomizableTypes(strings.NewReader(tc.data), "customizable_types")
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := after.TotalAlloc - before.TotalAlloc
+			ratio := float64(n) / float64(len(tc.data))
+			t.Logf("%s: %d bytes, %d types, %d allocated (%.2f per byte)", tc.name, len(tc.data), s.Len(), n, ratio)
+			if ratio > tc.perByte {
+				t.Errorf("allocated %.2f bytes per input byte, want ≤ %.2f", ratio, tc.perByte)
+			}
+		})
 	}
 }
