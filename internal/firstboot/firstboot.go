@@ -146,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	} else {
-		res.Reason = "root label matches file_contexts"
+		res.Reason = "root label matches file_contexts (and so do the well-known paths checked with it)"
 	}
 	if o.Namespace {
 		api := apiMounts(root)
@@ -214,29 +214,59 @@ func relabelRoot(ctx context.Context, opts relabel.Options, m marker, reason str
 	return s, nil
 }
 
-// rootVerdict returns why the root needs a relabel, or "" when it does not: the root
-// directory's label is missing or would be changed by the relabel's own rules.
+// probes are the paths whose labels decide --relabel=auto: the root directory alone is not
+// enough, because on an initramfs root (rootfs, tmpfs) every inode carries the
+// filesystem's default label, which is file_contexts' label for "/" too; these well-known
+// paths of any image have labels of their own.
+var probes = []string{"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/bin", "/sbin", "/lib", "/var", "/sbin/init"}
+
+// rootVerdict returns why the root needs a relabel, or "" when it does not: the label of
+// one of the probes that exist is missing or would be changed by the relabel's own rules.
 func rootVerdict(root string, lab relabel.Labeler, types *relabel.TypeSet, force bool) (string, error) {
-	want, ok := lab.Lookup("/", unix.S_IFDIR)
+	for _, p := range probes {
+		why, err := probeVerdict(root, p, lab, types, force)
+		if why != "" || err != nil {
+			return why, err
+		}
+	}
+	return "", nil
+}
+
+// probeVerdict is rootVerdict for one probe. A probe that does not exist, or whose parent
+// is not a real directory (a symlink must not lead the check outside the root), says
+// nothing.
+func probeVerdict(root, p string, lab relabel.Labeler, types *relabel.TypeSet, force bool) (string, error) {
+	hp := filepath.Join(root, p)
+	if dir := filepath.Dir(p); dir != "/" {
+		var st unix.Stat_t
+		if unix.Lstat(filepath.Join(root, dir), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return "", nil
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(hp, &st); err != nil {
+		return "", nil
+	}
+	want, ok := lab.Lookup(p, st.Mode&unix.S_IFMT)
 	if !ok {
 		return "", nil
 	}
 	buf := make([]byte, 4096)
-	n, err := unix.Lgetxattr(root, "security.selinux", buf)
+	n, err := unix.Lgetxattr(hp, "security.selinux", buf)
 	switch {
 	case err == unix.ENODATA:
-		return "the root directory has no label", nil
+		return fmt.Sprintf("%s has no label", p), nil
 	case err == unix.ENOTSUP:
 		return "", nil // a filesystem without labels (e.g. ramfs): nothing to relabel
 	case err != nil:
-		return "", fmt.Errorf("relabel: %w", &os.PathError{Op: "lgetxattr", Path: root, Err: err})
+		return "", fmt.Errorf("relabel: %w", &os.PathError{Op: "lgetxattr", Path: hp, Err: err})
 	}
 	cur := buf[:n]
 	if i := bytes.IndexByte(cur, 0); i >= 0 {
 		cur = cur[:i]
 	}
 	if relabel.WouldChange(string(cur), true, want, force, types) {
-		return fmt.Sprintf("the root directory is labelled %q, file_contexts says %q", cur, want), nil
+		return fmt.Sprintf("%s is labelled %q, file_contexts says %q", p, cur, want), nil
 	}
 	return "", nil
 }

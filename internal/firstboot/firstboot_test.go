@@ -227,3 +227,40 @@ func TestFirstBootMarkerKeepsForce(t *testing.T) {
 		t.Errorf("the resumed relabel did not force: %q", got)
 	}
 }
+
+// TestAutoLooksBeyondTheRoot: on an initramfs root (rootfs, tmpfs) every inode has the
+// filesystem's default label, which is also file_contexts' label for "/": auto must not
+// conclude from the root directory alone that the tree is labelled.
+func TestAutoLooksBeyondTheRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	const rootT = "system_u:object_r:root_t:s0"
+	fc := filepath.Join(t.TempDir(), "file_contexts")
+	os.WriteFile(fc, []byte("/\t"+rootT+"\n/etc(/.*)?\tsystem_u:object_r:etc_t:s0\n/sbin/init\t--\tsystem_u:object_r:init_exec_t:s0\n"), 0o644)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		ran    bool
+		reason string
+	}{
+		{"initramfs: everything root_t", map[string]string{"": rootT, "etc": rootT, "sbin": rootT, "sbin/init": rootT}, true, "/etc is labelled"},
+		{"only the init wrong", map[string]string{"": rootT, "etc": "system_u:object_r:etc_t:s0", "sbin": rootT, "sbin/init": rootT}, true, "/sbin/init is labelled"},
+		{"labelled", map[string]string{"": rootT, "etc": "system_u:object_r:etc_t:s0", "sbin": rootT, "sbin/init": "system_u:object_r:init_exec_t:s0"}, false, "matches"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+			os.MkdirAll(filepath.Join(root, "sbin"), 0o755)
+			os.WriteFile(filepath.Join(root, "sbin/init"), nil, 0o755)
+			for rel, l := range tc.labels {
+				relabeltest.SetLabel(t, filepath.Join(root, rel), l)
+			}
+			res, err := Run(context.Background(), Options{Root: root, FileContexts: fc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ran != tc.ran || !strings.Contains(res.Reason, tc.reason) {
+				t.Fatalf("ran=%v reason %q, want %v %q", res.Ran, res.Reason, tc.ran, tc.reason)
+			}
+		})
+	}
+}
