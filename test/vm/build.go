@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,12 +88,44 @@ func (e Env) BuildGo(pkg string) (string, error) {
 		os.Remove(tmp.Name())
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
-	// Rename so that a concurrent run (the demo while the tests run) never execs a
-	// half-written file.
+	// Name the binary by its content and rename it into place: a concurrent run (the demo
+	// while the tests run, a second checkout sharing the cache) never execs a half-written
+	// file, nor another source's build of the same package.
+	sum, err := fileSum(tmp.Name())
+	if err != nil {
+		return "", err
+	}
+	out += "-" + sum[:16]
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return "", err
 	}
+	pruneBuilds(bin, 24*time.Hour)
 	return out, nil
+}
+
+// fileSum is the hex SHA-256 of the file at path.
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// pruneBuilds removes the builds in dir unused for longer than age (a rename refreshes
+// nothing, so the modification time is the build's).
+func pruneBuilds(dir string, age time.Duration) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > age {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // requireStatic fails unless path is an ELF executable without a program interpreter:

@@ -239,7 +239,7 @@ var Scenarios = []Scenario{
 		Change:  unlabelledMinbase(""),
 		Inspect: inspectRelabel(false),
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
-			expectLogged(`"reason": "/`+autorelabel+` exists", "force": false`), expectLogged("relabelled"), expectInspected),
+			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": false`), expectLogged("relabelled"), expectInspected),
 	},
 	{
 		Name: "first-boot-relabel-force", ID: "4b",
@@ -249,7 +249,7 @@ var Scenarios = []Scenario{
 		Change:  unlabelledMinbase("-F\n"),
 		Inspect: inspectRelabel(true),
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
-			expectLogged(`"reason": "/`+autorelabel+` exists", "force": true`), expectLogged("relabelled"), expectInspected),
+			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": true`), expectLogged("relabelled"), expectInspected),
 	},
 	{
 		Name: "supervise", ID: "5",
