@@ -190,7 +190,7 @@ func TestAnalyzeLongConditionBounded(t *testing.T) {
 		bools = append(bools, v)
 	}
 	x := w.xperm(0, [4]uint16{1, 1, 1, avtabXpermsAllowed}, XpermsIoctlDriver, true, bools)
-	if got := x.Booleans; len(got) != maxBooleans+1 || got[0]+got[1] != "b1b2" || got[maxBooleans] != "…" {
+	if got := x.Booleans; len(got) != maxBooleans+1 || got[0]+got[1] != "b2b1" || got[maxBooleans] != "…" {
 		t.Errorf("booleans named: %q", got)
 	}
 }
