@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,17 @@ func secondPrimaryTwice(data []byte, off int) []byte {
 			first = value
 		}
 		off += 16 + int(le.Uint32(data[off:]))
+	}
+}
+
+func TestRadixSort(t *testing.T) {
+	for _, keys := range [][]uint64{{5}, {3, 1, 2}, {1 << 63, 7, 1 << 40, 7, 0, 255, 256}} {
+		got := append([]uint64(nil), keys...)
+		radixSort(got)
+		want := append([]uint64(nil), keys...)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("radixSort(%v) = %v", keys, got)
+		}
 	}
 }
