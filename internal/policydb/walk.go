@@ -1,6 +1,7 @@
 package policydb
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -1067,17 +1068,18 @@ func (w *walker) avtab() error {
 // avEntries reads n avtab entries (avtab_read_item), of a conditional block's list when
 // cond is set; bools are then the boolean values the block's expression uses.
 func (w *walker) avEntries(n uint32, where string, cond bool, bools []uint32) error {
+	w.r.atEntry(where, 0)
 	for i := uint32(0); i < n; i++ {
-		w.r.atEntry(where, i)
+		w.r.index = int64(i) // only the index: the item is the same (and cheaper to keep)
 		start := w.r.off
+		if err := w.r.need(8); err != nil {
+			return err
+		}
 		var key [4]uint16 // source type, target type, target class, specified
 		for k := range key {
-			v, err := w.r.u16()
-			if err != nil {
-				return err
-			}
-			key[k] = v
+			key[k] = binary.LittleEndian.Uint16(w.r.data[w.r.off+2*k:])
 		}
+		w.r.off += 8
 		spec := key[3]
 		if kinds := spec & avtabKinds; kinds == 0 || kinds&(kinds-1) != 0 {
 			return w.r.errorf("entry kind 0x%04x is not exactly one rule kind", spec)

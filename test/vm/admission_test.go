@@ -59,8 +59,8 @@ func TestAdmissionOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kRefused, nRefused, both int
-	var missed []string
+	var kRefused, nRefused, both, nWarned int
+	var missed, stricter []string
 	for i := 0; i < oracleMutants; i++ {
 		mu := mutant.Mutate(data, oracleSeed, i)
 		_, nerr := policydb.Analyze(mu.Data)
@@ -78,12 +78,27 @@ func TestAdmissionOracle(t *testing.T) {
 		if kr && nerr != nil {
 			both++
 		}
+		if !kr && nerr != nil && len(stricter) < 12 {
+			stricter = append(stricter, fmt.Sprintf("mutant %d (%s): %v", i, mu.Kind, nerr))
+		}
+		if warned[i] != "" {
+			nWarned++
+		}
 		if nerr == nil && (kr || warned[i] != "") {
 			missed = append(missed, fmt.Sprintf("mutant %d (%s): kernel %s %s", i, mu.Kind, verdict, warned[i]))
 		}
 	}
+	for _, line := range strings.Split(r.Console, "\n") {
+		if strings.HasPrefix(line, "MUTANT: check ") || strings.HasPrefix(line, "MUTANT: kernel load ") {
+			t.Log(strings.TrimPrefix(line, "MUTANT: "))
+		}
+	}
 	t.Logf("%d mutants in %v: kernel refused %d, nsinit refused %d (%d of them refused by both, %d more than the kernel); admitted by nsinit but refused or warned about by the kernel: %d",
 		oracleMutants, r.Elapsed.Round(time.Second), kRefused, nRefused, both, nRefused-both, len(missed))
+	t.Logf("the kernel warned (WARNING/BUG/Oops/call trace) on %d mutants", nWarned)
+	for _, s := range stricter {
+		t.Logf("refused by nsinit only: %s", s)
+	}
 	for _, s := range missed {
 		t.Errorf("nsinit admitted what the kernel did not: %s", s)
 	}
