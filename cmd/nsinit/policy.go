@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -111,14 +112,24 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 			row("neveraudit", "%d type(s)", a.NeverauditTypes)
 		}
 	}
+	// The admission check, on exactly the bytes the bring-up would write (loadpolicy.Load).
+	admit := func() bool {
+		start := time.Now()
+		if err := loadpolicy.Admit(img); err != nil {
+			row("admission", "refused: %v", errors.Unwrap(err))
+			return false
+		}
+		row("admission", "passed (complete structural check of the %d bytes to load, %v)", len(img.Data), time.Since(start).Round(time.Millisecond/10))
+		return true
+	}
 	if kmax == 0 {
 		row("kernel max", "%s", source)
-		return true
+		return admit()
 	}
 	row("kernel max", "%d (%s)", kmax, source)
 	if h.Version <= kmax {
 		row("loadable", "as is")
-		return true
+		return admit()
 	}
 	// The bring-up's own answer (loadpolicy.Fit), so that inspect and the bring-up agree.
 	if err := loadpolicy.Fit(img, kmax); err != nil {
@@ -132,5 +143,5 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 		return false
 	}
 	row("loadable", "after nsinit downgrades it in memory to version %d (proven lossless)", kmax)
-	return true
+	return admit()
 }

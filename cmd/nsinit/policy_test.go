@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/policydb/policytest"
 )
 
 // policyFixture is a binary policy from internal/policydb's testdata (built by checkpolicy).
@@ -38,6 +39,10 @@ func TestPolicyInspect(t *testing.T) {
 			exitcode.OK, []string{"kernel max:     unknown", "pass --kernel-max N"}},
 		{"not a policy", []string{"inspect", "--kernel-max", "33", "policy_test.go"},
 			exitcode.Failure, []string{"invalid:        bad magic"}},
+		{"admitted", []string{"inspect", "--kernel-max", "33", policyFixture("rich.33")},
+			exitcode.OK, []string{"admission:      passed (complete structural check of the 3246 bytes"}},
+		{"admission refuses an old version", []string{"inspect", "--kernel-max", "33", oldPolicy(t)},
+			exitcode.Failure, []string{"loadable:       as is", "admission:      refused: refused before the load: malformed policy at byte 16 (header): version 31", "checkpolicy -M -b -c 33"}},
 		{"missing", []string{"inspect", "--kernel-max", "33", "no-such-policy.33"},
 			exitcode.Failure, []string{"error:", "no such file"}},
 	}
@@ -65,4 +70,14 @@ func TestPolicyUsage(t *testing.T) {
 			t.Errorf("%q: status %d, want %d", args, got, exitcode.Usage)
 		}
 	}
+}
+
+// oldPolicy writes a policy image of version 31 (a valid header nsinit does not check
+// further, so does not load).
+func oldPolicy(t *testing.T) string {
+	f := filepath.Join(t.TempDir(), "policy.31")
+	if err := os.WriteFile(f, policytest.Image(31), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -240,8 +240,27 @@ func (e *LoadError) Error() string {
 }
 func (e *LoadError) Unwrap() error { return e.Err }
 
-// Load writes img to l in one write and returns how long the kernel took.
+// Admit is the admission check: the complete structural walk of policydb.Analyze over
+// img.Data, exactly the bytes Load writes (after any downgrade). A refusal is an
+// *InvalidError naming the file, the section and the byte offset (a *policydb.FormatError or
+// *policydb.HeaderError inside). `nsinit policy inspect` reports it.
+func Admit(img *Image) error {
+	_, err := policydb.Analyze(img.Data)
+	switch {
+	case err == nil:
+		return nil
+	case img.Header.Version < policydb.VersionCompFtrans:
+		return &InvalidError{Path: img.Path, Err: fmt.Errorf("refused before the load: %w\n%s", err, policydb.StandardFixes(img.Path, policydb.VersionCompFtrans))}
+	}
+	return &InvalidError{Path: img.Path, Err: fmt.Errorf("refused before the load: %w", err)}
+}
+
+// Load checks img (Admit) and writes it to l in one write; it returns how long the kernel
+// took. Nothing reaches the kernel that Admit refused.
 func Load(l Loader, img *Image) (time.Duration, error) {
+	if err := Admit(img); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	if err := l.Load(img.Data); err != nil {
 		return time.Since(start), &LoadError{Path: img.Path, Err: err}

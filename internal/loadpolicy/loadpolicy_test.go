@@ -219,3 +219,72 @@ func TestReadDowngradeDebian(t *testing.T) {
 		}
 	}
 }
+
+// recordingLoader remembers whether anything was written.
+type recordingLoader struct{ writes int }
+
+func (r *recordingLoader) Load([]byte) error { r.writes++; return nil }
+
+// TestLoadAdmission: Load writes nothing the admission check refuses, and the refusal names
+// the file, the section and the byte offset.
+func TestLoadAdmission(t *testing.T) {
+	rich := fixture(t, "rich.33")
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"trailing garbage", append(append([]byte(nil), rich...), "junk"...), []string{"end of policy", "byte 3246", "4 unexpected trailing bytes"}},
+		{"truncated", rich[:len(rich)-3], []string{"type attribute map", "needs"}},
+		{"header-only body", policytest.Image(35), []string{"malformed policy at byte"}},
+		{"old version", policytest.Image(31), []string{"only versions 33-35", "checkpolicy -M -b -c 33"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := policydb.ParseHeader(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := &Image{Path: "/img/etc/selinux/default/policy/policy.33", Header: h, Data: tt.data}
+			var l recordingLoader
+			_, err = Load(&l, img)
+			var inv *InvalidError
+			if !errors.As(err, &inv) || l.writes != 0 {
+				t.Fatalf("Load = %v after %d writes, want an InvalidError and no write", err, l.writes)
+			}
+			for _, w := range append(tt.want, img.Path, "refused before the load") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	// What passes is written once.
+	h, _ := policydb.ParseHeader(rich)
+	var l recordingLoader
+	if _, err := Load(&l, &Image{Path: "policy.33", Header: h, Data: rich}); err != nil || l.writes != 1 {
+		t.Fatalf("Load of a valid image = %v, %d writes", err, l.writes)
+	}
+}
+
+// TestLoadAdmissionDebian: Debian's real policies pass the check, at every version nsinit
+// can load them (34 and 35 after the downgrade to 33, and as they are).
+func TestLoadAdmissionDebian(t *testing.T) {
+	files := []string{filepath.Join(testutil.DebianPolicyDir(t), "policy", "policy.33")}
+	for _, v := range []string{"33", "34", "35"} {
+		files = append(files, filepath.Join(testutil.Trixie(t), "debian-policy", "policy."+v))
+	}
+	for _, f := range files {
+		for _, kmax := range []int{33, 35} {
+			img, err := ReadFile(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Fit(img, kmax); err != nil {
+				t.Fatalf("%s at %d: %v", f, kmax, err)
+			}
+			if err := Admit(img); err != nil {
+				t.Errorf("%s at %d: %v", f, kmax, err)
+			}
+		}
+	}
+}

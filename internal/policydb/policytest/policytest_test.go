@@ -1,6 +1,8 @@
 package policytest
 
 import (
+	"bytes"
+	"os"
 	"testing"
 
 	"github.com/nsinit/nsinit/internal/policydb"
@@ -12,5 +14,24 @@ func TestImageParses(t *testing.T) {
 		if err != nil || h.Version != v || !h.MLS {
 			t.Errorf("Image(%d): %+v, %v", v, h, err)
 		}
+	}
+}
+
+// TestImageAdmission: what the doc comment promises about each version.
+func TestImageAdmission(t *testing.T) {
+	for v, ok := range map[int]bool{30: false, 32: false, 33: true, 34: true, 35: false} {
+		if _, err := policydb.Analyze(Image(v)); (err == nil) != ok {
+			t.Errorf("Analyze(Image(%d)) = %v, want accepted %v", v, err, ok)
+		}
+	}
+}
+
+func TestBodyNotStale(t *testing.T) {
+	want, err := os.ReadFile("../testdata/rich.33")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, want) {
+		t.Error("testdata/policy.33 differs from ../testdata/rich.33: rerun ../testdata/gen.sh")
 	}
 }

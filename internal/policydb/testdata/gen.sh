@@ -21,3 +21,5 @@ done
 for v in 34 35; do "$cp" -M -c $v -o condxperm.$v src/condxperm.conf; done
 "$cp" -M -c 35 -o neveraudit.35 src/neveraudit.conf
 "$cp" -M -c 34 -o nlmsg.34 src/nlmsg.conf
+# policytest.Image's body: the smallest fixture that passes the admission check.
+cp rich.33 ../policytest/testdata/policy.33
