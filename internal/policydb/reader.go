@@ -65,15 +65,6 @@ func (r *reader) u8() (uint8, error) {
 	return v, nil
 }
 
-func (r *reader) u16() (uint16, error) {
-	if err := r.need(2); err != nil {
-		return 0, err
-	}
-	v := binary.LittleEndian.Uint16(r.data[r.off:])
-	r.off += 2
-	return v, nil
-}
-
 func (r *reader) u32() (uint32, error) {
 	if err := r.need(4); err != nil {
 		return 0, err
