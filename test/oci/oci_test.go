@@ -42,6 +42,10 @@ func runCases(enforcingConfig string) []runCase {
 		{name: "SIGKILL is 137", args: sh("kill -KILL $$"), status: 137, stderr: `"status": 137.*"signal": "killed"`},
 		// Zombies: nsinit is PID 1, the orphans come to it.
 		{name: "orphans reaped", args: sh(zombieScript), stdout: "zombies=0\n", stderr: `"reaped": 5`},
+		// Control: with a PID 1 that waits only for its own child (coreutils timeout) the
+		// same script counts five zombies.
+		{name: "control: no reaper, 5 zombies", args: append([]string{"--entrypoint", `["/usr/bin/timeout", "10"]`}, sh(zombieScript)...),
+			stdout: "zombies=5\n"},
 		// podman --init: catatonit (bind-mounted as /run/podman-init) is PID 1 and nsinit its
 		// child, a child subreaper.
 		{name: "--init: catatonit in front", args: append([]string{"--init"}, sh("cat /proc/1/comm; exit 9")...),

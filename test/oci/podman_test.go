@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,11 @@ const (
 	maxNproc  = 32768
 )
 
+// blobInfoCache is where podman 4.3 as root records blob digests whenever it writes an
+// image (import, build), whatever the storage configuration says: the one host path the
+// suite cannot redirect. reset removes it again when the suite created it.
+const blobInfoCache = "/var/lib/containers/cache"
+
 // cmdTimeout bounds every podman command: none of them should take more than seconds.
 const cmdTimeout = 2 * time.Minute
 
@@ -52,6 +58,9 @@ const cmdTimeout = 2 * time.Minute
 type podman struct {
 	dir string
 	env []string
+	// created is the outermost directory of blobInfoCache that did not exist before the
+	// suite ran ("" if all of it did).
+	created string
 }
 
 // newPodman writes the scratch configuration into dir.
@@ -98,7 +107,13 @@ network_config_dir = "%[5]s/networks"
 		"CONTAINERS_CONF="+filepath.Join(dir, "containers.conf"),
 		"CONTAINERS_STORAGE_CONF="+filepath.Join(dir, "storage.conf"),
 		"CONTAINERS_REGISTRIES_CONF="+filepath.Join(dir, "registries.conf"))
-	return &podman{dir: dir, env: env}, nil
+	p := &podman{dir: dir, env: env}
+	for d := blobInfoCache; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+			p.created = d
+		}
+	}
+	return p, nil
 }
 
 // result is how one podman command ended.
@@ -200,10 +215,14 @@ func buildArgs(containerfile, tag, dir string) []string {
 }
 
 // reset removes every container, image and layer of the scratch storage, then the
-// scratch directory.
+// scratch directory and the blob digest cache the suite created.
 func (p *podman) reset() error {
 	err := p.mustRun("system", "reset", "--force")
-	return errors.Join(err, os.RemoveAll(p.dir))
+	err = errors.Join(err, os.RemoveAll(p.dir))
+	if p.created != "" {
+		err = errors.Join(err, os.RemoveAll(p.created))
+	}
+	return err
 }
 
 // suite is the state the tests share: one scratch podman and one build of each image per
