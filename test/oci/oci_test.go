@@ -236,7 +236,7 @@ func TestSupervisorMessages(t *testing.T) {
 		{"the summary does not say exec", []string{appImage, "/bin/true"}, 0, `handing off: exec `},
 		{"the permissive warning does not ask for permissive", []string{appImage, "/bin/true"}, 0, `set SELINUX=permissive`},
 		{"fail closed names the application", []string{"-v", enforcing + ":/etc/selinux/config:ro", appImage, "/bin/true"}, 4, `the init was NOT started`},
-		{"a missing application is not an init", []string{appImage, "/no/such/app"}, 5, `pass the init after --|no init found`},
+		{"a missing application is not an init", []string{appImage, "/no/such/app"}, 5, `find the init|pass the init after --|no init found`},
 		{"--init warning does not speak of systemd", []string{"--init", appImage, "/bin/true"}, 0, `systemd`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
