@@ -4,13 +4,16 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase trixie (default: these), and for `make bench` only:
+# Steps: apt kernel policy minbase systemd trixie (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
 #   policy/etc/selinux/default/   Debian's selinux-policy-default built with semodule:
 #                                 policy/policy.33, contexts/files/file_contexts{,.bin,...}
-#   minbase/                  a debootstrap --variant=minbase bookworm tree (conformance input)
+#   minbase/                  a debootstrap --variant=minbase bookworm tree (conformance input,
+#                             and the root of test/oci's application image)
+#   minbase-systemd/          the same plus systemd, systemd-sysv, dbus: the root of test/oci's
+#                             "nsinit before systemd" image
 #   trixie/                   Debian 13's checkpolicy, secilc, libsepol2 3.8.1 (max policy 34) and
 #                             libc6, unpacked (not installed); sid/ below it holds sid's
 #                             checkpolicy/secilc/libsepol2 3.11 (max 35). Run them through
@@ -30,13 +33,14 @@ set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase trixie}
+STEPS=${*:-apt kernel policy minbase systemd trixie}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 APT_PKGS="qemu-system-x86 cpio e2fsprogs busybox-static selinux-utils policycoreutils \
-semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace"
+semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace \
+podman runc catatonit"
 
 log() { echo "provision: $*" >&2; }
 
@@ -97,6 +101,19 @@ step_minbase() {
 	# Strip what a running system would not hold and what varies between runs.
 	rm -rf "$CACHE/minbase/var/cache/apt/archives/"*.deb "$CACHE/minbase/debootstrap"
 	touch "$CACHE/minbase/.done"
+}
+
+# step_systemd: the tree of test/oci's "nsinit before systemd" image: bookworm's minbase plus
+# Debian's systemd (the image's init) and dbus (systemctl talks to systemd through it).
+step_systemd() {
+	[ -f "$CACHE/minbase-systemd/.done" ] && return 0
+	log "debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm (about a minute)"
+	rm -rf "$CACHE/minbase-systemd"
+	debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$CACHE/minbase-systemd" \
+		http://deb.debian.org/debian >"$CACHE/minbase-systemd.log" 2>&1 || {
+		tail -20 "$CACHE/minbase-systemd.log" >&2; exit 1; }
+	rm -rf "$CACHE/minbase-systemd/var/cache/apt/archives/"*.deb "$CACHE/minbase-systemd/debootstrap"
+	touch "$CACHE/minbase-systemd/.done"
 }
 
 # step_trixie: newer SELinux compilers than bookworm's (33) without installing anything: a
