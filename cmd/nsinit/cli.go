@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/boot"
+	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
@@ -27,8 +28,9 @@ type env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// PID1 reports whether nsinit is PID 1 of its PID namespace: a container's entrypoint
-	// or the machine's init. Only there does the bring-up run without being asked for.
+	// PID1 reports whether nsinit is where its container or machine starts (entrypoint):
+	// PID 1 of its PID namespace, or the child of a container's PID 1 (a runtime's --init).
+	// Only there does the bring-up run without being asked for.
 	PID1 func() bool
 	// MachinePID1 reports whether nsinit is PID 1 of the initial PID namespace, the
 	// machine's init (boot.KernelPID1: yes when procfs cannot tell, as at an initramfs-less
@@ -48,13 +50,29 @@ type env struct {
 func osEnv() *env {
 	return &env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
-		PID1:        func() bool { return os.Getpid() == 1 },
+		PID1:        func() bool { return entrypoint("/proc") },
 		MachinePID1: func() bool { return boot.KernelPID1("/proc") },
 		Freeze:      boot.RealSystem("/proc", selinuxfs.DefaultDir).Freeze,
 		System:      boot.RealSystem,
 		Relabel:     relabel.Run,
 		Create:      func(path string) (io.WriteCloser, error) { return os.Create(path) },
 	}
+}
+
+// entrypoint reports whether nsinit is where a container or the machine starts: PID 1, or
+// the child of PID 1 in a container's PID namespace, where a runtime's --init (catatonit,
+// tini, docker-init) runs first and starts the entrypoint as its child. On the host — the
+// initial PID namespace — only PID 1 counts, so an admin's command never starts an init;
+// when procfs cannot tell the namespace, the answer is no.
+func entrypoint(procDir string) bool {
+	if os.Getpid() == 1 {
+		return true
+	}
+	if os.Getppid() != 1 {
+		return false
+	}
+	initial, err := detect.InitialPIDNS(procDir)
+	return err == nil && !initial
 }
 
 // machine reports whether nsinit is the machine's PID 1.
@@ -134,7 +152,7 @@ func writeUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 // dispatch runs the command that args (without argv[0]) name and returns its exit status.
 //
 // The first word names the command. Without a command word (no words, or a flag first)
-// nsinit runs the bring-up only when it is PID 1; anywhere else that is a usage error, so
+// nsinit runs the bring-up only where a container or the machine starts (entrypoint); anywhere else that is a usage error, so
 // that a typo or a bare `nsinit` typed on a host never execs the host's init. As the
 // machine's PID 1 every word goes to the bring-up (the kernel's words are the init's), and
 // only "boot" is recognised there.
@@ -234,7 +252,7 @@ func noCommand(e *env, args []string) int {
 		}
 		fmt.Fprintf(e.Stderr, "nsinit: no command given%s\n", hint)
 	}
-	fmt.Fprintln(e.Stderr, "The bring-up runs by itself only when nsinit is PID 1; to run it here, ask for it: nsinit boot [flags] [-- INIT [ARGS...]].")
+	fmt.Fprintln(e.Stderr, "The bring-up runs by itself only where a container or the machine starts (PID 1, or the child of a container's PID 1); to run it here, ask for it: nsinit boot [flags] [-- INIT [ARGS...]].")
 	fmt.Fprintln(e.Stderr, "Run 'nsinit --help' for the commands.")
 	return exitcode.Usage
 }

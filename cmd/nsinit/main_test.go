@@ -83,6 +83,15 @@ func TestPID1InNamespace(t *testing.T) {
 		t.Errorf("the init inherited blocked or ignored signals: %q", out)
 	}
 
+	// Behind a runtime's --init (catatonit, tini), nsinit is the child of the container's
+	// PID 1: still its entrypoint, so the bring-up runs without "boot".
+	cmd := exec.Command(unshare, "-pf", "--mount-proc", "/bin/sh", "-c", `"$@"; exit $?`, "sh",
+		bin, "--root", imageRoot(t, "SELINUX=permissive\nSELINUXTYPE=default\n"), "--", "/bin/busybox", "sh", "-c", "echo child-of-init ppid=$PPID")
+	cmd.Env, cmd.Dir = []string{"PATH=/usr/bin:/bin"}, "/tmp"
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "child-of-init ppid=1") {
+		t.Fatalf("behind an --init: %v\n%s", err, b)
+	}
+
 	out, logs, code = run("SELINUX=enforcing\nSELINUXTYPE=default\n")
 	if code != exitcode.FailClosed || out != "" || !strings.Contains(logs, "nsinit: emergency:") || !strings.Contains(logs, "selinuxfs") {
 		t.Fatalf("enforcing without SELinux: status %d (want %d), init printed %q\nlogs:\n%s", code, exitcode.FailClosed, out, logs)
@@ -90,7 +99,7 @@ func TestPID1InNamespace(t *testing.T) {
 
 	// Supervisor mode: nsinit stays PID 1 and exits with the application's status.
 	root := imageRoot(t, "SELINUX=permissive\n")
-	cmd := exec.Command(unshare, "-pf", "--mount-proc", bin, "--root", root, "--supervise", "--", "/bin/busybox", "sh", "-c", `echo "app pid=$$"; exit 7`)
+	cmd = exec.Command(unshare, "-pf", "--mount-proc", bin, "--root", root, "--supervise", "--", "/bin/busybox", "sh", "-c", `echo "app pid=$$"; exit 7`)
 	sout, err := cmd.Output()
 	var ee *exec.ExitError
 	// The application is a child of PID 1 (not PID 1 itself; nsinit's threads use PIDs too).
