@@ -342,3 +342,31 @@ func TestDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusFile: an application's exit status 4 and nsinit's own fail-closed 4 are the
+// same number; --status-file tells an orchestrator which one it was.
+func TestStatusFile(t *testing.T) {
+	p := app(t)
+	enforcing := filepath.Join(p.dir, "enforcing.config")
+	entry := []string{"--entrypoint", `["/usr/sbin/nsinit", "--supervise", "--status-file", "/out/status", "--"]`}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the application exits 4", []string{appImage, "/bin/sh", "-c", "exit 4"}, `{"by":"application","status":4}`},
+		{"nsinit fails closed with 4", []string{"-v", enforcing + ":/etc/selinux/config:ro", appImage, "/bin/true"}, `{"by":"nsinit","status":4,`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			r := p.run(t, append(append([]string{"run", "--rm", "-v", out + ":/out"}, entry...), tc.args...)...)
+			b, err := os.ReadFile(filepath.Join(out, "status"))
+			if err != nil {
+				t.Fatalf("status %d, no status file: %v\nstderr:\n%s", r.status, err, r.stderr)
+			}
+			if r.status != 4 || !strings.HasPrefix(string(b), tc.want) {
+				t.Errorf("status %d, status file %q; want 4 and %s", r.status, b, tc.want)
+			}
+		})
+	}
+}
