@@ -78,12 +78,22 @@ func (b *bringUp) predict(target handoff.Target) string {
 		// For an application, keeping nsinit's domain is a normal policy answer, but at
 		// boot that domain is kernel_t: worth saying, not an error.
 		b.log.Warn("the application runs in nsinit's own domain (the policy has no transition for its label): give it the entrypoint type of a confined domain, or use --exec-context", fields...)
-	case tr.Stays() && b.plan.Mode == config.ModeEnforcing:
-		b.log.Error("the init would stay in our own domain: it is probably mislabelled (expected a type such as init_exec_t); it will run unconfined by init_t rules", fields...)
+	case b.plan.Mode == config.ModeEnforcing && b.runsAsKernel(fs, tr):
+		b.log.Error("the init would run in the kernel's own domain: it is probably mislabelled (expected a type such as init_exec_t), so the policy's init rules will not confine it", fields...)
 		fmt.Fprintf(b.o.Console, "nsinit: WARNING: %s (labelled %s) would run in %s, not an init domain: relabel it\n", target.Path, tr.FileContext, tr.Expected)
 	}
 	b.log.Info("target domain", fields...)
 	return " as " + tr.Expected
+}
+
+// runsAsKernel reports whether the init would run in the kernel's domain (mislabelled):
+// the policy's kernel initial context when it can be read, else our own domain.
+func (b *bringUp) runsAsKernel(fs *selinuxfs.FS, tr handoff.Transition) bool {
+	kernel, err := fs.InitialContext("kernel")
+	if err != nil {
+		return tr.Stays()
+	}
+	return handoff.Mislabelled(tr, kernel)
 }
 
 // supervise runs the target as nsinit's supervised child and returns its exit status.

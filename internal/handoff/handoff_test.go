@@ -215,3 +215,25 @@ func TestExecContextFailure(t *testing.T) {
 		t.Fatalf("Exec with a context on a non-SELinux kernel: %v, %q", err, out)
 	}
 }
+
+func TestMislabelled(t *testing.T) {
+	const (
+		kernel = "system_u:system_r:kernel_t:s0"
+		initT  = "system_u:system_r:init_t:s0"
+	)
+	for _, tt := range []struct {
+		name string
+		tr   Transition
+		want bool
+	}{
+		{"Debian: kernel_t -> init_t", Transition{Current: kernel, Expected: initT}, false},
+		{"Debian: mislabelled, stays kernel_t", Transition{Current: kernel, Expected: kernel}, true},
+		// userspace_initial_context: PID 1 is init_t after the load; staying there is right
+		// (the old rule, Stays, raised the alarm here).
+		{"userspace_initial_context: stays init_t", Transition{Current: initT, Expected: initT}, false},
+	} {
+		if got := Mislabelled(tt.tr, kernel); got != tt.want {
+			t.Errorf("%s: Mislabelled = %v, want %v (Stays %v)", tt.name, got, tt.want, tt.tr.Stays())
+		}
+	}
+}

@@ -20,3 +20,12 @@ func PredictTarget(c Computer, currentContext func() (string, error), fileContex
 	}
 	return tr, nil
 }
+
+// Mislabelled reports whether tr, the predicted exec of the init, would leave it in the
+// kernel's own domain (kernelContext: the policy's "kernel" initial context), the mark of an
+// init whose label has no transition. Comparing with our current domain instead is wrong on
+// policies that put PID 1 in init_t at load (userspace_initial_context): there a correct
+// init "stays" in init_t.
+func Mislabelled(tr Transition, kernelContext string) bool {
+	return tr.Expected == kernelContext
+}
