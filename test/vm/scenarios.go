@@ -173,7 +173,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name: "policy-truncated", ID: "e2",
-		Summary: "SELINUX=enforcing with policy.33 cut to its first 64 KiB (a valid header): the kernel rejects the load; nsinit never runs the init, says why and freezes",
+		Summary: "SELINUX=enforcing with policy.33 cut to its first 64 KiB (a valid header): nsinit's admission check refuses it before the kernel parses it (the kernel itself answered EINVAL before the check existed); nsinit never runs the init, says why (file, section, offset) and freezes",
 		SELinux: "enforcing",
 		Change: func(_ Env, im *Image) error {
 			p := strings.TrimPrefix(PolicyFile, "/")
@@ -184,7 +184,7 @@ var Scenarios = []Scenario{
 			im.AddFile(p, 0o644, data[:64<<10])
 			return nil
 		},
-		Check: expectFailClosed(PolicyFile, "invalid argument"),
+		Check: expectFailClosed(PolicyFile, "refused before the load", "malformed policy at byte"),
 	},
 	{
 		Name: "permissive-policy-missing", ID: "b2",
