@@ -26,7 +26,7 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		MountAPI:   MountAPI,
 		Detect:     func(o detect.Options) detect.Result { return detect.Detect(env, o) },
 		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
-			return selinuxfs.Mount(dir)
+			return selinuxfs.Mount(procDir, dir)
 		},
 		// go-selinux's attribute and xattr readers hold no cached selinuxfs state, so they
 		// are safe here (go-dependencies-and-pid1.md §1.2).
