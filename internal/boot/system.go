@@ -18,7 +18,15 @@ import (
 // (inherited, possibly prototype) selinuxfs at selinuxfsDir.
 func RealSystem(procDir, selinuxfsDir string) System {
 	env := detect.DefaultEnvAt(procDir)
-	env.SelinuxfsDir = selinuxfsDir
+	// As a container's PID 1 (the kernel's never asks) detection may mount a fresh
+	// selinuxfs at selinuxfsDir to look for the namespace nodes, and unmounts it again;
+	// anywhere else (nsinit status) it only looks at one already mounted.
+	env.Selinuxfs = func() (selinuxfs.Nodes, error) {
+		if os.Getpid() == 1 {
+			return selinuxfs.Inspect(procDir, selinuxfsDir)
+		}
+		return selinuxfs.Look(selinuxfsDir)
+	}
 	return System{
 		Getenv:     os.Getenv,
 		Environ:    os.Environ,
