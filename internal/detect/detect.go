@@ -396,7 +396,7 @@ func (d *detection) fallback(f *facts, why *[]string) (Result, bool) {
 		case f.nodes.MaxNS != f.nodes.MaxNSDepth:
 			shown = "its selinuxfs has only one of maxns and maxnsdepth, not the pair of the SELinux namespace patches"
 		}
-		*why = append(*why, fmt.Sprintf("SELINUXNS=1 is in the environment, but the kernel shows no SELinux namespace support: "+
+		*why = append(*why, fmt.Sprintf("SELINUXNS=1 is in the environment, yet the kernel shows no SELinux namespace support: "+
 			"%s (lsm_get_self_attr: %s), so SELINUXNS=1 cannot be trusted", shown, ex.long))
 		d.note("SELINUXNS=1 ignored: the kernel shows no SELinux namespace support")
 	}

@@ -307,7 +307,7 @@ func TestDetect(t *testing.T) {
 			},
 			want:     Refused,
 			evidence: []string{"ENOSYS: Linux 6.1.0-18-amd64 has no LSM syscalls (they came in 6.8)", "neither maxns nor maxnsdepth", "SELINUXNS=1 ignored"},
-			reason: []string{"SELINUXNS=1 is in the environment, but the kernel shows no SELinux namespace support",
+			reason: []string{"SELINUXNS=1 is in the environment, yet the kernel shows no SELinux namespace support",
 				"neither maxns nor maxnsdepth", "ENOSYS: Linux 6.1.0-18-amd64 has no LSM syscalls", "pid 1 of a container's PID namespace"},
 		},
 		{
