@@ -49,7 +49,15 @@ type System struct {
 // (inherited, possibly prototype) selinuxfs at selinuxfsDir.
 func RealSystem(procDir, selinuxfsDir string) System {
 	env := detect.DefaultEnvAt(procDir)
-	env.SelinuxfsDir = selinuxfsDir
+	// As a container's PID 1 (the kernel's never asks) detection may mount a fresh
+	// selinuxfs at selinuxfsDir to look for the namespace nodes, and unmounts it again;
+	// anywhere else (nsinit status) it only looks at one already mounted.
+	env.Selinuxfs = func() (selinuxfs.Nodes, error) {
+		if os.Getpid() == 1 {
+			return selinuxfs.Inspect(procDir, selinuxfsDir)
+		}
+		return selinuxfs.Look(selinuxfsDir)
+	}
 	return System{
 		Getenv:     os.Getenv,
 		Environ:    os.Environ,
@@ -57,7 +65,7 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		MountAPI:   MountAPI,
 		Detect:     func(o detect.Options) detect.Result { return detect.Detect(env, o) },
 		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
-			return selinuxfs.Mount(dir)
+			return selinuxfs.Mount(procDir, dir)
 		},
 		// go-selinux's attribute and xattr readers hold no cached selinuxfs state, so they
 		// are safe here (go-dependencies-and-pid1.md §1.2).

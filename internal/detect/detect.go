@@ -3,10 +3,11 @@
 // policy, a namespace that already has one, no SELinux at all, or a situation where loading
 // a policy could hit the host's namespace and must be refused.
 //
-// Detect only reads: <proc>/filesystems, <proc>/thread-self/attr/current, the LSM syscalls,
-// the environment and the PID namespace. Every probe is injectable (Env) so that each case
-// is tested on fake proc trees; DefaultEnv wires the real ones. docs/detect.md describes
-// every verdict and its evidence.
+// Detect reads <proc>/filesystems, <proc>/thread-self/attr/current, the LSM syscalls, the
+// environment, the PID namespace, the kernel release and, when the LSM syscall cannot
+// answer, the namespace nodes of a selinuxfs (Env.Selinuxfs). Every probe is injectable
+// (Env) so that each case is tested on fake proc trees; DefaultEnv wires the real ones.
+// docs/detect.md describes every verdict and its evidence.
 package detect
 
 import (
@@ -21,6 +22,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
 // Verdict is the outcome of detection.
@@ -76,10 +79,6 @@ type Result struct {
 type Env struct {
 	// ProcDir is where procfs is mounted, normally "/proc".
 	ProcDir string
-	// SelinuxfsDir is an already mounted selinuxfs (normally "/sys/fs/selinux"), only used
-	// for the prototype kernels' "unshare" node (removed from the SELinux namespace patches
-	// in 2025-10); "" skips it.
-	SelinuxfsDir string
 	// Getenv reads the environment (for SELINUXNS).
 	Getenv func(string) string
 	// Getpid returns nsinit's PID as seen in its own PID namespace.
@@ -95,6 +94,13 @@ type Env struct {
 	// Modules returns the names of the active LSMs in the kernel's order
 	// ("lockdown,capability,selinux"); nil skips this probe.
 	Modules func() ([]string, error)
+	// Release returns the kernel release (uname -r, "6.1.0-18-amd64"): it tells a kernel
+	// without the LSM syscalls (< 6.8) from a seccomp filter answering ENOSYS.
+	Release func() (string, error)
+	// Selinuxfs returns what a selinuxfs instance of this kernel shows about SELinux
+	// namespace support (selinuxfs.Look on an already mounted one, or selinuxfs.Inspect,
+	// which mounts a fresh one to look). Called only when the LSM syscall could not answer.
+	Selinuxfs func() (selinuxfs.Nodes, error)
 }
 
 // Options change how Detect decides.
@@ -139,23 +145,24 @@ func (d *detection) decide(v Verdict, signal, reason string) Result {
 
 // facts are the observations Detect makes before deciding.
 type facts struct {
-	fsPath       string // <proc>/filesystems
-	fsErr        error  // reading it failed
-	selinuxfs    bool   // it lists selinuxfs
-	modules      []string
-	modulesErr   error // nil with modules == nil: not probed
-	unshared     bool  // the kernel answered 1
-	unsharedErr  error // the LSM_ATTR_UNSHARE probe failed: fall back
-	label        string
-	labelPath    string
-	labelErr     error
-	kind         labelKind
-	pid          int
-	initial      bool  // in the initial PID namespace
-	pidnsErr     error // unknown
-	selinuxns    string
-	proto        string // <selinuxfs>/unshare (prototype kernels), trimmed
-	protoPresent bool   // and it could be read
+	fsPath      string // <proc>/filesystems
+	fsErr       error  // reading it failed
+	selinuxfs   bool   // it lists selinuxfs
+	modules     []string
+	modulesErr  error // nil with modules == nil: not probed
+	unshared    bool  // the kernel answered 1
+	unsharedErr error // the LSM_ATTR_UNSHARE probe failed: fall back
+	label       string
+	labelPath   string
+	labelErr    error
+	kind        labelKind
+	pid         int
+	initial     bool  // in the initial PID namespace
+	pidnsErr    error // unknown
+	selinuxns   string
+	release     string // "" if unknown
+	nodes       selinuxfs.Nodes
+	nodesErr    error // the selinuxfs could not be looked at
 }
 
 // run observes everything, each observation becoming evidence, then decides.
@@ -196,6 +203,8 @@ func (d *detection) observe() facts {
 		}
 	}
 
+	f.release = d.release()
+
 	// The kernel's own answer: unshared and no policy yet?
 	f.unsharedErr = errNotProbed
 	if e.Unshared != nil {
@@ -204,11 +213,11 @@ func (d *detection) observe() facts {
 	switch {
 	case f.unsharedErr != nil:
 		f.unshared = false
-		fallback := "falling back to SELINUXNS and the boot PID 1 check"
+		fallback := "falling back to the boot PID 1 check, the selinuxfs namespace nodes and SELINUXNS"
 		if errors.Is(f.unsharedErr, syscall.EOPNOTSUPP) {
 			fallback = "falling back to the boot PID 1 check (SELINUXNS cannot count without namespace support)"
 		}
-		d.note("%v (%s); %s", f.unsharedErr, errnoMeaning(f.unsharedErr), fallback)
+		d.note("%v (%s); %s", f.unsharedErr, explain(f.unsharedErr, f.release).long, fallback)
 	case f.unshared:
 		d.note("lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1: an unshared SELinux namespace without a policy")
 	default:
@@ -259,7 +268,6 @@ func (d *detection) observe() facts {
 		d.note("SELINUXNS=%q in the environment", f.selinuxns)
 	}
 
-	f.proto, f.protoPresent = d.prototypeUnshare()
 	return f
 }
 
@@ -322,37 +330,15 @@ func (d *detection) classify(f facts) Result {
 	}
 	// why collects, for the refusal, each reason the namespace is not shown to be ours.
 	var why []string
-	switch {
-	case f.unsharedErr == nil:
+	if f.unsharedErr == nil {
 		// The kernel answered 0: this is the initial SELinux namespace, the host's.
 		why = append(why, "the kernel answered lsm_get_self_attr(LSM_ATTR_UNSHARE) = 0: this is not an unshared SELinux namespace")
 		if f.selinuxns != "" {
 			d.note("SELINUXNS ignored: the kernel says this is not an unshared namespace")
 		}
-	case f.protoPresent && f.proto == "1":
-		return d.decide(Unshared, filepath.Join(d.env.SelinuxfsDir, "unshare")+" = 1 and attr/current = kernel (prototype kernel)", "")
-	case f.protoPresent:
-		why = append(why, fmt.Sprintf("the prototype kernel's %s reads %q: this is not a child SELinux namespace",
-			filepath.Join(d.env.SelinuxfsDir, "unshare"), f.proto))
-		if f.selinuxns != "" {
-			d.note("SELINUXNS ignored: the kernel's unshare node says this is not a child namespace")
-		}
-	case errors.Is(f.unsharedErr, syscall.EOPNOTSUPP):
-		// selinuxfs is registered, so SELinux is active and its own hook refused
-		// LSM_ATTR_UNSHARE: this kernel has no SELinux namespaces, whatever SELINUXNS says.
-		why = append(why, "the kernel's SELinux has no namespace support (lsm_get_self_attr: EOPNOTSUPP), so no child SELinux namespace can exist")
-		if f.selinuxns != "" {
-			d.note("SELINUXNS ignored: the kernel's SELinux has no namespace support (EOPNOTSUPP)")
-		}
-	case f.selinuxns == "1":
-		return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment (lsm_get_self_attr: %s)", errnoHint(f.unsharedErr)), "")
-	default:
-		why = append(why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s) and SELINUXNS=1 is not in the environment", errnoHint(f.unsharedErr)))
-		if f.selinuxns != "" {
-			d.note("SELINUXNS=%q ignored: only \"1\" (what systemd-nspawn --selinux-namespace sets) counts", f.selinuxns)
-		}
+	} else if r, decided := d.fallback(&f, &why); decided {
+		return r
 	}
-
 	if d.opts.AssumeOwnNamespace {
 		d.note("WARNING: --assume-own-namespace: treating this SELinux namespace as nsinit's own " +
 			"without proof; if it is the host's, the policy load will change the host")
@@ -364,6 +350,103 @@ func (d *detection) classify(f facts) Result {
 	}
 	return d.decide(Refused, "attr/current = kernel, but nsinit is not the boot PID 1 and nothing shows the namespace is its own",
 		refusal(f, why))
+}
+
+// fallback decides, when the LSM syscall could not answer, from what the kernel shows
+// instead: the prototype's unshare node, then EOPNOTSUPP, then the namespace nodes that
+// must back a SELINUXNS=1. It returns decided when the verdict is Unshared; otherwise it
+// appends to why the reason the namespace is not shown to be nsinit's own.
+func (d *detection) fallback(f *facts, why *[]string) (Result, bool) {
+	ex := explain(f.unsharedErr, f.release)
+	f.nodes, f.nodesErr = d.lookSelinuxfs()
+	unshare := filepath.Join(f.nodes.Dir, "unshare")
+	support := f.nodesErr == nil && f.nodes.NamespaceSupport()
+	switch {
+	case f.nodesErr == nil && f.nodes.HasUnshare && f.nodes.UnshareErr == nil && f.nodes.Unshare == "1":
+		return d.decide(Unshared, unshare+" = 1 and attr/current = kernel (prototype kernel)", ""), true
+	case f.nodesErr == nil && f.nodes.HasUnshare:
+		what := fmt.Sprintf("reads %q", f.nodes.Unshare)
+		if f.nodes.UnshareErr != nil {
+			what = "cannot be read (" + bare(f.nodes.UnshareErr).Error() + ")"
+		}
+		*why = append(*why, fmt.Sprintf("the prototype kernel's %s %s: this is not shown to be a child SELinux namespace", unshare, what))
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: the kernel's unshare node says this is not a child namespace")
+		}
+	case errors.Is(f.unsharedErr, syscall.EOPNOTSUPP):
+		// selinuxfs is registered, so SELinux is active and its own hook refused
+		// LSM_ATTR_UNSHARE: this kernel has no SELinux namespaces, whatever SELINUXNS says.
+		*why = append(*why, "the kernel's SELinux has no namespace support (lsm_get_self_attr: EOPNOTSUPP), so no child SELinux namespace can exist")
+		if f.selinuxns != "" {
+			d.note("SELINUXNS ignored: the kernel's SELinux has no namespace support (EOPNOTSUPP)")
+		}
+	case f.selinuxns != "1":
+		*why = append(*why, fmt.Sprintf("the kernel could not be asked (lsm_get_self_attr: %s) and SELINUXNS=1 is not in the environment", ex.hint))
+		if f.selinuxns != "" {
+			d.note("SELINUXNS=%q ignored: only \"1\" (what systemd-nspawn --selinux-namespace sets) counts", f.selinuxns)
+		}
+	case support:
+		return d.decide(Unshared, fmt.Sprintf("SELINUXNS=1 in the environment, and %s has maxns and maxnsdepth (lsm_get_self_attr: %s)",
+			f.nodes.Dir, ex.hint), ""), true
+	default:
+		shown := "its selinuxfs has neither maxns nor maxnsdepth, the nodes every kernel with SELinux namespaces has"
+		switch {
+		case f.nodesErr != nil:
+			shown = "no selinuxfs could be looked at for the maxns and maxnsdepth nodes (" + f.nodesErr.Error() + ")"
+		case f.nodes.MaxNS != f.nodes.MaxNSDepth:
+			shown = "its selinuxfs has only one of maxns and maxnsdepth, not the pair of the SELinux namespace patches"
+		}
+		*why = append(*why, fmt.Sprintf("SELINUXNS=1 is in the environment, yet the kernel shows no SELinux namespace support: "+
+			"%s (lsm_get_self_attr: %s), so SELINUXNS=1 cannot be trusted", shown, ex.long))
+		d.note("SELINUXNS=1 ignored: the kernel shows no SELinux namespace support")
+	}
+	return Result{}, false
+}
+
+// lookSelinuxfs runs the Selinuxfs probe and notes what it showed.
+func (d *detection) lookSelinuxfs() (selinuxfs.Nodes, error) {
+	if d.env.Selinuxfs == nil {
+		d.note("selinuxfs namespace nodes: %v", errNotProbed)
+		return selinuxfs.Nodes{}, errNotProbed
+	}
+	n, err := d.env.Selinuxfs()
+	where := n.Dir
+	if n.Fresh {
+		where += " (a fresh selinuxfs mounted to look, unmounted again)"
+	}
+	switch {
+	case err != nil:
+		d.note("cannot look for the SELinux namespace nodes: %v", err)
+		return n, err
+	case n.MaxNS && n.MaxNSDepth:
+		d.note("%s has maxns and maxnsdepth: the kernel has SELinux namespace support", where)
+	case n.MaxNS || n.MaxNSDepth:
+		d.note("%s has only one of maxns and maxnsdepth", where)
+	default:
+		d.note("%s has neither maxns nor maxnsdepth: a kernel without SELinux namespace support", where)
+	}
+	switch {
+	case !n.HasUnshare:
+	case n.UnshareErr != nil:
+		d.note("cannot read %s: %v", filepath.Join(n.Dir, "unshare"), bare(n.UnshareErr))
+	default:
+		d.note("%s = %q (prototype SELinux namespace kernel)", filepath.Join(n.Dir, "unshare"), n.Unshare)
+	}
+	return n, nil
+}
+
+// release runs the Release probe and notes the answer; "" when unknown.
+func (d *detection) release() string {
+	if d.env.Release == nil {
+		return ""
+	}
+	r, err := d.env.Release()
+	if err != nil || r == "" {
+		d.note("kernel release unknown: %v", err)
+		return ""
+	}
+	d.note("kernel release %s", r)
+	return r
 }
 
 // refusal builds the Refused message from the reasons classify found and the PID facts.
@@ -418,58 +501,75 @@ func (d *detection) readLabel() (string, string, error) {
 	return parseAttr(b), paths[last], nil
 }
 
-// prototypeUnshare reads <selinuxfs>/unshare, the prototype kernels' node: "1" when the
-// reader is in a child SELinux namespace, "0" in the initial one. ok is false when it cannot
-// be read; a missing node is not even evidence, current kernels have none.
-func (d *detection) prototypeUnshare() (v string, ok bool) {
-	if d.env.SelinuxfsDir == "" {
-		return "", false
+// answer explains one failure of the LSM_ATTR_UNSHARE probe: long for the evidence and
+// the refusal, hint for the one-line Signal.
+type answer struct{ long, hint string }
+
+// The first release with the LSM syscalls (lsm_get_self_attr): 6.8.
+const lsmSyscallsMajor, lsmSyscallsMinor = 6, 8
+
+// kernelAge says whether a release has the LSM syscalls.
+type kernelAge int
+
+const (
+	ageUnknown kernelAge = iota // the release could not be read or parsed
+	ageOld                      // < 6.8: ENOSYS is the kernel's own answer
+	ageNew                      // >= 6.8: ENOSYS can only be a seccomp filter's
+)
+
+// answers is the one table of the probe's errnos: for each (errno, kernel age) what it
+// means; ageUnknown rows also stand for any age when there is no more specific row. {release}
+// is the kernel release.
+var answers = []struct {
+	errno syscall.Errno
+	age   kernelAge
+	answer
+}{
+	{syscall.ENOSYS, ageOld, answer{"ENOSYS: Linux {release} has no LSM syscalls (they came in 6.8)", "ENOSYS, Linux {release} < 6.8"}},
+	{syscall.ENOSYS, ageNew, answer{"ENOSYS: Linux {release} has the LSM syscalls, so a seccomp filter answered " +
+		"(systemd-nspawn's and podman's default errno)", "ENOSYS from seccomp, Linux {release}"}},
+	{syscall.ENOSYS, ageUnknown, answer{"ENOSYS: a kernel older than 6.8 (no LSM syscalls) or a seccomp filter; " +
+		"the kernel release is unknown", "ENOSYS, Linux < 6.8 or seccomp"}},
+	{syscall.EPERM, ageUnknown, answer{"EPERM: the syscall is blocked, most likely by a seccomp filter " +
+		"(container runtimes do not allow it) or a permission check", "EPERM, seccomp?"}},
+	{syscall.EOPNOTSUPP, ageUnknown, answer{"EOPNOTSUPP: SELinux did not answer: the kernel has no SELinux " +
+		"namespace support (LSM_ATTR_UNSHARE), or SELinux is not active", "EOPNOTSUPP, no SELinux namespace support"}},
+}
+
+// explain returns what the probe's error err means on the kernel release rel ("" unknown).
+func explain(err error, rel string) answer {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return answer{"unexpected answer", "unexpected answer"}
 	}
-	p := filepath.Join(d.env.SelinuxfsDir, "unshare")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			d.note("cannot read %s: %v", p, bare(err))
+	age := releaseAge(rel)
+	for _, row := range answers {
+		if row.errno == errno && (row.age == age || row.age == ageUnknown) {
+			return answer{strings.ReplaceAll(row.long, "{release}", rel), strings.ReplaceAll(row.hint, "{release}", rel)}
 		}
-		return "", false
 	}
-	v = strings.TrimSpace(string(b))
-	d.note("%s = %q (prototype SELinux namespace kernel)", p, v)
-	return v, true
+	return answer{errnoName(errno) + ": unexpected error", errnoName(errno)}
 }
 
-// errnoMeaning explains an error of the LSM_ATTR_UNSHARE probe for the evidence.
-func errnoMeaning(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return "unexpected answer"
+// releaseAge classifies a kernel release ("6.1.0-18-amd64", "6.18.0") by its major.minor.
+func releaseAge(rel string) kernelAge {
+	major, rest, ok := strings.Cut(rel, ".")
+	if !ok {
+		return ageUnknown
 	}
-	switch errno {
-	case syscall.ENOSYS:
-		return "ENOSYS: the kernel has no LSM syscalls, Linux < 6.8"
-	case syscall.EPERM:
-		return "EPERM: the syscall is blocked, most likely by a seccomp filter (container runtimes do not allow it)"
-	case syscall.EOPNOTSUPP:
-		return "EOPNOTSUPP: SELinux did not answer: the kernel has no SELinux namespace support (LSM_ATTR_UNSHARE), or SELinux is not active"
+	minor := rest
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = rest[:i]
 	}
-	return errnoName(errno) + ": unexpected error"
-}
-
-// errnoHint is the short form of errnoMeaning, for the one-line Signal.
-func errnoHint(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return "unexpected answer"
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return ageUnknown
 	}
-	switch errno {
-	case syscall.ENOSYS:
-		return "ENOSYS, Linux < 6.8"
-	case syscall.EPERM:
-		return "EPERM, seccomp?"
-	case syscall.EOPNOTSUPP:
-		return "EOPNOTSUPP, no SELinux namespace support"
+	if ma > lsmSyscallsMajor || ma == lsmSyscallsMajor && mi >= lsmSyscallsMinor {
+		return ageNew
 	}
-	return errnoName(errno)
+	return ageOld
 }
 
 // errnoName returns "EPERM" for EPERM, or the errno's text when it has no known name.

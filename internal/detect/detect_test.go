@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nsinit/nsinit/internal/lsm"
+	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
 const (
@@ -25,7 +26,12 @@ const (
 // fake is a fake machine: a proc tree and the answers of every probe.
 type fake struct {
 	proc        map[string]string // path under ProcDir -> content (or asDir)
-	selinuxfs   map[string]string // path under SelinuxfsDir; nil: no selinuxfs dir
+	nodes       selinuxfs.Nodes   // what the Selinuxfs probe shows
+	nodesErr    error
+	plainDir    map[string]string // non-nil: the probe is selinuxfs.Look on a plain directory holding these files
+	noNodes     bool              // Selinuxfs probe nil
+	release     string
+	releaseErr  error
 	environ     map[string]string
 	pid, tid    int
 	unshared    bool
@@ -37,8 +43,19 @@ type fake struct {
 	noModules   bool // Modules probe nil
 }
 
-// base is an SELinux kernel, no policy, PID 57 of a container, the LSM syscall blocked by
-// seccomp, no SELINUXNS: the Refused situation each case changes.
+// stock is what a stock kernel's selinuxfs shows: no namespace node.
+var stock = selinuxfs.Nodes{Dir: "/sys/fs/selinux"}
+
+// nsNodes is what a namespace-capable kernel's selinuxfs shows.
+var nsNodes = selinuxfs.Nodes{Dir: "/sys/fs/selinux", MaxNS: true, MaxNSDepth: true}
+
+// proto is a prototype kernel's selinuxfs with its unshare node reading v.
+func proto(v string) selinuxfs.Nodes {
+	return selinuxfs.Nodes{Dir: "/sys/fs/selinux", MaxNS: true, MaxNSDepth: true, HasUnshare: true, Unshare: v}
+}
+
+// base is a stock Linux 6.18 SELinux kernel, no policy, PID 57 of a container, the LSM
+// syscall blocked by seccomp, no SELINUXNS: the Refused situation each case changes.
 func base() fake {
 	return fake{
 		proc:        map[string]string{"filesystems": fsWithSELinux, threadSelf: "kernel\x00"},
@@ -47,6 +64,8 @@ func base() fake {
 		tid:         58,
 		unsharedErr: os.NewSyscallError("lsm_get_self_attr(LSM_ATTR_UNSHARE)", syscall.EPERM),
 		modules:     []string{"lockdown", "capability", "selinux", "bpf"},
+		nodes:       stock,
+		release:     "6.18.0-1-amd64",
 	}
 }
 
@@ -87,9 +106,15 @@ func (f fake) env(t *testing.T) Env {
 	if f.noModules {
 		e.Modules = nil
 	}
-	if f.selinuxfs != nil {
-		e.SelinuxfsDir = filepath.Join(root, "selinuxfs")
-		writeTree(t, e.SelinuxfsDir, f.selinuxfs)
+	e.Release = func() (string, error) { return f.release, f.releaseErr }
+	e.Selinuxfs = func() (selinuxfs.Nodes, error) { return f.nodes, f.nodesErr }
+	if f.plainDir != nil {
+		dir := filepath.Join(root, "selinuxfs")
+		writeTree(t, dir, f.plainDir)
+		e.Selinuxfs = func() (selinuxfs.Nodes, error) { return selinuxfs.Look(dir) }
+	}
+	if f.noNodes {
+		e.Selinuxfs = nil
 	}
 	return e
 }
@@ -107,6 +132,7 @@ func TestDetect(t *testing.T) {
 		signal   string   // substring of Signal
 		evidence []string // each a substring of some Evidence line
 		reason   []string // each a substring of Reason
+		absent   []string // in none of Signal, Reason, Evidence
 		context  string
 	}{
 		// Unavailable.
@@ -197,28 +223,49 @@ func TestDetect(t *testing.T) {
 			want:   Unshared, signal: "= 1", context: "kernel",
 		},
 
-		// Unshared, by the fallbacks.
+		// Unshared, by the fallbacks: SELINUXNS=1 on a kernel whose selinuxfs shows
+		// namespace support.
 		{
-			name:   "EPERM + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.pid = 1 },
-			want:   Unshared, signal: "SELINUXNS=1 in the environment (lsm_get_self_attr: EPERM, seccomp?)",
-			evidence: []string{"EPERM: the syscall is blocked, most likely by a seccomp filter", `SELINUXNS="1" in the environment`, "pid 1 in a non-initial PID namespace"},
-			context:  "kernel",
+			name:   "EPERM + SELINUXNS=1 + namespace nodes",
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.pid = 1; f.nodes = nsNodes },
+			want:   Unshared, signal: "SELINUXNS=1 in the environment, and /sys/fs/selinux has maxns and maxnsdepth (lsm_get_self_attr: EPERM, seccomp?)",
+			evidence: []string{"EPERM: the syscall is blocked, most likely by a seccomp filter", `SELINUXNS="1" in the environment`,
+				"pid 1 in a non-initial PID namespace", "/sys/fs/selinux has maxns and maxnsdepth: the kernel has SELinux namespace support"},
+			context: "kernel",
 		},
 		{
-			name:   "ENOSYS + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.ENOSYS) },
-			want:   Unshared, signal: "(lsm_get_self_attr: ENOSYS, Linux < 6.8)",
-			evidence: []string{"ENOSYS: the kernel has no LSM syscalls, Linux < 6.8"},
+			name:   "seccomp ENOSYS on 6.18 + SELINUXNS=1 + namespace nodes (systemd-nspawn --selinux-namespace)",
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.ENOSYS); f.nodes = nsNodes },
+			want:   Unshared, signal: "(lsm_get_self_attr: ENOSYS from seccomp, Linux 6.18.0-1-amd64)",
+			evidence: []string{"ENOSYS: Linux 6.18.0-1-amd64 has the LSM syscalls, so a seccomp filter answered", "kernel release 6.18.0-1-amd64"},
+		},
+		{
+			name: "a fresh selinuxfs was mounted to look",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.nodes = nsNodes
+				f.nodes.Fresh = true
+			},
+			want: Unshared, evidence: []string{"/sys/fs/selinux (a fresh selinuxfs mounted to look, unmounted again) has maxns and maxnsdepth"},
+		},
+		{
+			name: "Linux 6.1 with namespace nodes (a backport) + SELINUXNS=1",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.unsharedErr = errno(syscall.ENOSYS)
+				f.release = "6.1.0-18-amd64"
+				f.nodes = nsNodes
+			},
+			want: Unshared, signal: "(lsm_get_self_attr: ENOSYS, Linux 6.1.0-18-amd64 < 6.8)",
 		},
 		{
 			name:   "bare errno + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = syscall.EPERM },
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = syscall.EPERM; f.nodes = nsNodes },
 			want:   Unshared, signal: "EPERM, seccomp?",
 		},
 		{
 			name:   "other errno + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.E2BIG) },
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.E2BIG); f.nodes = nsNodes },
 			want:   Unshared, signal: "(lsm_get_self_attr: E2BIG)",
 			evidence: []string{"(E2BIG: unexpected error); falling back"},
 		},
@@ -226,6 +273,7 @@ func TestDetect(t *testing.T) {
 			name: "malformed reply + SELINUXNS=1",
 			change: func(f *fake) {
 				f.environ["SELINUXNS"] = "1"
+				f.nodes = nsNodes
 				f.unsharedErr = os.NewSyscallError("lsm_get_self_attr(LSM_ATTR_UNSHARE)", fmt.Errorf("%w: 2 entries", lsm.ErrUnexpectedReply))
 			},
 			want: Unshared, signal: "(lsm_get_self_attr: unexpected answer)",
@@ -233,23 +281,95 @@ func TestDetect(t *testing.T) {
 		},
 		{
 			name:   "probe missing + SELINUXNS=1",
-			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errNotProbed },
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errNotProbed; f.nodes = nsNodes },
 			want:   Unshared, signal: "SELINUXNS=1",
 		},
 		{
 			name:   "prototype selinuxfs unshare node",
-			change: func(f *fake) { f.unsharedErr = errno(syscall.ENOSYS); f.selinuxfs = map[string]string{"unshare": "1"} },
-			want:   Unshared, signal: "unshare = 1 and attr/current = kernel (prototype kernel)",
+			change: func(f *fake) { f.unsharedErr = errno(syscall.ENOSYS); f.nodes = proto("1") },
+			want:   Unshared, signal: "/sys/fs/selinux/unshare = 1 and attr/current = kernel (prototype kernel)",
 			evidence: []string{`unshare = "1" (prototype SELinux namespace kernel)`},
 		},
-
 		{
-			name: "prototype node 1 with EOPNOTSUPP",
+			name:   "prototype node 1 with EOPNOTSUPP",
+			change: func(f *fake) { f.unsharedErr = errno(syscall.EOPNOTSUPP); f.nodes = proto("1") },
+			want:   Unshared, signal: "(prototype kernel)",
+		},
+
+		// Issue 18 item 5: SELINUXNS=1 counts only where the kernel shows namespace support.
+		{
+			name: "issue18: Linux 6.1 (ENOSYS), SELINUXNS=1, stock selinuxfs: refused",
 			change: func(f *fake) {
-				f.unsharedErr = errno(syscall.EOPNOTSUPP)
-				f.selinuxfs = map[string]string{"unshare": "1\n"}
+				f.environ["SELINUXNS"] = "1"
+				f.unsharedErr = errno(syscall.ENOSYS)
+				f.release = "6.1.0-18-amd64"
+				f.pid = 1
 			},
-			want: Unshared, signal: "(prototype kernel)",
+			want:     Refused,
+			evidence: []string{"ENOSYS: Linux 6.1.0-18-amd64 has no LSM syscalls (they came in 6.8)", "neither maxns nor maxnsdepth", "SELINUXNS=1 ignored"},
+			reason: []string{"SELINUXNS=1 is in the environment, yet the kernel shows no SELinux namespace support",
+				"neither maxns nor maxnsdepth", "ENOSYS: Linux 6.1.0-18-amd64 has no LSM syscalls", "pid 1 of a container's PID namespace"},
+		},
+		{
+			name:     "issue18: seccomp ENOSYS on 6.18, SELINUXNS=1, stock selinuxfs: refused, and not called Linux < 6.8",
+			change:   func(f *fake) { f.environ["SELINUXNS"] = "1"; f.unsharedErr = errno(syscall.ENOSYS); f.pid = 1 },
+			want:     Refused,
+			evidence: []string{"ENOSYS: Linux 6.18.0-1-amd64 has the LSM syscalls, so a seccomp filter answered"},
+			reason:   []string{"a seccomp filter answered", "neither maxns nor maxnsdepth"},
+			absent:   []string{"< 6.8", "older than 6.8"},
+		},
+		{
+			name:   "issue18: seccomp EPERM, SELINUXNS=1, stock selinuxfs: refused",
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.pid = 1 },
+			want:   Refused,
+			reason: []string{"EPERM: the syscall is blocked, most likely by a seccomp filter", "no SELinux namespace support"},
+			absent: []string{"< 6.8"},
+		},
+		{
+			name: "issue18: a file named unshare outside a selinuxfs proves nothing",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.unsharedErr = errno(syscall.ENOSYS)
+				f.plainDir = map[string]string{"unshare": "1", "maxns": "65535", "maxnsdepth": "32"}
+			},
+			want:     Refused,
+			evidence: []string{"cannot look for the SELinux namespace nodes", "not a selinuxfs mount"},
+			reason:   []string{"no selinuxfs could be looked at"},
+		},
+		{
+			name:   "issue18: only maxns is not the namespace patches' pair",
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.nodes.MaxNS = true },
+			want:   Refused, evidence: []string{"has only one of maxns and maxnsdepth"},
+			reason: []string{"only one of maxns and maxnsdepth"},
+		},
+		{
+			name: "issue18: selinuxfs probe failed",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.nodesErr = errors.New("mount selinuxfs /sys/fs/selinux: permission denied")
+			},
+			want: Refused, reason: []string{"no selinuxfs could be looked at for the maxns and maxnsdepth nodes (mount selinuxfs /sys/fs/selinux: permission denied)"},
+		},
+		{
+			name:   "issue18: no selinuxfs probe",
+			change: func(f *fake) { f.environ["SELINUXNS"] = "1"; f.noNodes = true },
+			want:   Refused, evidence: []string{"selinuxfs namespace nodes: probe not available"},
+		},
+		{
+			name: "issue18: release unknown: ENOSYS is either",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.unsharedErr = errno(syscall.ENOSYS)
+				f.releaseErr = errors.New("uname: EPERM")
+			},
+			want:     Refused,
+			evidence: []string{"kernel release unknown: uname: EPERM"},
+			reason:   []string{"ENOSYS: a kernel older than 6.8 (no LSM syscalls) or a seccomp filter; the kernel release is unknown"},
+		},
+		{
+			name:   "namespace nodes without SELINUXNS: support is not ownership",
+			change: func(f *fake) { f.nodes = nsNodes },
+			want:   Refused, reason: []string{"SELINUXNS=1 is not in the environment"},
 		},
 
 		// Boot.
@@ -324,10 +444,15 @@ func TestDetect(t *testing.T) {
 			evidence: []string{`SELINUXNS="yes" ignored`},
 		},
 		{
-			name:   "host process, not PID 1",
-			change: func(f *fake) { f.unsharedErr = errno(syscall.ENOSYS); f.initial = true; f.pid = 300 },
+			name: "host process, not PID 1",
+			change: func(f *fake) {
+				f.unsharedErr = errno(syscall.ENOSYS)
+				f.initial = true
+				f.pid = 300
+				f.release = "6.1.0"
+			},
 			want:   Refused,
-			reason: []string{"pid 300, not PID 1, of the initial PID namespace", "ENOSYS, Linux < 6.8"},
+			reason: []string{"pid 300, not PID 1, of the initial PID namespace", "ENOSYS, Linux 6.1.0 < 6.8"},
 		},
 		{
 			name:     "PID namespace unknown",
@@ -345,21 +470,26 @@ func TestDetect(t *testing.T) {
 		},
 		{
 			name:     "prototype node 0 beats SELINUXNS=1",
-			change:   func(f *fake) { f.environ["SELINUXNS"] = "1"; f.selinuxfs = map[string]string{"unshare": "0"} },
+			change:   func(f *fake) { f.environ["SELINUXNS"] = "1"; f.nodes = proto("0") },
 			want:     Refused,
 			evidence: []string{"SELINUXNS ignored: the kernel's unshare node"},
-			reason:   []string{`unshare reads "0": this is not a child SELinux namespace`},
+			reason:   []string{`unshare reads "0": this is not shown to be a child SELinux namespace`},
 		},
 		{
 			name:     "prototype node reads 0",
-			change:   func(f *fake) { f.selinuxfs = map[string]string{"unshare": "0\n"} },
+			change:   func(f *fake) { f.nodes = proto("0") },
 			want:     Refused,
 			evidence: []string{`unshare = "0"`},
 		},
 		{
-			name:   "prototype node unreadable",
-			change: func(f *fake) { f.selinuxfs = map[string]string{"unshare": asDir} },
-			want:   Refused, evidence: []string{"unshare: is a directory"},
+			name: "prototype node unreadable",
+			change: func(f *fake) {
+				f.environ["SELINUXNS"] = "1"
+				f.nodes = proto("")
+				f.nodes.UnshareErr = &os.PathError{Op: "open", Path: "/sys/fs/selinux/unshare", Err: syscall.EACCES}
+			},
+			want: Refused, evidence: []string{"cannot read /sys/fs/selinux/unshare: permission denied"},
+			reason: []string{"unshare cannot be read (permission denied)"},
 		},
 
 		// The override.
@@ -452,6 +582,11 @@ func TestDetect(t *testing.T) {
 					t.Errorf("reason does not contain %q\n%s", s, log)
 				}
 			}
+			for _, a := range tt.absent {
+				if strings.Contains(log, a) {
+					t.Errorf("the result says %q\n%s", a, log)
+				}
+			}
 			if tt.context != "" && r.Context != tt.context {
 				t.Errorf("context %q, want %q", r.Context, tt.context)
 			}
@@ -486,6 +621,41 @@ func TestVerdictString(t *testing.T) {
 	} {
 		if got := v.String(); got != want {
 			t.Errorf("Verdict(%d).String() = %q, want %q", int(v), got, want)
+		}
+	}
+}
+
+func TestReleaseAge(t *testing.T) {
+	for rel, want := range map[string]kernelAge{
+		"6.1.0-18-amd64": ageOld, "5.15.0": ageOld, "6.7.12": ageOld, "6.8": ageNew, "6.8.0-rc1": ageNew,
+		"6.18.44-fc-v669": ageNew, "7.2.0-1-amd64": ageNew, "10.0": ageNew, "": ageUnknown, "6": ageUnknown,
+		"x.y": ageUnknown, "6.x": ageUnknown, "-1.2": ageOld,
+	} {
+		if got := releaseAge(rel); got != want {
+			t.Errorf("releaseAge(%q) = %d, want %d", rel, got, want)
+		}
+	}
+}
+
+// TestExplain: the errno table gives each errno one long and one short text, and ENOSYS
+// depends on the release.
+func TestExplain(t *testing.T) {
+	for _, tt := range []struct {
+		err        error
+		rel        string
+		long, hint string
+	}{
+		{errno(syscall.ENOSYS), "6.1.0", "ENOSYS: Linux 6.1.0 has no LSM syscalls", "ENOSYS, Linux 6.1.0 < 6.8"},
+		{errno(syscall.ENOSYS), "7.2.0", "so a seccomp filter answered", "ENOSYS from seccomp, Linux 7.2.0"},
+		{errno(syscall.ENOSYS), "", "or a seccomp filter; the kernel release is unknown", "ENOSYS, Linux < 6.8 or seccomp"},
+		{errno(syscall.EPERM), "6.1.0", "EPERM: the syscall is blocked", "EPERM, seccomp?"},
+		{errno(syscall.EOPNOTSUPP), "7.2.0", "EOPNOTSUPP: SELinux did not answer", "EOPNOTSUPP, no SELinux namespace support"},
+		{errno(syscall.EINVAL), "7.2.0", "EINVAL: unexpected error", "EINVAL"},
+		{errors.New("odd"), "7.2.0", "unexpected answer", "unexpected answer"},
+	} {
+		a := explain(tt.err, tt.rel)
+		if !strings.Contains(a.long, tt.long) || a.hint != tt.hint {
+			t.Errorf("explain(%v, %q) = %+v, want long ~ %q, hint %q", tt.err, tt.rel, a, tt.long, tt.hint)
 		}
 	}
 }

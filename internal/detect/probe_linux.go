@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/lsm"
+	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
 // procPIDInitIno is the inode number of the initial PID namespace in nsfs: fixed, so that
@@ -25,18 +26,31 @@ const securityfsLSM = "/sys/kernel/security/lsm"
 // DefaultEnv returns the real probes with procfs at /proc and selinuxfs at /sys/fs/selinux.
 func DefaultEnv() Env { return DefaultEnvAt("/proc") }
 
-// DefaultEnvAt is DefaultEnv with procfs at procDir (for --proc-dir style flags).
+// DefaultEnvAt is DefaultEnv with procfs at procDir (for --proc-dir style flags). Its
+// Selinuxfs probe only looks at an already mounted selinuxfs at selinuxfs.DefaultDir and
+// never mounts; the bring-up replaces it with one that mounts a fresh instance to look
+// when none is mounted (selinuxfs.Inspect).
 func DefaultEnvAt(procDir string) Env {
 	return Env{
 		ProcDir:      procDir,
-		SelinuxfsDir: "/sys/fs/selinux",
 		Getenv:       os.Getenv,
 		Getpid:       os.Getpid,
 		Gettid:       unix.Gettid,
 		Unshared:     lsm.SELinuxUnshared,
 		InitialPIDNS: func() (bool, error) { return InitialPIDNS(procDir) },
 		Modules:      ActiveLSMs,
+		Release:      KernelRelease,
+		Selinuxfs:    func() (selinuxfs.Nodes, error) { return selinuxfs.Look(selinuxfs.DefaultDir) },
 	}
+}
+
+// KernelRelease returns uname(2)'s release, e.g. "6.1.0-18-amd64".
+func KernelRelease() (string, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", os.NewSyscallError("uname", err)
+	}
+	return unix.ByteSliceToString(u.Release[:]), nil
 }
 
 // InitialPIDNS reports whether the caller is in the initial PID namespace: the inode of

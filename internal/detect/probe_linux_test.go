@@ -94,7 +94,7 @@ func TestDetectHost(t *testing.T) {
 	}
 	want := "(EOPNOTSUPP: SELinux did not answer"
 	if lsmSyscallsMissing() {
-		want = "(ENOSYS: the kernel has no LSM syscalls"
+		want = "has no LSM syscalls (they came in 6.8)"
 	}
 	if !containsLine(r.Evidence, want) || !containsLine(r.Evidence, "falling back to") {
 		t.Fatalf("evidence lacks %q and the fallback:\n%s", want, log)
@@ -109,4 +109,19 @@ func TestDetectHost(t *testing.T) {
 func lsmSyscallsMissing() bool {
 	_, _, e := unix.Syscall(unix.SYS_LSM_LIST_MODULES, 0, 0, 0)
 	return e == unix.ENOSYS
+}
+
+// TestKernelRelease compares uname(2) with procfs's osrelease, another kernel path.
+func TestKernelRelease(t *testing.T) {
+	got, err := KernelRelease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(b)); got != want {
+		t.Fatalf("KernelRelease = %q, osrelease says %q", got, want)
+	}
 }

@@ -37,6 +37,9 @@ func Open(dir string) *FS { return &FS{Dir: dir} }
 
 // MountResult describes what Mount did, for the log.
 type MountResult struct {
+	// Privatized is the mount point MakePrivate made private first ("" if nothing was
+	// shared).
+	Privatized string
 	// Unmounted is true when an inherited selinuxfs was unmounted first.
 	Unmounted bool
 	// UnmountErr is the tolerated failure to unmount an inherited instance (for example
@@ -48,17 +51,13 @@ type MountResult struct {
 // must be SELINUX_MAGIC, the mount must be read-write and the load node writable. An
 // inherited selinuxfs at dir (in a namespace it belongs to the parent, and every write to
 // it fails with EPERM) is unmounted first; failure to do so is tolerated and reported.
-func Mount(dir string) (*FS, MountResult, error) {
-	var res MountResult
-	if isSelinuxfs(dir) {
-		if err := unix.Unmount(dir, 0); err != nil {
-			res.UnmountErr = &os.PathError{Op: "umount", Path: dir, Err: err}
-		} else {
-			res.Unmounted = true
-		}
-	}
-	if err := unix.Mount("selinuxfs", dir, "selinuxfs", mountFlags, ""); err != nil {
-		return nil, res, &os.PathError{Op: "mount selinuxfs", Path: dir, Err: err}
+// Neither the unmount nor the mount may reach another mount namespace: when the mount
+// holding dir is shared, it is made private first (MakePrivate, with procDir's
+// self/mountinfo), and if that fails nothing is mounted.
+func Mount(procDir, dir string) (*FS, MountResult, error) {
+	res, err := replace(procDir, dir, selinuxfsKind)
+	if err != nil {
+		return nil, res, err
 	}
 	fs := &FS{Dir: dir}
 	if err := fs.Verify(); err != nil {
@@ -67,11 +66,43 @@ func Mount(dir string) (*FS, MountResult, error) {
 	return fs, res, nil
 }
 
-// isSelinuxfs reports whether dir is a selinuxfs mount.
-func isSelinuxfs(dir string) bool {
-	var st unix.Statfs_t
-	return unix.Statfs(dir, &st) == nil && uint32(st.Type) == uint32(unix.SELINUX_MAGIC)
+// fsKind names a filesystem type and its statfs magic (replace is tested with tmpfs).
+type fsKind struct {
+	name  string
+	magic uint32
 }
+
+var selinuxfsKind = fsKind{"selinuxfs", uint32(unix.SELINUX_MAGIC)}
+
+// replace makes dir's mount private where needed, unmounts an instance of k mounted there
+// and mounts a fresh one.
+func replace(procDir, dir string, k fsKind) (MountResult, error) {
+	var res MountResult
+	var err error
+	if res.Privatized, err = MakePrivate(procDir, dir); err != nil {
+		return res, err
+	}
+	if hasMagic(dir, k.magic) {
+		if err := unix.Unmount(dir, 0); err != nil {
+			res.UnmountErr = &os.PathError{Op: "umount", Path: dir, Err: err}
+		} else {
+			res.Unmounted = true
+		}
+	}
+	if err := unix.Mount(k.name, dir, k.name, mountFlags, ""); err != nil {
+		return res, &os.PathError{Op: "mount " + k.name, Path: dir, Err: err}
+	}
+	return res, nil
+}
+
+// hasMagic reports whether dir is the root or inside of a filesystem with that magic.
+func hasMagic(dir string, magic uint32) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && uint32(st.Type) == magic
+}
+
+// isSelinuxfs reports whether dir is a selinuxfs mount.
+func isSelinuxfs(dir string) bool { return hasMagic(dir, selinuxfsKind.magic) }
 
 // ErrNotSelinuxfs is returned (wrapped) when a directory is not a selinuxfs mount.
 var ErrNotSelinuxfs = errors.New("not a selinuxfs mount")
@@ -80,12 +111,9 @@ var ErrNotSelinuxfs = errors.New("not a selinuxfs mount")
 // (libselinux and go-selinux treat a read-only selinuxfs as "SELinux disabled"), and a
 // writable load node.
 func (f *FS) Verify() error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(f.Dir, &st); err != nil {
-		return &os.PathError{Op: "statfs", Path: f.Dir, Err: err}
-	}
-	if uint32(st.Type) != uint32(unix.SELINUX_MAGIC) {
-		return fmt.Errorf("%s: %w (filesystem magic 0x%x)", f.Dir, ErrNotSelinuxfs, uint32(st.Type))
+	st, err := statSelinuxfs(f.Dir)
+	if err != nil {
+		return err
 	}
 	if st.Flags&unix.ST_RDONLY != 0 {
 		return &os.PathError{Op: "verify selinuxfs", Path: f.Dir, Err: unix.EROFS}

@@ -282,6 +282,13 @@ var Scenarios = []Scenario{
 		Change:  onlyPolicy("policy.34", "condxperm.34"),
 		Check:   expectFailClosed("extended permission rules inside conditional blocks", filepath.Join(filepath.Dir(PolicyFile), "policy.34")),
 	},
+	{
+		Name: "containers", ID: "18",
+		Summary: "testinit as the machine's PID 1 (SELinux enabled, no policy) runs nsinit as PID 1 of containers (new PID and private mount namespaces): without a policy, with and without SELINUXNS=1 (also with nothing mounted at --selinuxfs), every run is refused with the Refused code and says why; then with Debian's policy loaded permissive and enforcing every run finds it and starts the init; the host's policy, enforce, PID 1's context and /dev labels never change",
+		SELinux: "enforcing",
+		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_CONTAINERS=1"},
+		Check:   expectContainers,
+	},
 }
 
 // AppPath is where the images hold testapp (bin_t in Debian's file_contexts).

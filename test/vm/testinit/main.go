@@ -21,6 +21,12 @@
 // one write(2) to selinuxfs, sets enforce to TESTINIT_ENFORCE (0 or 1, default 0), removes
 // both variables and execs itself again by its argv[0], so that the kernel applies the
 // policy's transition for the file's label.
+//
+// Containers (TESTINIT_CONTAINERS=1, as the machine's PID 1 with no policy loaded): it runs
+// nsinit as PID 1 of containers (containers.go) on this host in three states, no policy,
+// a policy loaded permissive, then enforcing, and reports each run and the host's SELinux
+// state around it. As the init of such a container (TESTINIT_CHILD=1) it only prints one
+// line and exits.
 package main
 
 import (
@@ -40,7 +46,15 @@ const (
 )
 
 func main() {
+	if os.Getenv("TESTINIT_CHILD") == "1" {
+		ctx, err := readAttr("/proc/self/attr/current")
+		fmt.Printf("%scontainer-child pid=%d context=%s err=%v\n", prefix, os.Getpid(), orNone(ctx), err)
+		return
+	}
 	mountIfMissing("/proc/self", "proc", "/proc", "proc")
+	if os.Getenv("TESTINIT_CONTAINERS") == "1" && os.Getpid() == 1 {
+		runContainers()
+	}
 	ctx, err := readAttr("/proc/self/attr/current")
 	if err != nil {
 		note("read attr/current: %v", err)
@@ -164,19 +178,11 @@ func relayAVCs() {
 
 // referenceLoad loads the policy at path and sets enforce, then re-execs this program.
 func referenceLoad(path, enforce string) error {
-	mountIfMissing("/sys/fs", "sysfs", "/sys", "sysfs")
-	mountIfMissing(selinuxfs+"/load", "selinuxfs", selinuxfs, "selinuxfs")
-	policy, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := writeFile(selinuxfs+"/load", policy); err != nil {
-		return err
-	}
 	if enforce == "" {
 		enforce = "0"
 	}
-	if err := writeFile(selinuxfs+"/enforce", []byte(enforce)); err != nil {
+	policy, err := loadPolicy(path, enforce)
+	if err != nil {
 		return err
 	}
 	env := make([]string, 0, len(os.Environ()))
@@ -188,6 +194,21 @@ func referenceLoad(path, enforce string) error {
 	fmt.Fprintf(os.Stdout, "%sreference loader: loaded %s (%d bytes), enforce=%s, exec %s\n",
 		prefix, path, len(policy), enforce, os.Args[0])
 	return unix.Exec(os.Args[0], os.Args, env)
+}
+
+// loadPolicy loads the policy at path with one write(2) and sets enforce ("0" or "1"); it
+// returns the policy's bytes.
+func loadPolicy(path, enforce string) ([]byte, error) {
+	mountIfMissing("/sys/fs", "sysfs", "/sys", "sysfs")
+	mountIfMissing(selinuxfs+"/load", "selinuxfs", selinuxfs, "selinuxfs")
+	policy, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(selinuxfs+"/load", policy); err != nil {
+		return nil, err
+	}
+	return policy, writeFile(selinuxfs+"/enforce", []byte(enforce))
 }
 
 // writeFile writes b to an existing file in one write(2), as selinuxfs requires.
