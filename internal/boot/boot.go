@@ -262,7 +262,7 @@ func (b *bringUp) mountSelinuxfs(context.Context) *Failure {
 		return &Failure{What: "mount selinuxfs", Err: err, Hint: "nsinit needs CAP_SYS_ADMIN in the initial user namespace to mount selinuxfs"}
 	}
 	b.fs = fs
-	b.fields = append(b.fields, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted))
+	b.fields = append(b.fields, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted), zap.String("privatized", mres.Privatized))
 	if on, err := fs.Enforce(); err == nil && on {
 		if err := fs.SetEnforce(false); err != nil {
 			return &Failure{What: "switch to permissive for the policy load and relabel", Err: err}

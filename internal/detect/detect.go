@@ -260,7 +260,7 @@ func (d *detection) observe() facts {
 	}
 
 	if e.Getenv != nil {
-		f.selinuxns = e.Getenv("SELINUXNS")
+		f.selinuxns = e.Getenv(SelinuxNSEnv)
 	}
 	if f.selinuxns == "" {
 		d.note("SELINUXNS not set")
