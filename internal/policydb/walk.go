@@ -1306,13 +1306,9 @@ func (w *walker) filenameTrans() error {
 	nTypes := int64(w.tables[symTypes].nprim)
 	for i := uint32(0); i < n; i++ {
 		w.r.atEntry("filename transitions", i)
-		var l [1]uint32
-		name, err := w.entry(l[:])
+		name, err := w.nameEntry()
 		if err != nil {
 			return err
-		}
-		if why := validName(name); why != "" {
-			return w.r.errorf("%s", why)
 		}
 		var t [3]uint32 // ttype, tclass, ndatum
 		if err := w.r.u32s(t[:]); err != nil {
@@ -1365,17 +1361,17 @@ func (w *walker) ocontexts() error {
 	return nil
 }
 
-// nameEntry reads a {len} name that must be valid (str_read).
-func (w *walker) nameEntry() error {
+// nameEntry reads a {len} name that must be valid (str_read) and returns it.
+func (w *walker) nameEntry() ([]byte, error) {
 	var l [1]uint32
 	name, err := w.entry(l[:])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if why := validName(name); why != "" {
-		return w.r.errorf("%s", why)
+		return nil, w.r.errorf("%s", why)
 	}
-	return nil
+	return name, nil
 }
 
 // ocontext reads one entry of object-context list i, with ocontext_read's checks.
@@ -1391,7 +1387,7 @@ func (w *walker) ocontext(i int) error {
 			return w.r.errorf("SID 0 was assigned a context")
 		}
 	case oconFS, oconNetif:
-		if err := w.nameEntry(); err != nil {
+		if _, err := w.nameEntry(); err != nil {
 			return err
 		}
 		contexts = 2
@@ -1411,7 +1407,7 @@ func (w *walker) ocontext(i int) error {
 		if behaviour == fsUseMntpoint || behaviour > fsUseMax {
 			return w.r.errorf("fs_use behaviour %d", behaviour)
 		}
-		if err := w.nameEntry(); err != nil {
+		if _, err := w.nameEntry(); err != nil {
 			return err
 		}
 	case oconNode6:
