@@ -147,8 +147,9 @@ func (b *bringUp) run(ctx context.Context) int {
 		if ctx.Err() != nil {
 			return b.aborted(ctx)
 		}
-		t, f := time.Now(), (*Failure)(nil)
-		b.fields, f = nil, s.run(b, ctx)
+		t := time.Now()
+		b.fields = nil
+		f := s.run(b, ctx)
 		if ctx.Err() != nil {
 			return b.aborted(ctx) // a step that was interrupted reports the interruption
 		}

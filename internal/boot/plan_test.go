@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
@@ -225,5 +226,28 @@ func TestStatusFile(t *testing.T) {
 				t.Fatalf("status %d, file %s; want %s", code, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStepLogsCarryFields: each step's log line carries what the step reported (the
+// detection's verdict and evidence, the mode and its source, ...), with its duration.
+func TestStepLogsCarryFields(t *testing.T) {
+	w := newWorld(t, "SELINUX=permissive\nSELINUXTYPE=default\n")
+	core, logs := observer.New(zap.InfoLevel)
+	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.New(core), Console: &w.console}
+	Run(context.Background(), o, w.system())
+	for step, field := range map[string]string{"detect": "verdict", "configure": "mode", "read the policy": "file", "load the policy": "version", "set the mode": "mode"} {
+		entries := logs.FilterMessage(step).All()
+		if len(entries) != 1 {
+			t.Errorf("%d log lines for step %q, want 1", len(entries), step)
+			continue
+		}
+		ctx := entries[0].ContextMap()
+		if _, ok := ctx[field]; !ok {
+			t.Errorf("step %q logged %v, want a %q field", step, ctx, field)
+		}
+		if _, ok := ctx["took"]; !ok {
+			t.Errorf("step %q logged no duration", step)
+		}
 	}
 }
