@@ -19,6 +19,7 @@ import (
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 )
 
 // env is what a command may touch of the process and the machine: its standard streams and
@@ -283,5 +284,13 @@ func main() {
 	// notified exits 2 on SIGPIPE. Notify (not Ignore): a handled signal is reset to its
 	// default at exec, an ignored one would be inherited by the init.
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
+	// As PID 1, catch every signal from the first instruction on (sigpolicy.Table): a
+	// kill -SEGV before the bring-up installs its own handling must not crash the machine's
+	// init. Elsewhere the admin commands keep the default (Ctrl-C stops them).
+	if os.Getpid() == 1 {
+		if err := sigpolicy.Guard(); err != nil {
+			fmt.Fprintln(os.Stderr, "nsinit: warning:", err)
+		}
+	}
 	os.Exit(dispatch(osEnv(), os.Args[1:]))
 }

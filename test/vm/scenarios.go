@@ -12,6 +12,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/sigpolicy"
+	"github.com/nsinit/nsinit/internal/sigpolicy/sigtest"
 )
 
 // Contexts and paths the scenarios assert.
@@ -238,8 +243,12 @@ var Scenarios = []Scenario{
 		Needs:   []string{NeedMinbase},
 		Change:  unlabelledMinbase(""),
 		Inspect: inspectRelabel(false),
+		// The relabel keeps the bring-up running for seconds: stage0's signaller sends the
+		// machine's PID 1 every signal that does not abort the bring-up, meanwhile.
+		Cmdline: []string{"STAGE0_SIGNALS=1"},
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
-			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": false`), expectLogged("relabelled"), expectInspected),
+			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": false`), expectLogged("relabelled"), expectInspected,
+			expectBringUpSignals),
 	},
 	{
 		Name: "first-boot-relabel-force", ID: "4b",
@@ -449,6 +458,26 @@ func expectFailClosed(words ...string) func(*Result) error {
 		}
 		return nil
 	}
+}
+
+// expectBringUpSignals checks stage0's signaller report: every signal 1-64 but the
+// bring-up's abort signals and SIGKILL/SIGSTOP, by kill and by sigqueue, sent while PID 1 was
+// still nsinit, and no Go crash dump on the console.
+func expectBringUpSignals(r *Result) error {
+	want := 0
+	for sig := unix.Signal(1); sig <= 64; sig++ {
+		if rule, ok := sigpolicy.Lookup(sig); !ok || (rule.BringUp != sigpolicy.Abort && rule.BringUp != sigpolicy.Uncatchable) {
+			want++
+		}
+	}
+	line := fmt.Sprintf("stage0: signals: sent=%d failed=0 pid1_still_nsinit=true", want*len(sigtest.Methods))
+	if !strings.Contains(r.Console, line) {
+		return fmt.Errorf("the console lacks %q", line)
+	}
+	if sigtest.CrashDump(r.Console) {
+		return fmt.Errorf("a Go crash dump on the console")
+	}
+	return nil
 }
 
 // expectLogged checks that nsinit logged a line containing text (its summary line names

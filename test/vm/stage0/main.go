@@ -18,7 +18,9 @@
 //
 // Environment (from KEY=VALUE words on the kernel command line), removed before the exec:
 //
-//	STAGE0_INIT  program to exec instead of /sbin/nsinit
+//	STAGE0_INIT     program to exec instead of /sbin/nsinit
+//	STAGE0_SIGNALS  1: a copy of stage0 sends PID 1 every non-aborting signal during the
+//	                bring-up (signals.go)
 //
 // On any failure stage0 prints one line starting with "stage0: error:" and powers the machine
 // off, so the harness sees the reason at once instead of waiting for its timeout.
@@ -46,6 +48,10 @@ const (
 )
 
 func main() {
+	if isSignaller() {
+		signaller()
+		return
+	}
 	start := time.Now()
 	if err := run(start); err != nil {
 		fmt.Fprintf(os.Stderr, "stage0: error: %v\n", err)
@@ -81,6 +87,9 @@ func run(start time.Time) error {
 	}
 	if err := unix.Mount("/dev", filepath.Join(newRoot, "dev"), "", unix.MS_MOVE, ""); err != nil {
 		return fmt.Errorf("move /dev to %s/dev: %w", newRoot, err)
+	}
+	if err := startSignaller(); err != nil {
+		return err
 	}
 	if err := switchRoot(newRoot); err != nil {
 		return err
