@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -52,6 +53,16 @@ func buildVersion() (v, c string) {
 	return v, c
 }
 
+// writeVersion prints what `nsinit version` and every command's --version print.
+func writeVersion(w io.Writer, short bool) {
+	v, c := buildVersion()
+	if short {
+		fmt.Fprintln(w, v)
+		return
+	}
+	fmt.Fprintf(w, "nsinit %s (commit %s, %s %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
 func init() {
 	register(&command{
 		Name:     "version",
@@ -73,12 +84,7 @@ Examples:
 					fmt.Fprintln(e.Stderr, "nsinit version: takes no arguments")
 					return exitcode.Usage
 				}
-				v, c := buildVersion()
-				if *short {
-					fmt.Fprintln(e.Stdout, v)
-				} else {
-					fmt.Fprintf(e.Stdout, "nsinit %s (commit %s, %s %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-				}
+				writeVersion(e.Stdout, *short)
 				return exitcode.OK
 			}
 		},

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/testutil"
+)
+
+// TestShortFlags: the setfiles/restorecon spellings, alone and combined, mean what the long
+// flags mean (the options reach relabel.Run as with the long names).
+func TestShortFlags(t *testing.T) {
+	_, fc := lookupPolicy(t)
+	list := filepath.Join(t.TempDir(), "list")
+	if err := os.WriteFile(list, []byte("/a\n\n/b c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nul := filepath.Join(t.TempDir(), "list0")
+	if err := os.WriteFile(nul, []byte("/a\x00/b\nc\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type opts struct {
+		root          string
+		force, dryRun bool
+		jobs          int
+		excludes      []string
+		paths         []string
+	}
+	for _, tc := range []struct {
+		short, long []string
+		want        opts
+	}{
+		{[]string{"-nvF", "-r", "/r", "-e", "/r/x", "-T", "3", "/r/y"},
+			[]string{"--dry-run", "--verbose", "--force", "--root", "/r", "--exclude", "/r/x", "--jobs", "3", "/r/y"},
+			opts{"/r", true, true, 3, []string{"/r/x"}, []string{"/r/y"}}},
+		{[]string{"-Rvx", "/y", "-n"}, []string{"--verbose", "--dry-run", "/y"},
+			opts{"/", false, true, 0, nil, []string{"/y"}}},
+		{[]string{"-qF", "-T0", "-f", list}, []string{"--quiet", "--force", "--from-file", list},
+			opts{"/", true, false, 0, nil, []string{"/a", "/b c"}}},
+		{[]string{"-0f", nul}, []string{"--null", "--from-file=" + nul},
+			opts{"/", false, false, 0, nil, []string{"/a", "/b\nc"}}},
+		{[]string{"--check", "/z"}, []string{"--check", "--dry-run", "/z"},
+			opts{"/", false, true, 0, nil, []string{"/z"}}},
+	} {
+		var got [2]opts
+		for i, args := range [][]string{tc.short, tc.long} {
+			m := newFakeMachine(t)
+			code, out, errs := m.run(append([]string{"relabel", "--file-contexts", fc}, args...)...)
+			if code != exitcode.OK || len(m.relabels) != 1 {
+				t.Fatalf("relabel %q: %d, %d runs, %q %q", args, code, len(m.relabels), out, errs)
+			}
+			o := m.relabels[0]
+			got[i] = opts{o.Root, o.Force, o.DryRun, o.Jobs, o.Excludes, o.Paths}
+		}
+		if !reflect.DeepEqual(got[0], tc.want) || !reflect.DeepEqual(got[1], tc.want) {
+			t.Errorf("%q: %+v, long %q: %+v, want %+v", tc.short, got[0], tc.long, got[1], tc.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"-0", "/x"},                  // -0 without -f
+		{"-f", list, "/x"},            // a list and operands
+		{"--report", "-", "-v", "/x"}, // two writers of stdout
+		{"-f", filepath.Join(t.TempDir(), "missing")},
+	} {
+		m := newFakeMachine(t)
+		code, _, errs := m.run(append([]string{"relabel", "--file-contexts", fc}, args...)...)
+		if code == exitcode.OK || len(m.relabels) != 0 || strings.Count(errs, "nsinit relabel:") != 1 {
+			t.Errorf("relabel %q: %d, %d runs, stderr %q", args, code, len(m.relabels), errs)
+		}
+	}
+}
+
+// TestVersionEverywhere: --version works after every command word and alone, and prints
+// what `nsinit version` prints.
+func TestVersionEverywhere(t *testing.T) {
+	_, want, _ := newFakeMachine(t).run("version")
+	if !strings.HasPrefix(want, "nsinit ") {
+		t.Fatalf("nsinit version: %q", want)
+	}
+	for _, args := range [][]string{{"--version"}, {"boot", "--version"}, {"policy", "inspect", "--version"}} {
+		m := newFakeMachine(t)
+		if code, out, errs := m.run(args...); code != exitcode.OK || out != want || len(m.execs)+len(m.supervised) != 0 {
+			t.Errorf("%q: %d %q %q, want %q", args, code, out, errs, want)
+		}
+	}
+	for _, c := range sortedCommands() {
+		if code, out, errs := newFakeMachine(t).run(c.Name, "--version"); code != exitcode.OK || out != want {
+			t.Errorf("%s --version: %d %q %q", c.Name, code, out, errs)
+		}
+	}
+	// As the machine's PID 1 the word is the kernel's: no exit, like --help there.
+	m := newFakeMachine(t)
+	m.pid1, m.machine = true, true
+	if code, _, _ := m.run("boot", "--version"); code != exitcode.Usage || m.frozen != 1 {
+		t.Errorf("machine PID 1 boot --version: %d, frozen %d", code, m.frozen)
+	}
+}
+
+// sortedLines returns the lines of s that start with prefix, sorted.
+func sortedLines(s, prefix string) []string {
+	var ls []string
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			ls = append(ls, l)
+		}
+	}
+	sort.Strings(ls)
+	return ls
+}
+
+// TestRelabelVerboseMatchesSetfiles runs `setfiles -n -v`, then `setfiles -v`, and
+// `nsinit relabel -nv` / `-v` on copies of a debootstrap tree and wants the same lines,
+// byte for byte (sorted: both walks' orders are their own), and the same exit status; then
+// --check on the labelled tree is quiet and 0, and on the unlabelled one lists and exits 1.
+func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
+	testutil.RequireRoot(t)
+	setfiles := testutil.RequireTool(t, "setfiles")
+	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
+	fc := filepath.Join(pol, "contexts/files/file_contexts")
+	tmp := t.TempDir()
+	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	for _, root := range []string{a, b} {
+		os.MkdirAll(root, 0o755)
+		for _, d := range []string{"etc", "usr/sbin", "var"} {
+			os.MkdirAll(filepath.Dir(filepath.Join(root, d)), 0o755)
+			if out, err := exec.Command("cp", "-a", "--no-preserve=xattr", filepath.Join(minbase, d), filepath.Dir(filepath.Join(root, d))).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v %s", err, out)
+			}
+		}
+	}
+	setf := func(args ...string) (int, string) {
+		cmd := exec.Command(setfiles, args...)
+		out, err := cmd.Output()
+		if err != nil && cmd.ProcessState == nil {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	for _, tc := range []struct {
+		flag, prefix string
+	}{{"-nv", "Would relabel "}, {"-v", "Relabeled "}} {
+		wcode, want := setf(append(strings.Fields(strings.ReplaceAll(tc.flag, "nv", "n -v")), "-r", a, fc, a)...)
+		got, errs, code := runCmd("", "relabel", tc.flag, "-r", b, "--file-contexts", fc, b)
+		w := sortedLines(strings.ReplaceAll(want, a, b), tc.prefix)
+		g := sortedLines(got, tc.prefix)
+		if code != wcode || len(w) < 500 || !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: nsinit %d (%d lines, stderr %q), setfiles %d (%d lines)\nfirst nsinit: %q\nfirst setfiles: %q",
+				tc.flag, code, len(g), errs, wcode, len(w), g[:min(3, len(g))], w[:min(3, len(w))])
+		}
+		if rest := len(strings.Split(strings.TrimSpace(got), "\n")) - len(g); rest != 1 {
+			t.Errorf("%s: %d lines besides the changes, want the summary only", tc.flag, rest)
+		}
+	}
+	if got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", b, "--file-contexts", fc, b); code != exitcode.OK || got != "" {
+		t.Errorf("--check on a labelled tree: %d %q %q", code, got, errs)
+	}
+	c := filepath.Join(tmp, "c")
+	os.MkdirAll(filepath.Join(c, "etc"), 0o755)
+	got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", c, "--file-contexts", fc, c)
+	if want := "Would relabel " + c + " from (null) to system_u:object_r:root_t:s0\nWould relabel " + c + "/etc from (null) to system_u:object_r:etc_t:s0\n"; code != exitcode.Failure ||
+		strings.Join(sortedLines(got, ""), "") != want {
+		t.Errorf("--check on an unlabelled tree: %d %q %q, want %q", code, got, errs, want)
+	}
+	if xattrs(t, c)["."] != "<none>" {
+		t.Error("--check wrote a label")
+	}
+}
+
+// TestRelabelReportStdout: --report - writes the JSON lines to standard output and the
+// summary to standard error (before, it created a file named "-").
+func TestRelabelReportStdout(t *testing.T) {
+	testutil.RequireRoot(t)
+	tmp := t.TempDir()
+	fc := filepath.Join(tmp, "file_contexts")
+	if err := os.WriteFile(fc, []byte("/.*\tsystem_u:object_r:etc_t:s0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(tmp, "tree")
+	os.MkdirAll(filepath.Join(tree, "d"), 0o755)
+	wd, _ := os.Getwd()
+	os.Chdir(tmp)
+	defer os.Chdir(wd)
+	out, errs, code := runCmd("", "relabel", "-n", "--report", "-", "-r", tmp, "--file-contexts", fc, tree)
+	want := `{"path":"` + tree + `/d","from":"","to":"system_u:object_r:etc_t:s0"}` + "\n"
+	if code != exitcode.OK || !strings.Contains(out, want) || strings.Contains(out, "would relabel") || !strings.Contains(errs, "would relabel 2 of 2") {
+		t.Errorf("--report -: %d stdout %q stderr %q", code, out, errs)
+	}
+	if _, err := os.Lstat(filepath.Join(tmp, "-")); err == nil {
+		t.Error(`--report - created a file named "-"`)
+	}
+}
