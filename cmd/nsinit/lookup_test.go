@@ -49,7 +49,7 @@ func TestLookupArgs(t *testing.T) {
 		{[]string{"--file-contexts", fc, "/", "/usr/bin/ls", "/tmp/x", "/etc"},
 			"/\tsystem_u:object_r:root_t:s0\n/usr/bin/ls\tsystem_u:object_r:bin_t:s0\n/tmp/x\t<<none>>\n/etc\tsystem_u:object_r:default_t:s0\n"},
 		{[]string{"--policy-root", dir, "--mode", "dir", "/usr/bin/", "/bin//ls"},
-			"/usr/bin/\tsystem_u:object_r:usr_t:s0\n/bin//ls\tsystem_u:object_r:usr_t:s0\n"},
+			"/usr/bin\tsystem_u:object_r:usr_t:s0\n/bin//ls\tsystem_u:object_r:usr_t:s0\n"},
 		{[]string{"--file-contexts", fc, "--mode", "0100644", "/bin/ls"}, "/bin/ls\tsystem_u:object_r:bin_t:s0\n"},
 		{[]string{"--file-contexts", fc, "--mode", "file", "relative"}, "relative\t<<none>>\n"},
 	} {
