@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,5 +194,61 @@ func TestRelabelReportStdout(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(tmp, "-")); err == nil {
 		t.Error(`--report - created a file named "-"`)
+	}
+}
+
+// TestGetenforceMatches compares `nsinit getenforce` with Debian's getenforce on this
+// machine: output and exit status (this host's kernel has no SELinux: "Disabled").
+func TestGetenforceMatches(t *testing.T) {
+	tool := testutil.RequireTool(t, "getenforce")
+	cmd := exec.Command(tool)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("getenforce: %v", err)
+	}
+	got, errs, code := runCmd("", "getenforce")
+	if got != string(want) || code != cmd.ProcessState.ExitCode() {
+		t.Errorf("nsinit getenforce: %d %q %q; getenforce: %d %q", code, got, errs, cmd.ProcessState.ExitCode(), want)
+	}
+	// A directory that is no selinuxfs is "Disabled", as libselinux finds no selinuxfs.
+	if got, _, code := runCmd("", "getenforce", "--selinuxfs", t.TempDir()); got != "Disabled\n" || code != exitcode.OK {
+		t.Errorf("no selinuxfs: %d %q", code, got)
+	}
+	if _, errs, code := runCmd("", "getenforce", "extra"); code != exitcode.Usage || !strings.Contains(errs, "no arguments") {
+		t.Errorf("getenforce extra: %d %q", code, errs)
+	}
+}
+
+// TestStatusJSON: --json is one object with the documented members, its exit status is
+// statusExit's, and the table's status is the same.
+func TestStatusJSON(t *testing.T) {
+	for _, tc := range []struct {
+		config  string
+		mode    string
+		outcome string
+		code    int
+	}{
+		{"SELINUX=permissive\nSELINUXTYPE=default\n", "permissive", "hand-off-without-selinux", exitcode.OK},
+		{"SELINUX=enforcing\nSELINUXTYPE=default\n", "enforcing", "stop", exitcode.FailClosed},
+	} {
+		m := newFakeMachine(t)
+		os.WriteFile(filepath.Join(m.root, "etc/selinux/config"), []byte(tc.config), 0o644)
+		code, out, errs := m.run("status", "--json", "--root", m.root, "--selinuxfs", t.TempDir())
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("status --json: %v\n%s\n%s", err, out, errs)
+		}
+		plan, _ := doc["plan"].(map[string]any)
+		if code != tc.code || doc["schema"] != float64(statusSchema) || doc["mode"] != tc.mode || plan["outcome"] != tc.outcome || doc["exit"] != float64(tc.code) {
+			t.Errorf("%q: exit %d, %s", tc.config, code, out)
+		}
+		for _, k := range []string{"root", "machine_pid1", "detection", "config", "mode_source", "selinuxfs", "kernel_max", "policy", "init", "plan", "exit"} {
+			if _, ok := doc[k]; !ok {
+				t.Errorf("no %q in %s", k, out)
+			}
+		}
+		if tcode, _, _ := m.run("status", "--root", m.root, "--selinuxfs", t.TempDir()); tcode != code {
+			t.Errorf("%q: table exit %d, JSON exit %d", tc.config, tcode, code)
+		}
 	}
 }
