@@ -1,6 +1,7 @@
 // Package logging builds nsinit's zap logger: a console (or JSON) encoder on one file
 // (stderr, the console of a booting machine or the runtime's log of a container), no
-// timestamps (the console, the kernel log and the runtime add their own), no sampling
+// timestamps on the console (the kernel log and the runtime add their own) and the usual
+// keys in JSON (level, ts, logger, msg, then the fields, as log collectors expect), no sampling
 // (an init must never drop a line) and a Sync that tolerates terminals.
 package logging
 
@@ -23,6 +24,14 @@ type Format string
 const (
 	Console Format = "console"
 	JSON    Format = "json"
+)
+
+// The keys of a JSON record; every record has them, then its fields.
+const (
+	LevelKey   = "level"
+	TimeKey    = "ts"
+	NameKey    = "logger"
+	MessageKey = "msg"
 )
 
 // ParseFormat accepts "console" or "json".
@@ -66,7 +75,9 @@ func New(w io.Writer, format Format, lvl zapcore.Level) *zap.Logger {
 	cfg.StacktraceKey = ""
 	var enc zapcore.Encoder
 	if format == JSON {
+		cfg.LevelKey, cfg.TimeKey, cfg.NameKey, cfg.MessageKey = LevelKey, TimeKey, NameKey, MessageKey
 		cfg.EncodeLevel = zapcore.LowercaseLevelEncoder
+		cfg.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 		enc = zapcore.NewJSONEncoder(cfg)
 	} else {
 		enc = zapcore.NewConsoleEncoder(cfg)
