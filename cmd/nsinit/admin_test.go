@@ -252,3 +252,28 @@ func TestStatusJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsSayWhatToDo: a missing policy names the file and the fix, a missing config is
+// not silently replaced by a default policy, and each message has one prefix.
+func TestErrorsSayWhatToDo(t *testing.T) {
+	empty := t.TempDir()
+	missing := filepath.Join(empty, "contexts/files/file_contexts")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"relabel", "-n", "-r", empty}, []string{filepath.Join(empty, "etc/selinux/config") + " does not exist", "pass --file-contexts FILE or --policy-root DIR"}},
+		{[]string{"relabel", "-n", "--policy-root", empty, "-r", empty}, []string{missing, "install the policy package"}},
+		{[]string{"lookup", "-P", empty, "/etc"}, []string{missing, "install the policy package"}},
+	} {
+		_, errs, code := runCmd("", tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%q: stderr %q lacks %q", tc.args, errs, w)
+			}
+		}
+		if code != exitcode.Failure || strings.Count(errs, "nsinit") != 1 || strings.Contains(errs, ": relabel:") {
+			t.Errorf("%q: %d %q", tc.args, code, errs)
+		}
+	}
+}

@@ -120,6 +120,9 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		l := config.Layout{Dir: f.policyRoot}
 		if f.policyRoot == "" {
 			c, err := config.Load("/")
+			if err == nil && !c.Found {
+				err = fmt.Errorf("%s does not exist, so no policy is named; pass --file-contexts FILE or --policy-root DIR", c.Path)
+			}
 			if err != nil {
 				fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
 				return exitcode.Failure
@@ -130,7 +133,7 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 	}
 	h, err := fcontext.Load(fc)
 	if err != nil {
-		fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
+		fmt.Fprintln(e.Stderr, "nsinit lookup:", fileContextsError(err))
 		return exitcode.Failure
 	}
 	w := bufio.NewWriterSize(e.Stdout, 64<<10)

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -158,6 +160,9 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 		l := config.Layout{Dir: f.policyRoot}
 		if f.policyRoot == "" {
 			c, err := config.Load(f.root)
+			if err == nil && !c.Found {
+				err = fmt.Errorf("%s does not exist, so no policy is named; pass --file-contexts FILE or --policy-root DIR", c.Path)
+			}
 			if err != nil {
 				fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
 				return exitcode.Failure
@@ -171,7 +176,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 	}
 	lab, err := relabel.LoadFileContexts(fc)
 	if err != nil {
-		fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
+		fmt.Fprintln(e.Stderr, "nsinit relabel:", fileContextsError(err))
 		return exitcode.Failure
 	}
 	ct, err := relabel.LoadCustomizableTypes(types)
@@ -235,8 +240,19 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 	case errors.Is(err, relabel.ErrIncomplete):
 		return exitcode.Failure
 	}
-	fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
+	// One prefix: relabel.Run's errors name their package, the command already does.
+	fmt.Fprintln(e.Stderr, "nsinit relabel:", strings.TrimPrefix(err.Error(), "relabel: "))
 	return exitcode.Failure
+}
+
+// fileContextsError says what to do when file_contexts cannot be loaded: a missing file
+// means no policy is installed there.
+func fileContextsError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "relabel: ")
+	if errors.Is(err, fs.ErrNotExist) {
+		msg += "; install the policy package (e.g. selinux-policy-default) or pass --file-contexts FILE or --policy-root DIR"
+	}
+	return msg
 }
 
 // verboseWriter turns the report's JSON lines into setfiles -v lines ("Relabeled PATH
