@@ -13,7 +13,7 @@ import (
 
 // version and commit are set by release builds (scripts/release.sh):
 //
-//	go build -ldflags "-X main.version=v1.2.0 -X main.commit=0123abc..." ./cmd/nsinit
+//	go build -ldflags "-X main.version=v0.1.0 -X main.commit=0123abc..." ./cmd/nsinit
 //
 // When they are empty, buildVersion falls back to what the Go toolchain recorded.
 var version, commit string
@@ -75,8 +75,8 @@ toolchain and platform that built it. Release builds (scripts/release.sh) stamp 
 "unknown".
 
 Examples:
-  nsinit version            nsinit v1.2.0 (commit 0123abc..., go1.26.8 linux/amd64)
-  nsinit version --short    v1.2.0`,
+  nsinit version            nsinit v0.1.0 (commit 0123abc..., go1.26.8 linux/amd64)
+  nsinit version --short    v0.1.0`,
 		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			short := fs.Bool("short", false, "print the version only")
 			return func(e *env, args []string) int {
