@@ -277,3 +277,21 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestOneSummary: the relabel summary appears once: on a terminal that shows the log's
+// summary line the command prints none of its own; -q prints none at all.
+func TestOneSummary(t *testing.T) {
+	for _, tc := range []struct {
+		quiet, sameTerminal, infoLogged, want bool
+	}{
+		{false, false, true, true}, // stdout to a file or pipe: the line scripts read
+		{false, true, true, false}, // one terminal: the log's line is the summary
+		{false, true, false, true}, // --log-level warn: the command's line is the only one
+		{true, false, true, false}, // -q
+		{true, true, false, false}, // -q on a terminal
+	} {
+		if got := printSummary(tc.quiet, tc.sameTerminal, tc.infoLogged); got != tc.want {
+			t.Errorf("%+v: %v", tc, got)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"go.uber.org/zap/zapcore"
 
 	"golang.org/x/sys/unix"
 
@@ -222,7 +223,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 	if f.dryRun {
 		verb = "would relabel"
 	}
-	if !f.quiet {
+	if printSummary(f.quiet, isTerminal(summary) && isTerminal(e.Stderr), log.Core().Enabled(zapcore.InfoLevel)) {
 		fmt.Fprintf(summary, "%s %d of %d objects (unchanged %d, no match %d, customized %d, skipped %d, not writable %d, conflicts %d, errors %d) in %s\n",
 			verb, s.Relabeled, s.Seen, s.Unchanged, s.NoMatch, s.Customized, s.Skipped, s.NotWritable, s.Conflicts, s.Errors, s.Duration.Round(1e6))
 	}
@@ -253,6 +254,13 @@ func fileContextsError(err error) string {
 		msg += "; install the policy package (e.g. selinux-policy-default) or pass --file-contexts FILE or --policy-root DIR"
 	}
 	return msg
+}
+
+// printSummary says whether the command prints its summary line: not with -q, and not when
+// it would land on the terminal that already shows the relabel's own summary log line
+// (info level), so that a terminal shows one summary.
+func printSummary(quiet, sameTerminal, infoLogged bool) bool {
+	return !quiet && !(sameTerminal && infoLogged)
 }
 
 // verboseWriter turns the report's JSON lines into setfiles -v lines ("Relabeled PATH
