@@ -295,3 +295,19 @@ func TestOneSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpEverywhere: --help (and -h) after every command word, also after an operand
+// such as policy's "inspect", prints the command's usage on standard output and exits 0.
+func TestHelpEverywhere(t *testing.T) {
+	cases := [][]string{{"policy", "inspect", "--help"}, {"policy", "inspect", "-h"}, {"relabel", "-nv", "--help"}}
+	for _, c := range sortedCommands() {
+		cases = append(cases, []string{c.Name, "--help"})
+	}
+	for _, args := range cases {
+		m := newFakeMachine(t)
+		code, out, errs := m.run(args...)
+		if code != exitcode.OK || !strings.HasPrefix(out, "Usage: nsinit "+args[0]) || errs != "" || len(m.relabels)+len(m.execs) != 0 {
+			t.Errorf("%q: %d %q %q", args, code, out[:min(len(out), 60)], errs)
+		}
+	}
+}
