@@ -311,3 +311,35 @@ func TestHelpEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestEmergencyAsJSON: with --log-format json every line the bring-up writes to standard
+// error is a JSON record, the emergency lines included (they were plain text in the
+// stream); with the console format they stay plain.
+func TestEmergencyAsJSON(t *testing.T) {
+	for _, format := range []string{"json", "console"} {
+		m := newFakeMachine(t)
+		m.pid1 = true
+		os.WriteFile(filepath.Join(m.root, "etc/selinux/config"), []byte("SELINUX=enforcing\nSELINUXTYPE=default\n"), 0o644)
+		code, _, errs := m.run("--log-format", format, "--root", m.root)
+		if code != exitcode.FailClosed || len(m.execs) != 0 {
+			t.Fatalf("%s: exit %d, %d execs\n%s", format, code, len(m.execs), errs)
+		}
+		emergencies := 0
+		for _, l := range strings.Split(strings.TrimSpace(errs), "\n") {
+			var rec map[string]any
+			isJSON := json.Unmarshal([]byte(l), &rec) == nil
+			if format == "json" && !isJSON {
+				t.Errorf("json: plain line %q", l)
+			}
+			if strings.Contains(l, "emergency: ") {
+				emergencies++
+				if plain := strings.HasPrefix(l, "nsinit: emergency: "); plain == (format == "json") {
+					t.Errorf("%s: emergency line %q", format, l)
+				}
+			}
+		}
+		if emergencies < 2 {
+			t.Errorf("%s: %d emergency lines in\n%s", format, emergencies, errs)
+		}
+	}
+}

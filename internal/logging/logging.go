@@ -6,6 +6,7 @@
 package logging
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -89,4 +90,42 @@ func New(w io.Writer, format Format, lvl zapcore.Level) *zap.Logger {
 	ws = zapcore.Lock(ws)
 	core := zapcore.NewCore(enc, ws, zap.NewAtomicLevelAt(lvl))
 	return zap.New(core, zap.ErrorOutput(ws)).Named("nsinit")
+}
+
+// maxLine bounds what LineWriter holds of a line before it logs it anyway.
+const maxLine = 64 << 10
+
+// LineWriter returns a writer that logs each line written to it as one record at level
+// error, without its "nsinit: " prefix (the record names its logger). It lets messages
+// meant for a console — the bring-up's "nsinit: emergency: …" lines — go into a JSON log
+// as JSON records instead of plain text in the middle of the stream. A line longer than
+// 64 KiB is logged in pieces; nothing is held past a newline.
+func LineWriter(log *zap.Logger) io.Writer { return &lineWriter{log: log} }
+
+type lineWriter struct {
+	log     *zap.Logger
+	partial []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, p...)
+			if len(w.partial) >= maxLine {
+				w.emit()
+			}
+			break
+		}
+		w.partial = append(w.partial, p[:i]...)
+		p = p[i+1:]
+		w.emit()
+	}
+	return n, nil
+}
+
+func (w *lineWriter) emit() {
+	w.log.Error(strings.TrimPrefix(string(w.partial), "nsinit: "))
+	w.partial = w.partial[:0]
 }

@@ -31,3 +31,27 @@ func TestJSONKeys(t *testing.T) {
 		t.Errorf("console %q", got)
 	}
 }
+
+// TestLineWriter: each line, however it is split across writes, becomes one JSON record at
+// level error without the "nsinit: " prefix; a line longer than maxLine is cut, not held.
+func TestLineWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := LineWriter(New(&b, JSON, zapcore.InfoLevel))
+	for _, p := range []string{"nsinit: emergency: enforcing mode requested but", " failed\nnsinit: emergency: the init was NOT ", "started.\n"} {
+		if n, err := w.Write([]byte(p)); n != len(p) || err != nil {
+			t.Fatalf("write: %d %v", n, err)
+		}
+	}
+	w.Write([]byte(strings.Repeat("x", maxLine+10)))
+	var msgs []string
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["level"] != "error" {
+			t.Fatalf("record %q: %v", l, err)
+		}
+		msgs = append(msgs, rec["msg"].(string))
+	}
+	if len(msgs) != 3 || msgs[0] != "emergency: enforcing mode requested but failed" || msgs[1] != "emergency: the init was NOT started." || len(msgs[2]) < maxLine {
+		t.Errorf("records %q", msgs)
+	}
+}
