@@ -9,15 +9,35 @@ FUZZTIME ?= 5s
 # staticcheck, pinned: `go run` fetches it through the module proxy into the module cache.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOFILES := $(shell find cmd internal test -name '*.go' 2>/dev/null) go.mod go.sum
+# The version `nsinit --version` and the man page show: the tag vMAJOR.MINOR.PATCH, with
+# -N-gHASH after it on later commits and -dirty for a changed tree; a bare commit hash while
+# the repository has no tag (git describe's fallback).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+# make install: the binary in $(DESTDIR)$(SBINDIR), the page in $(DESTDIR)$(MANDIR)/man8.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
 
-.PHONY: all build test unit lint fuzz-smoke provision demo clean bench release man
+.PHONY: all build test unit lint fuzz-smoke provision demo clean bench release man install bin/nsinit
 
 all: build
 
-## build: the static nsinit binary in bin/nsinit
+## build: the static nsinit binary in bin/nsinit, stamped with $(VERSION) (always rebuilt:
+## the version moves with the commit; Go's build cache makes an unchanged build instant)
 build: bin/nsinit
-bin/nsinit: $(GOFILES)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/nsinit
+bin/nsinit:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)' -o $@ ./cmd/nsinit
+
+## install: bin/nsinit to $(DESTDIR)$(SBINDIR) and its generated nsinit(8) to
+## $(DESTDIR)$(MANDIR)/man8 (PREFIX=/usr/local; DESTDIR for staging and packages)
+install: build
+	install -D -m 0755 bin/nsinit $(DESTDIR)$(SBINDIR)/nsinit
+	mkdir -p $(DESTDIR)$(MANDIR)/man8
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) bin/nsinit man >$(DESTDIR)$(MANDIR)/man8/nsinit.8.tmp
+	mv $(DESTDIR)$(MANDIR)/man8/nsinit.8.tmp $(DESTDIR)$(MANDIR)/man8/nsinit.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/nsinit.8
 
 ## provision: apt packages, Debian's kernel, Debian's built policy, a debootstrap tree
 provision:

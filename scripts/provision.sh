@@ -40,7 +40,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 APT_PKGS="qemu-system-x86 cpio e2fsprogs busybox-static selinux-utils policycoreutils \
 semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace \
-podman runc catatonit"
+podman runc catatonit man-db"
 
 log() { echo "provision: $*" >&2; }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
+	"github.com/nsinit/nsinit/internal/logging"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/sigpolicy"
 	"github.com/nsinit/nsinit/internal/supervise"
@@ -110,6 +111,10 @@ func runBringUp(e *env, f *bringUpFlags) int {
 	o.Args, o.Words = f.command, f.words
 	o.Log = log
 	o.Console = e.Stderr
+	if format, _ := logging.ParseFormat(f.log.format); format == logging.JSON {
+		// One stream, one format: the emergency lines as JSON records too.
+		o.Console = logging.LineWriter(log)
+	}
 	if f.supervise {
 		o.Supervise = &f.sup
 	} else if f.sup.ProcessGroup || f.sup.Grace != 0 {

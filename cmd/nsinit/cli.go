@@ -203,6 +203,13 @@ func runCommand(e *env, c *command, args []string) int {
 		}
 		return usageError(e, c, parseError(fs, err))
 	}
+	if v, _ := fs.GetBool(versionFlag); v {
+		if machine {
+			return usageError(e, c, "--version given to the machine's PID 1")
+		}
+		writeVersion(e.Stdout, false)
+		return exitcode.OK
+	}
 	if words, _ := splitAtDash(fs); c.Name == bringUp && !machine && len(words) > 0 {
 		return usageError(e, c, fmt.Sprintf("unexpected %q before --: only the machine's PID 1 passes words to the init; name the init after -- (nsinit boot -- /sbin/init ARGS...)%s",
 			words[0], commandHint(args, words[0])))
@@ -228,6 +235,10 @@ func usageError(e *env, c *command, msg string) int {
 // noCommand reports a command line without a command word outside PID 1, with the
 // command it probably meant.
 func noCommand(e *env, args []string) int {
+	if len(args) == 1 && args[0] == "--"+versionFlag {
+		writeVersion(e.Stdout, false)
+		return exitcode.OK
+	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		c := commands[bringUp]
 		fs := newFlagSet(flagSetName(c))

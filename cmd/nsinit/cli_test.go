@@ -157,16 +157,17 @@ func TestArgumentOrder(t *testing.T) {
 	}{
 		"boot": {[]unit{flagUnit("--root", "/img"), flagUnit("--mode=permissive"), flagUnit("--supervise"), flagUnit("--grace", "5s"), flagUnit("--jobs", "3")},
 			[]string{"/bin/app", "--mode", "enforcing", "--process-group"}},
-		"relabel": {[]unit{flagUnit("--root", "B"), flagUnit("--file-contexts", "FC"), operand("B/usr/sbin"), flagUnit("--dry-run"), flagUnit("--exclude", "B/x"), operand("B/etc")},
+		"relabel": {[]unit{flagUnit("-r", "B"), flagUnit("--file-contexts", "FC"), operand("B/usr/sbin"), flagUnit("-nvF"), flagUnit("--exclude", "B/x"), operand("B/etc")},
 			[]string{"--force", "-x"}},
-		"lookup": {[]unit{flagUnit("--file-contexts", "FC"), operand("/etc/shadow"), flagUnit("--mode", "file"), operand("/usr/bin")},
+		"lookup": {[]unit{flagUnit("-f", "FC"), operand("/etc/shadow"), flagUnit("-m", "file"), operand("/usr/bin"), flagUnit("-nV")},
 			[]string{"--batch", "--mode"}},
 		"status": {[]unit{flagUnit("--root", "/img"), flagUnit("--proc", "/p"), flagUnit("--mode", "enforcing"), flagUnit("--selinuxfs=/s")},
 			[]string{"--root"}},
 		"policy": {[]unit{operand("inspect"), flagUnit("--kernel-max", "33"), flagUnit("--selinuxfs", "/s"), operand("f1"), operand("f2")},
 			[]string{"--kernel-max=1"}},
-		"version": {[]unit{flagUnit("--short")}, []string{"--short"}},
-		"man":     {nil, []string{"--help"}},
+		"version":    {[]unit{flagUnit("--short")}, []string{"--short"}},
+		"getenforce": {[]unit{flagUnit("--root", "/img"), flagUnit("--selinuxfs=/s")}, []string{"--root"}},
+		"man":        {nil, []string{"--help"}},
 	}
 	for _, c := range sortedCommands() {
 		tc, ok := table[c.Name]

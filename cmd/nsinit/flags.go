@@ -23,8 +23,12 @@ func newFlagSet(name string) *pflag.FlagSet {
 	fs.SetInterspersed(true)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	fs.Bool(versionFlag, false, "print nsinit's version and exit")
 	return fs
 }
+
+// versionFlag is the flag every command accepts (--version), as GNU tools do.
+const versionFlag = "version"
 
 // splitAtDash returns the operands of a parsed fs that came before "--" and those after it
 // (nil when there was no "--").

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
@@ -18,18 +20,18 @@ import (
 // lookupFlags are the flags of `nsinit lookup`.
 type lookupFlags struct {
 	fileContexts, policyRoot, mode string
-	batch                          bool
+	batch, verify, noPath          bool
 }
 
 func init() {
 	register(&command{
 		Name:     "lookup",
-		Synopsis: "nsinit lookup [--file-contexts FILE | --policy-root DIR] [--mode MODE] PATH...\n       nsinit lookup --file-contexts FILE --batch < KEYS",
+		Synopsis: "nsinit lookup [-f FILE | -P DIR] [-m MODE] [-V] [-n] [-N] PATH...\n       nsinit lookup --file-contexts FILE --batch < KEYS",
 		Summary:  "print the context file_contexts assigns to paths, like matchpathcon",
 		Help: `lookup prints the SELinux context that file_contexts assigns to each PATH, with
 libselinux's rules (selabel_lookup, file backend, as in libselinux 3.4-3.7): the path is a
-lookup key, not a file on disk, so it need not exist; "//" collapses and one trailing "/"
-is dropped; the aliases of file_contexts.subs and .subs_dist apply; literal entries beat
+lookup key, so it need not exist; "//" collapses and one trailing "/" is dropped (also
+from the PATH printed, as matchpathcon does); the aliases of file_contexts.subs and .subs_dist apply; literal entries beat
 regular expressions; later inputs (.homedirs, then .local) and later lines win; an entry
 with a file type only applies to that type. One line per PATH:
 
@@ -37,9 +39,17 @@ with a file type only applies to that type. One line per PATH:
 
 <<none>> means no entry matches, or the winning entry is <<none>> (leave the file alone).
 
---mode gives the file type for every PATH, as matchpathcon -m takes it: file, dir, lnk,
-chr, blk, sock, fifo, or an octal st_mode such as 0100644. Without it the type is unknown
-and entries of every type apply.
+The file type decides entries written for one type (-d, --, -l, ...). It is, as
+matchpathcon takes it: --mode (-m) for every PATH: file, dir, lnk, chr, blk, sock, fifo
+(or pipe), or an octal st_mode such as 0100644, 0 for unknown; else, when PATH exists on
+this machine, the type lstat reports; else unknown, and entries of every type apply. Pass
+--mode 0 to look up keys of another image without this machine's files deciding the type.
+
+--verify (-V) compares each PATH's label on disk with file_contexts, as matchpathcon -V:
+"PATH verified." when they agree (the SELinux user aside), else "PATH has context C,
+should be D" and exit status 1; a label that cannot be read prints "PATH error: REASON"
+and stops there with status 1. --no-path (-n) prints the context without PATH. -N is
+accepted for matchpathcon's habit: nsinit never translates MCS levels.
 
 --batch reads "PATH<TAB>OCTAL_ST_MODE" lines from standard input (st_mode with its type
 bits, 0 = unknown type) and writes one answer line per input line, in order, in constant
@@ -52,19 +62,23 @@ file_contexts, e.g. /etc/selinux/default), else from the policy /etc/selinux/con
 Its companions (.homedirs, .local, .subs, .subs_dist and the compiled .bin forms, whichever
 libselinux would pick) are read with it. A malformed file fails with FILE:LINE and the
 reason. Exit status: 0 on success (also when paths have no label), 1 when file_contexts
-cannot be loaded or batch input is malformed, 2 for bad usage.
+cannot be loaded, batch input is malformed or --verify found a mismatch, 2 for bad usage.
 
 Examples:
   nsinit lookup /etc/shadow /usr/bin/passwd
+  nsinit lookup -V /etc/shadow                         matchpathcon -V /etc/shadow
   nsinit lookup --policy-root /mnt/img/etc/selinux/default --mode dir /home/alice
   find /srv -printf '%p\t0\n' | nsinit lookup --file-contexts \
       /etc/selinux/default/contexts/files/file_contexts --batch      (0: type unknown)`,
 		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			f := &lookupFlags{}
-			fs.StringVar(&f.fileContexts, "file-contexts", "", "the file_contexts `FILE` to use")
-			fs.StringVar(&f.policyRoot, "policy-root", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts")
-			fs.StringVar(&f.mode, "mode", "", "file type of every PATH: file, dir, lnk, chr, blk, sock, fifo or an octal st_mode (default: unknown)")
+			fs.StringVarP(&f.fileContexts, "file-contexts", "f", "", "the file_contexts `FILE` to use (matchpathcon -f)")
+			fs.StringVarP(&f.policyRoot, "policy-root", "P", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts (matchpathcon -P)")
+			fs.StringVarP(&f.mode, "mode", "m", "", "file type of every PATH: file, dir, lnk, chr, blk, sock, fifo (or pipe) or an octal st_mode, 0 for unknown (default: lstat's when PATH exists, else unknown; matchpathcon -m)")
 			fs.BoolVar(&f.batch, "batch", false, "read PATH<TAB>OCTAL_ST_MODE lines from stdin instead of PATH arguments")
+			fs.BoolVarP(&f.verify, "verify", "V", false, "compare each PATH's label on disk with file_contexts: \"PATH verified.\" or \"PATH has context C, should be D\"; exit 1 on a mismatch (matchpathcon -V)")
+			fs.BoolVarP(&f.noPath, "no-path", "n", false, "print the context only, not PATH and a tab (matchpathcon -n)")
+			fs.BoolP("raw", "N", false, "print raw contexts: nsinit never translates MCS levels, so this is always so (matchpathcon -N)")
 			return func(e *env, args []string) int { return runLookup(e, f, args) }
 		},
 	})
@@ -84,12 +98,18 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		return usage("--batch reads paths from stdin: no PATH arguments")
 	case f.batch && f.mode != "":
 		return usage("--batch takes each mode from its input line: no --mode")
+	case f.batch && (f.verify || f.noPath):
+		return usage("--batch writes PATH<TAB>CONTEXT lines: no --verify or --no-path")
 	case !f.batch && len(args) == 0:
 		return usage("no PATH given (see --help)")
 	}
 	var mode uint32
 	if f.mode != "" {
-		m, err := fcontext.ParseMode(f.mode)
+		name := f.mode
+		if name == "pipe" { // matchpathcon's name for a fifo
+			name = "fifo"
+		}
+		m, err := fcontext.ParseMode(name)
 		if err != nil {
 			return usage(err.Error())
 		}
@@ -100,6 +120,9 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		l := config.Layout{Dir: f.policyRoot}
 		if f.policyRoot == "" {
 			c, err := config.Load("/")
+			if err == nil && !c.Found {
+				err = fmt.Errorf("%s does not exist, so no policy is named; pass --file-contexts FILE or --policy-root DIR", c.Path)
+			}
 			if err != nil {
 				fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
 				return exitcode.Failure
@@ -110,15 +133,30 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 	}
 	h, err := fcontext.Load(fc)
 	if err != nil {
-		fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
+		fmt.Fprintln(e.Stderr, "nsinit lookup:", fileContextsError(err))
 		return exitcode.Failure
 	}
 	w := bufio.NewWriterSize(e.Stdout, 64<<10)
+	status := exitcode.OK
 	if f.batch {
 		err = lookupBatch(h, e.Stdin, w)
 	} else {
 		for _, p := range args {
-			writeAnswer(w, h, p, mode)
+			p, m := lookupArg(p, f.mode != "", mode)
+			if !f.verify {
+				writeAnswer(w, h, p, m, !f.noPath)
+				continue
+			}
+			ok, verr := verifyLabel(w, h, p, m)
+			if verr != nil {
+				// matchpathcon stops at the first label it cannot read.
+				fmt.Fprintf(w, "%s error: %s\n", p, describeErrno(verr))
+				status = exitcode.Failure
+				break
+			}
+			if !ok {
+				status = exitcode.Failure
+			}
 		}
 	}
 	if ferr := w.Flush(); err == nil && ferr != nil {
@@ -128,17 +166,92 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
 		return exitcode.Failure
 	}
-	return exitcode.OK
+	return status
 }
 
-// writeAnswer writes "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>".
-func writeAnswer(w *bufio.Writer, h *fcontext.Handle, path string, mode uint32) {
+// lookupArg returns the lookup key and mode for a PATH argument as matchpathcon forms
+// them: one trailing "/" is dropped (except from "/"), and unless a mode was given the
+// type is lstat's when the path exists, else unknown.
+func lookupArg(path string, given bool, mode uint32) (string, uint32) {
+	if len(path) > 1 && strings.HasSuffix(path, "/") {
+		path = path[:len(path)-1]
+	}
+	if !given {
+		var st unix.Stat_t
+		if unix.Lstat(path, &st) == nil {
+			mode = st.Mode
+		}
+	}
+	return path, mode
+}
+
+// verifyLabel writes matchpathcon -V's line for path: "PATH verified." when its label on
+// disk equals file_contexts' (the SELinux user aside, as selinux_file_context_cmp
+// compares), else "PATH has context C, should be D" (D may be <<none>>). err is the
+// failure to read the label.
+func verifyLabel(w *bufio.Writer, h *fcontext.Handle, path string, mode uint32) (bool, error) {
+	cur, err := getLabel(path)
+	if err != nil {
+		return false, err
+	}
+	want, ok := h.Lookup(path, mode)
+	if ok && withoutUser(cur) == withoutUser(want) {
+		fmt.Fprintf(w, "%s verified.\n", path)
+		return true, nil
+	}
+	if !ok {
+		want = "<<none>>"
+	}
+	fmt.Fprintf(w, "%s has context %s, should be %s\n", path, cur, want)
+	return false, nil
+}
+
+// getLabel reads path's security.selinux without following a symlink, without its NUL.
+func getLabel(path string) (string, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Lgetxattr(path, "security.selinux", buf)
+		if errors.Is(err, unix.ERANGE) && len(buf) < 1<<16 {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSuffix(string(buf[:n]), "\x00"), nil
+	}
+}
+
+// withoutUser is a context from its role on: selinux_file_context_cmp ignores the user.
+func withoutUser(ctx string) string {
+	if i := strings.IndexByte(ctx, ':'); i >= 0 {
+		return ctx[i:]
+	}
+	return ctx
+}
+
+// describeErrno is strerror's text for an errno, as C tools print it ("No data
+// available"), and the error's own text otherwise.
+func describeErrno(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// writeAnswer writes "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>" (the context alone
+// without withPath).
+func writeAnswer(w *bufio.Writer, h *fcontext.Handle, path string, mode uint32, withPath bool) {
 	ctx, ok := h.Lookup(path, mode)
 	if !ok {
 		ctx = "<<none>>"
 	}
-	w.WriteString(path)
-	w.WriteByte('\t')
+	if withPath {
+		w.WriteString(path)
+		w.WriteByte('\t')
+	}
 	w.WriteString(ctx)
 	w.WriteByte('\n')
 }
@@ -170,7 +283,7 @@ func lookupBatch(h *fcontext.Handle, in io.Reader, w *bufio.Writer) error {
 		if perr != nil {
 			return fmt.Errorf("stdin line %d: %w", n, perr)
 		}
-		writeAnswer(w, h, path, mode)
+		writeAnswer(w, h, path, mode, true)
 		if err != nil {
 			return nil
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
@@ -49,7 +51,7 @@ func TestLookupArgs(t *testing.T) {
 		{[]string{"--file-contexts", fc, "/", "/usr/bin/ls", "/tmp/x", "/etc"},
 			"/\tsystem_u:object_r:root_t:s0\n/usr/bin/ls\tsystem_u:object_r:bin_t:s0\n/tmp/x\t<<none>>\n/etc\tsystem_u:object_r:default_t:s0\n"},
 		{[]string{"--policy-root", dir, "--mode", "dir", "/usr/bin/", "/bin//ls"},
-			"/usr/bin/\tsystem_u:object_r:usr_t:s0\n/bin//ls\tsystem_u:object_r:usr_t:s0\n"},
+			"/usr/bin\tsystem_u:object_r:usr_t:s0\n/bin//ls\tsystem_u:object_r:usr_t:s0\n"},
 		{[]string{"--file-contexts", fc, "--mode", "0100644", "/bin/ls"}, "/bin/ls\tsystem_u:object_r:bin_t:s0\n"},
 		{[]string{"--file-contexts", fc, "--mode", "file", "relative"}, "relative\t<<none>>\n"},
 	} {
@@ -124,5 +126,86 @@ func TestLookupBatchMatchesLibselinux(t *testing.T) {
 			}
 		}
 		t.Fatalf("outputs differ in length: %d vs %d lines", len(g), len(w))
+	}
+}
+
+// setLabel writes path's security.selinux (root; the filesystem need not know SELinux).
+func setLabel(t *testing.T, path, ctx string) {
+	t.Helper()
+	if err := unix.Lsetxattr(path, "security.selinux", append([]byte(ctx), 0), 0); err != nil {
+		t.Fatalf("lsetxattr %s: %v", path, err)
+	}
+}
+
+// TestLookupMatchesMatchpathcon runs Debian's matchpathcon and nsinit lookup with the same
+// flags on the same paths and wants the same output and exit status: the type from lstat
+// when the path exists (a directory, a file, a missing path against entries of one type),
+// -m (file, pipe), -n, -N, -f, -P, and -V (verified, a wrong type, an MCS range that
+// differs, a user that differs, no label, <<none>>), which needs keys that are real paths:
+// a directory under /srv, labelled var_t by Debian's policy.
+func TestLookupMatchesMatchpathcon(t *testing.T) {
+	testutil.RequireRoot(t)
+	mpc := testutil.RequireTool(t, "matchpathcon")
+	pol := testutil.DebianPolicyDir(t)
+	tmp := t.TempDir()
+	for _, d := range []string{"d", "l"} {
+		os.Mkdir(filepath.Join(tmp, d), 0o755)
+	}
+	for _, f := range []string{"f", "g", "n"} {
+		os.WriteFile(filepath.Join(tmp, f), nil, 0o644)
+	}
+	os.Symlink("f", filepath.Join(tmp, "s"))
+	fc := filepath.Join(tmp, "fc")
+	os.WriteFile(fc, []byte(tmp+"/d\t-d\tsystem_u:object_r:dir_t:s0\n"+tmp+"(/.*)?\tsystem_u:object_r:any_t:s0\n"+
+		tmp+"/[fs]\t--\tsystem_u:object_r:file_t:s0\n"+tmp+"/s\t-l\tsystem_u:object_r:link_t:s0\n"+tmp+"/n\t<<none>>\n"+
+		tmp+"/(g|missing)\t-d\tsystem_u:object_r:dir_t:s0\n"), 0o644) // g is a file: lstat decides
+	srv, err := os.MkdirTemp("/srv", "nsinit-lookup-test.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(srv) })
+	for name, ctx := range map[string]string{
+		"ok": "system_u:object_r:var_t:s0", "type": "system_u:object_r:etc_t:s0",
+		"mcs": "system_u:object_r:var_t:s0:c1", "user": "unconfined_u:object_r:var_t:s0", "none": "",
+	} {
+		p := filepath.Join(srv, name)
+		os.WriteFile(p, nil, 0o644)
+		if ctx != "" {
+			setLabel(t, p, ctx)
+		}
+	}
+	setLabel(t, filepath.Join(tmp, "g"), "system_u:object_r:var_t:s0")
+	j := func(names ...string) []string {
+		var ps []string
+		for _, n := range names {
+			ps = append(ps, filepath.Join(srv, n))
+		}
+		return ps
+	}
+	in := func(names ...string) []string {
+		var ps []string
+		for _, n := range names {
+			ps = append(ps, tmp+"/"+n)
+		}
+		return ps
+	}
+	for _, args := range [][]string{
+		append([]string{"-f", fc}, in("d", "d/", "f", "g", "s", "n", "missing", "l")...),
+		append([]string{"-f", fc, "-n"}, in("d", "n", "f")...),
+		append([]string{"-f", fc, "-m", "file"}, in("d", "missing")...),
+		append([]string{"-f", fc, "-m", "pipe", "-N"}, in("f")...),
+		{"-P", pol, "/etc/passwd", "/tmp", "/srv/x", "/root", "/nonexistent/for/sure"},
+		append([]string{"-P", pol, "-V"}, j("ok", "type", "mcs", "user")...),
+		append([]string{"-P", pol, "-V"}, j("ok")...),
+		append([]string{"-P", pol, "-V", "-n"}, j("type")...),
+		append([]string{"-P", pol, "-V"}, j("user", "none", "ok")...),
+		append([]string{"-P", pol, "-V"}, in("g")...),
+	} {
+		cmd := exec.Command(mpc, args...)
+		want, _ := cmd.Output()
+		got, errs, code := runCmd("", append([]string{"lookup"}, args...)...)
+		if got != string(want) || code != cmd.ProcessState.ExitCode() {
+			t.Errorf("%q:\nnsinit (%d, stderr %q):\n%s\nmatchpathcon (%d):\n%s", args, code, errs, got, cmd.ProcessState.ExitCode(), want)
+		}
 	}
 }

@@ -22,7 +22,7 @@ func init() {
 		Summary:  "print the nsinit(8) manual page (roff) generated from this binary's commands",
 		Help: `Write the nsinit(8) manual page to standard output, in roff (man(7) macros). It is
 generated from the same command table, help texts and flag definitions that --help prints,
-and the exit statuses of internal/exitcode, so it always matches the binary. The page date
+and exit statuses, so it always matches the binary. The page date
 is taken from SOURCE_DATE_EPOCH when set (reproducible builds), and left out otherwise.
 
 Examples:
@@ -90,16 +90,55 @@ func writeMan(w io.Writer, version, date string) error {
 		m.text(c.Help)
 		m.flags(c)
 	}
+	m.printf(".SH ENVIRONMENT\n")
+	m.items(manEnvironment)
+	m.printf(".SH FILES\n")
+	m.items(manFiles)
 	m.printf(".SH EXIT STATUS\n")
 	for _, c := range exitcode.Codes {
 		m.printf(".TP\n.B %d\n%s\n", c.Status, esc(c.Meaning))
 	}
 	m.printf(".PP\n%s\n", esc(exitcode.SupervisedNote))
+	m.printf(".PP\n%s\n", esc(manCommandStatus))
+	m.printf(".SH EXAMPLES\n")
+	m.items(manExamples)
 	m.printf(".SH SEE ALSO\n")
 	m.printf(".BR selinux (8),\n.BR load_policy (8),\n.BR setfiles (8),\n.BR restorecon (8),\n.BR selinux_config (5),\n.BR systemd-nspawn (1)\n")
 	_, err := io.WriteString(w, m.b.String())
 	return err
 }
+
+// manEnvironment, manFiles and manExamples are the page's ENVIRONMENT, FILES and EXAMPLES:
+// a term, then its text.
+var (
+	manEnvironment = [][2]string{
+		{"NSINIT_MODE", "enforcing, permissive or disabled: the bring-up's mode, over the kernel command line's enforcing= and the config's SELINUX=, under --mode. A value that is none of these is a usage error (exit 2)."},
+		{"SELINUXNS", "set to 1 by a runtime that gave the container its own SELinux namespace (systemd-nspawn --selinux-namespace); one of the signals that the namespace is nsinit's to load a policy into. It is removed from the init's environment."},
+		{"SOURCE_DATE_EPOCH", "the date of the page nsinit man writes (reproducible builds)."},
+	}
+	manFiles = [][2]string{
+		{"/etc/selinux/config", "SELINUX= (the mode) and SELINUXTYPE= (the policy TYPE), read as libselinux reads them; relative to --root."},
+		{"/etc/selinux/TYPE/policy/policy.N", "the binary policy the bring-up loads: the newest N the kernel accepts, or a newer one downgraded in memory when that is proven lossless."},
+		{"/etc/selinux/TYPE/contexts/files/file_contexts", "with .homedirs, .local, .subs, .subs_dist and the compiled .bin forms: the labels of relabel, lookup and the first-boot relabel."},
+		{"/etc/selinux/TYPE/contexts/customizable_types", "types relabel leaves alone without --force."},
+		{"/.autorelabel", "asks for a first-boot relabel (--relabel=auto; \"-F\" in it forces full contexts); removed only after a relabel with no errors, so an interrupted one is redone."},
+		{"/sys/fs/selinux", "the selinuxfs: the bring-up mounts a fresh instance there; status and getenforce read it."},
+		{"/proc/cmdline", "the kernel command line (enforcing=, selinux=, autorelabel), read only as the machine's PID 1."},
+	}
+	manExamples = [][2]string{
+		{"nsinit -- /lib/systemd/systemd", "a container's entrypoint: bring SELinux up in its namespace, then exec systemd."},
+		{"nsinit --supervise -- myapp", "an application container: nsinit stays PID 1, relays signals and reaps."},
+		{"nsinit relabel -nv /etc", "what setfiles -n -v would print for /etc, without writing."},
+		{"nsinit relabel --check -q -r /mnt/img", "in CI: exit 1 and the list when an image's labels are not what its policy says."},
+		{"nsinit lookup -V /etc/shadow", "matchpathcon -V: is the label on disk the policy's?"},
+		{"nsinit status --json", "what the bring-up would do here, for scripts."},
+		{"nsinit getenforce", "Enforcing, Permissive or Disabled."},
+	}
+)
+
+// manCommandStatus is the EXIT STATUS note for the commands other than the bring-up.
+const manCommandStatus = "The other commands exit 0 on success, 1 on failure (relabel --check and lookup -V also " +
+	"when a label differs) and 2 for bad usage; status exits with the status the bring-up would exit with here."
 
 // writeExitCodes prints the exit statuses for --help.
 func writeExitCodes(w io.Writer) {
@@ -114,6 +153,13 @@ func writeExitCodes(w io.Writer) {
 type roff struct{ b strings.Builder }
 
 func (m *roff) printf(format string, args ...any) { fmt.Fprintf(&m.b, format, args...) }
+
+// items writes tagged paragraphs: the term in bold, then its text.
+func (m *roff) items(list [][2]string) {
+	for _, it := range list {
+		m.printf(".TP\n.B %s\n%s\n", esc(it[0]), esc(it[1]))
+	}
+}
 
 // synopsis sets a command's synopsis lines in bold, one output line each.
 func (m *roff) synopsis(s string) {

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		Name:     "status",
-		Synopsis: "nsinit status [--root DIR] [--proc DIR] [--selinuxfs DIR] [--mode MODE] [--kernel-max N] [-- INIT [ARGS...]]",
+		Synopsis: "nsinit status [--json] [--root DIR] [--proc DIR] [--selinuxfs DIR] [--mode MODE] [--kernel-max N] [-- INIT [ARGS...]]",
 		Summary:  "show what the bring-up would decide here: verdict, mode, policy, init and the plan",
 		Help: `Show what the bring-up would decide here, without changing anything: the detection
 verdict with its evidence, the effective mode and where it comes from, the policy file the
@@ -30,12 +30,22 @@ The kernel's maximum policy version comes from --kernel-max, else from the polic
 of the selinuxfs at --selinuxfs; --kernel-max shows the plan for an image meant for another
 kernel.
 
+--json prints the same facts and plan as one JSON object (its schema, versioned by its
+"schema" member, is in docs/admin.md). Exit status, also with --json: the status the
+bring-up would exit with here when its plan stops (3 refused, 4 fail closed, 5 nothing
+to exec, 2 a bad NSINIT_MODE), 1 when etc/selinux/config cannot be read, else 0 (the
+bring-up would hand off, with SELinux or, in permissive or disabled mode, without). For
+the kernel's current mode in one word use nsinit getenforce.
+
 Examples:
   nsinit status
+  nsinit status --json | jq -r .plan.outcome
   nsinit status --root /mnt/image --kernel-max 33     an image, for a kernel accepting ≤ 33`,
 		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			var o boot.Options
 			var kernelMax int
+			var asJSON bool
+			fs.BoolVar(&asJSON, "json", false, "print one JSON object (schema in docs/admin.md) instead of the table")
 			fs.StringVar(&o.Root, "root", "/", "`DIR` holding etc/selinux/config, the policy and the init")
 			fs.StringVar(&o.ProcDir, "proc", "/proc", "`DIR` where procfs is mounted")
 			fs.StringVar(&o.SelinuxfsDir, "selinuxfs", selinuxfs.DefaultDir, "`DIR` of the selinuxfs to report on")
@@ -48,23 +58,31 @@ Examples:
 					return usageError(e, commands["status"], fmt.Sprintf("unexpected arguments %q (name an init after --)", before))
 				}
 				o.Args = after
-				return status(e, o, kernelMax)
+				return status(e, o, kernelMax, asJSON)
 			}
 		},
 	})
 }
 
-// status prints the surveyed facts and the plan; it fails only when the configuration
-// cannot be read.
-func status(e *env, o boot.Options, kernelMax int) int {
-	w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
-	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
-
+// status prints the surveyed facts and the plan (as JSON with asJSON) and returns
+// statusExit's status.
+func status(e *env, o boot.Options, kernelMax int, asJSON bool) int {
 	sys := e.System(o.ProcDir, o.SelinuxfsDir)
 	sys.Getenv = e.Getenv
 	f := boot.Survey(o, sys, kernelMax)
 	plan := boot.Decide(f)
+	code := statusExit(f, plan)
+	if asJSON {
+		if err := writeStatusJSON(e.Stdout, f, plan, o.SelinuxfsDir); err != nil {
+			fmt.Fprintln(e.Stderr, "nsinit status: writing the JSON status:", err)
+			return exitcode.Failure
+		}
+		return code
+	}
+
+	w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 
 	det := f.Detection
 	row("verdict", "%s (%s)", det.Verdict, det.Signal)
@@ -75,10 +93,8 @@ func status(e *env, o boot.Options, kernelMax int) int {
 		row("  reason", "%s", det.Reason)
 	}
 	row("context", "%q", det.Context)
-	code := exitcode.OK
 	if f.ConfigErr != nil {
 		row("config", "ERROR %v", f.ConfigErr)
-		code = exitcode.Failure
 	} else {
 		found := "found"
 		if !f.Config.Found {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -12,7 +13,7 @@ import (
 
 // version and commit are set by release builds (scripts/release.sh):
 //
-//	go build -ldflags "-X main.version=v1.2.0 -X main.commit=0123abc..." ./cmd/nsinit
+//	go build -ldflags "-X main.version=v0.1.0 -X main.commit=0123abc..." ./cmd/nsinit
 //
 // When they are empty, buildVersion falls back to what the Go toolchain recorded.
 var version, commit string
@@ -52,6 +53,16 @@ func buildVersion() (v, c string) {
 	return v, c
 }
 
+// writeVersion prints what `nsinit version` and every command's --version print.
+func writeVersion(w io.Writer, short bool) {
+	v, c := buildVersion()
+	if short {
+		fmt.Fprintln(w, v)
+		return
+	}
+	fmt.Fprintf(w, "nsinit %s (commit %s, %s %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
 func init() {
 	register(&command{
 		Name:     "version",
@@ -64,8 +75,8 @@ toolchain and platform that built it. Release builds (scripts/release.sh) stamp 
 "unknown".
 
 Examples:
-  nsinit version            nsinit v1.2.0 (commit 0123abc..., go1.26.8 linux/amd64)
-  nsinit version --short    v1.2.0`,
+  nsinit version            nsinit v0.1.0 (commit 0123abc..., go1.26.8 linux/amd64)
+  nsinit version --short    v0.1.0`,
 		Setup: func(fs *pflag.FlagSet) func(e *env, args []string) int {
 			short := fs.Bool("short", false, "print the version only")
 			return func(e *env, args []string) int {
@@ -73,12 +84,7 @@ Examples:
 					fmt.Fprintln(e.Stderr, "nsinit version: takes no arguments")
 					return exitcode.Usage
 				}
-				v, c := buildVersion()
-				if *short {
-					fmt.Fprintln(e.Stdout, v)
-				} else {
-					fmt.Fprintf(e.Stdout, "nsinit %s (commit %s, %s %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-				}
+				writeVersion(e.Stdout, *short)
 				return exitcode.OK
 			}
 		},
