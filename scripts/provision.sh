@@ -4,7 +4,7 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase systemd trixie (default: these), and for `make bench` only:
+# Steps: apt kernel policy minbase systemd trixie sid_libselinux (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
@@ -27,13 +27,17 @@
 #                             need to run (libc6, libpcre2-8-0, libsepol2, libaudit1, ...),
 #                             unpacked; bin/setfiles runs trixie's setfiles through its loader;
 #                             versions names the libselinux1 and policycoreutils versions.
+#   sid-libselinux/           Debian sid's libselinux1 3.11 with libpcre2-8-0 and libc6, unpacked
+#                             (not installed): the 3.11 lookup oracle (testutil.SidLibselinuxOracle)
+#                             is built against bookworm's headers and run through sid's loader,
+#                             bin/ld.so-run is that wrapper; versions names the packages.
 #   bigtree/                  debootstrap minbase bookworm + systemd, sshd, gcc, python3, ...
 #                             (>= 20k objects): the larger benchmark tree (scripts/bench).
 set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase systemd trixie}
+STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -219,6 +223,31 @@ step_trixie_bench() {
 	"$root/bin/setfiles" 2>&1 | grep -qi usage || {
 		log "trixie setfiles does not run"; exit 1; }
 	ls "$lib"/libselinux.so.1 "$root/usr/include/selinux/label.h" >/dev/null
+	rm -rf "$a"
+	touch "$root/.done"
+}
+
+# step_sid_libselinux: the 3.11 side of the lookup conformance tests: sid's libselinux1 and what
+# it loads, unpacked, and a wrapper running a program through sid's own loader with sid's
+# libraries first (the program is linked here against bookworm's libselinux: same soname).
+step_sid_libselinux() {
+	[ -f "$CACHE/sid-libselinux/.done" ] && return 0
+	log "fetching sid's libselinux into $CACHE/sid-libselinux"
+	a="$CACHE/sid-libselinux.apt"
+	rm -rf "$CACHE/sid-libselinux" "$a" && mkdir -p "$a/dl"
+	scratch_apt "$a" sid
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download libselinux1/sid libpcre2-8-0/sid libc6/sid)
+	root="$CACHE/sid-libselinux"
+	for d in "$a"/dl/*.deb; do dpkg-deb -x "$d" "$root"; done
+	for d in "$a"/dl/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done | paste -sd, > "$root/versions"
+	lib="$root/usr/lib/x86_64-linux-gnu"
+	mkdir -p "$root/bin"
+	cat > "$root/bin/ld.so-run" <<-EOF
+	#!/bin/sh
+	exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "\$@"
+	EOF
+	chmod +x "$root/bin/ld.so-run"
+	grep -q LIBSELINUX_3.9 "$lib/libselinux.so.1" || { log "sid's libselinux is older than 3.9"; exit 1; }
 	rm -rf "$a"
 	touch "$root/.done"
 }
