@@ -67,45 +67,6 @@ type Handle struct {
 	sem      Semantics
 }
 
-// Semantics names the libselinux release whose lookup rules a Handle follows. The releases
-// differ in one rule only (docs/fcontext.md, "Semantics"): which of several exact (plain
-// literal) specs of one path wins. Both take the exact spec of the latest input that
-// applies (.local over .homedirs over file_contexts); within one input libselinux 3.4
-// takes the last line that applies, 3.9 and later the first (since upstream commit
-// 98110193, "prioritize local literal fcontext definitions"). 3.9 and later also compare
-// exact specs as strings, so a key with a final newline no longer meets "/a" through
-// PCRE's "$".
-type Semantics uint8
-
-const (
-	// Libselinux34 is the rule of libselinux 3.4 to 3.7 (Debian 12): the last line wins.
-	// It is the zero value.
-	Libselinux34 Semantics = iota
-	// Libselinux311 is the rule of libselinux 3.9 to 3.11 (Debian 14, Fedora 43): the
-	// first line wins.
-	Libselinux311
-)
-
-// String returns the release number as the --libselinux flag spells it.
-func (s Semantics) String() string {
-	if s == Libselinux311 {
-		return "3.11"
-	}
-	return "3.4"
-}
-
-// ParseSemantics parses "3.4" or "3.11" (also the other releases each stands for: 3.4 to
-// 3.7, 3.9 to 3.11).
-func ParseSemantics(v string) (Semantics, error) {
-	switch v {
-	case "3.4", "3.5", "3.6", "3.7":
-		return Libselinux34, nil
-	case "3.9", "3.10", "3.11":
-		return Libselinux311, nil
-	}
-	return 0, fmt.Errorf("libselinux semantics %q: want 3.4 (3.4-3.7) or 3.11 (3.9-3.11)", v)
-}
-
 // Options are Load's choices.
 type Options struct {
 	Semantics Semantics
