@@ -19,6 +19,7 @@ import (
 type lookupFlags struct {
 	fileContexts, policyRoot, mode string
 	batch                          bool
+	libselinux                     semanticsFlag
 }
 
 func init() {
@@ -31,7 +32,9 @@ libselinux's rules (selabel_lookup, file backend, as in libselinux 3.4-3.7): the
 lookup key, not a file on disk, so it need not exist; "//" collapses and one trailing "/"
 is dropped; the aliases of file_contexts.subs and .subs_dist apply; literal entries beat
 regular expressions; later inputs (.homedirs, then .local) and later lines win; an entry
-with a file type only applies to that type. One line per PATH:
+with a file type only applies to that type. --libselinux 3.11 follows libselinux 3.9-3.11
+instead, where the first of several exact lines of one path wins; the default, auto, takes
+the release of /usr/lib*/libselinux.so.1 (3.4 or 3.11), else 3.11. One line per PATH:
 
   PATH<TAB>CONTEXT        or        PATH<TAB><<none>>
 
@@ -65,6 +68,7 @@ Examples:
 			fs.StringVar(&f.policyRoot, "policy-root", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts")
 			fs.StringVar(&f.mode, "mode", "", "file type of every PATH: file, dir, lnk, chr, blk, sock, fifo or an octal st_mode (default: unknown)")
 			fs.BoolVar(&f.batch, "batch", false, "read PATH<TAB>OCTAL_ST_MODE lines from stdin instead of PATH arguments")
+			fs.Var(&f.libselinux, "libselinux", "lookup rules of libselinux `3.4|3.11|auto` (auto: the release installed in /)")
 			return func(e *env, args []string) int { return runLookup(e, f, args) }
 		},
 	})
@@ -108,7 +112,7 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		}
 		fc = l.FileContexts()
 	}
-	h, err := fcontext.Load(fc)
+	h, err := loadFileContexts(fc, f.libselinux, "/")
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit lookup:", err)
 		return exitcode.Failure
@@ -129,6 +133,39 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		return exitcode.Failure
 	}
 	return exitcode.OK
+}
+
+// semanticsFlag is a --libselinux value: "3.4", "3.11" (or a release either stands for),
+// or "auto" (also the zero value).
+type semanticsFlag string
+
+func (s *semanticsFlag) String() string {
+	if *s == "" {
+		return "auto"
+	}
+	return string(*s)
+}
+
+func (s *semanticsFlag) Set(v string) error {
+	if v != "auto" {
+		if _, err := fcontext.ParseSemantics(v); err != nil {
+			return err
+		}
+	}
+	*s = semanticsFlag(v)
+	return nil
+}
+
+func (s *semanticsFlag) Type() string { return "release" }
+
+// loadFileContexts loads fc with the lookup rules the --libselinux value names (auto: those
+// of the libselinux installed in the image at root, else the newest).
+func loadFileContexts(fc string, v semanticsFlag, root string) (*fcontext.Handle, error) {
+	sem, _, err := fcontext.SemanticsFor(v.String(), root)
+	if err != nil {
+		return nil, err
+	}
+	return fcontext.LoadOptions(fc, fcontext.Options{Semantics: sem})
 }
 
 // writeAnswer writes "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>".

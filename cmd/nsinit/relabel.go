@@ -26,6 +26,7 @@ type relabelFlags struct {
 	jobs                                          int
 	excludes                                      []string
 	log                                           logFlags
+	libselinux                                    semanticsFlag
 }
 
 func init() {
@@ -82,6 +83,7 @@ Examples:
 			fs.IntVar(&f.jobs, "jobs", 0, "`N` parallel workers (0: one per CPU)")
 			fs.StringArrayVar(&f.excludes, "exclude", nil, "skip the directory `PATH` and everything below it (repeatable; setfiles -e)")
 			fs.StringVar(&f.report, "report", "", "write one JSON line {\"path\",\"from\",\"to\"} per change to `FILE`")
+			fs.Var(&f.libselinux, "libselinux", "lookup rules of libselinux `3.4|3.11|auto` (auto: the release installed in --root)")
 			f.log.bind(fs)
 			return func(e *env, args []string) int { return runRelabel(e, f, args) }
 		},
@@ -124,7 +126,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 			types = l.CustomizableTypes()
 		}
 	}
-	lab, err := relabel.LoadFileContexts(fc)
+	lab, err := loadFileContexts(fc, f.libselinux, f.root)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit relabel:", err)
 		return exitcode.Failure
