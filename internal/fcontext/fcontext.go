@@ -1,11 +1,13 @@
 // Package fcontext answers "which SELinux label does this path get?" from a file_contexts
 // configuration, giving exactly the answers of libselinux's file backend (selabel_lookup with
-// SELABEL_CTX_FILE) in its classic 3.4–3.7 semantics, and much faster.
+// SELABEL_CTX_FILE) in its classic 3.4–3.7 semantics, or in 3.9–3.11's (Semantics), and much
+// faster.
 //
 // Load reads file_contexts and its companions (.homedirs, .local, .subs, .subs_dist), each as
 // text or compiled .bin chosen like libselinux. Lookup normalises the key (collapses "//",
 // drops one trailing "/"), applies the aliases, and returns the context of the winning spec:
-// the last matching spec in libselinux's order, where every spec without regex meta
+// the last matching spec in libselinux's order (3.9–3.11: the first line of the latest
+// input among exact specs of one path), where every spec without regex meta
 // characters comes after every regex spec, and specs are otherwise in input order (base,
 // .homedirs, .local; line order within a file). A spec only takes part when its file type
 // field matches the lookup mode (or either is "any") and, as libselinux ≤ 3.7 does, when its
