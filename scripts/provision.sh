@@ -4,7 +4,7 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase systemd trixie sid_libselinux (default: these), and for `make bench` only:
+# Steps: apt kernel policy minbase systemd trixie sid_libselinux sid_policy (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
@@ -31,13 +31,17 @@
 #                             (not installed): the 3.11 lookup oracle (testutil.SidLibselinuxOracle)
 #                             is built against bookworm's headers and run through sid's loader,
 #                             bin/ld.so-run is that wrapper; versions names the packages.
+#   sid-policy/               Debian sid's selinux-policy-default (refpolicy 2.2026xxxx) built by
+#                             sid's semodule 3.11 in a private root: etc/selinux/default/policy/
+#                             policy.35 and contexts/files/file_contexts{,.homedirs,.subs_dist}
+#                             (no .bin); tools/ holds the unpacked sid tools it was built with.
 #   bigtree/                  debootstrap minbase bookworm + systemd, sshd, gcc, python3, ...
 #                             (>= 20k objects): the larger benchmark tree (scripts/bench).
 set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux}
+STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux sid_policy}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -248,6 +252,61 @@ step_sid_libselinux() {
 	EOF
 	chmod +x "$root/bin/ld.so-run"
 	grep -q LIBSELINUX_3.9 "$lib/libselinux.so.1" || { log "sid's libselinux is older than 3.9"; exit 1; }
+	rm -rf "$a"
+	touch "$root/.done"
+}
+
+# step_sid_policy: sid's refpolicy as its postinst builds it, with sid's semodule run through
+# sid's loader; libsemanage's helpers (the pp compiler, setfiles) are wrappers doing the same,
+# named in a private semanage.conf. Bookworm's semodule cannot read its modules (version 24).
+# The postinst's disable list names modules the package may no longer ship (likewise): only
+# those in .modules are disabled. No .bin is compiled (sefcontext_compile: true).
+step_sid_policy() {
+	[ -f "$CACHE/sid-policy/.done" ] && return 0
+	log "building sid's default policy with sid's semodule into $CACHE/sid-policy (about a minute)"
+	a="$CACHE/sid-policy.apt"
+	root="$CACHE/sid-policy"
+	rm -rf "$root" "$a" && mkdir -p "$a/dl" "$root/tools/bin"
+	scratch_apt "$a" sid
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download selinux-policy-default/sid \
+		policycoreutils/sid libsemanage2/sid libsepol2/sid libselinux1/sid libpcre2-8-0/sid \
+		libc6/sid libbz2-1.0/sid libaudit1/sid libcap-ng0/sid)
+	t="$root/tools"
+	for d in "$a"/dl/*.deb; do
+		case $d in */selinux-policy-default_*) dpkg-deb -x "$d" "$root" ;; *) dpkg-deb -x "$d" "$t" ;; esac
+	done
+	dpkg-deb -W --showformat='${Package} ${Version}\n' "$a"/dl/selinux-policy-default_*.deb > "$root/versions"
+	lib="$t/usr/lib/x86_64-linux-gnu"
+	for p in semodule:usr/sbin/semodule setfiles:usr/sbin/setfiles pp:usr/libexec/selinux/hll/pp; do
+		cat > "$t/bin/${p%%:*}" <<-EOF
+		#!/bin/sh
+		exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$t/${p#*:}" "\$@"
+		EOF
+		chmod +x "$t/bin/${p%%:*}"
+	done
+	mkdir -p "$root/etc/selinux" "$root/var/lib/selinux"
+	cat > "$root/etc/selinux/semanage.conf" <<-EOF
+	module-store = direct
+	expand-check = 0
+	compiler-directory = $t/bin
+	[setfiles]
+	path = $t/bin/setfiles
+	args = -q -c \$@ \$<
+	[end]
+	[sefcontext_compile]
+	path = /bin/true
+	args = \$@
+	[end]
+	EOF
+	share="$root/usr/share/selinux/default"
+	set --
+	for m in $(cat "$share/.modules"); do set -- "$@" "-i$share/$m.pp.bz2"; done
+	for m in cobbler condor cyphesis git ksmtuned likewise livecd nessus numad oddjob soundserver publicfile thunderbird updfstab usernetctl; do
+		grep -qx "$m" "$share/.modules" && set -- "$@" "-d$m"
+	done
+	"$t/bin/semodule" -p "$root" -s default -X 100 -n "$@" 2>&1 | grep -v 'not in password file' >&2 || true
+	[ -f "$root/etc/selinux/default/policy/policy.35" ] && [ -f "$root/etc/selinux/default/contexts/files/file_contexts" ] ||
+		{ log "sid's semodule did not produce policy.35 and file_contexts"; exit 1; }
 	rm -rf "$a"
 	touch "$root/.done"
 }

@@ -201,7 +201,13 @@ func compare(t *testing.T, h *Handle, keys []lookupKey, want []string) {
 // picks the text files (binNewer false) or the .bin files (binNewer true).
 func policyCopy(t testing.TB, binNewer bool) string {
 	t.Helper()
-	src := filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files")
+	return policyDirCopy(t, testutil.DebianPolicyDir(t), binNewer)
+}
+
+// policyDirCopy is policyCopy for the policy directory dir (e.g. /etc/selinux/default).
+func policyDirCopy(t testing.TB, dir string, binNewer bool) string {
+	t.Helper()
+	src := filepath.Join(dir, "contexts", "files")
 	dst := filepath.Join(t.TempDir(), "files")
 	testutil.CopyTree(t, src, dst)
 	old, recent := mustTime("2020-01-01T00:00:00Z"), mustTime("2024-01-01T00:00:00Z")
@@ -239,6 +245,43 @@ func TestConformanceDebian(t *testing.T) {
 	}
 }
 
+// TestConformanceSid is TestConformanceDebian on Debian sid's refpolicy (built by sid's
+// semodule 3.11, text inputs only, .subs_dist mapping /sbin and /usr/sbin to /usr/bin),
+// for both semantics.
+func TestConformanceSid(t *testing.T) {
+	tree := treeKeys(t, testutil.Minbase(t))
+	dir := testutil.SidPolicyDir(t)
+	for _, sem := range allSemantics {
+		t.Run(sem.String(), func(t *testing.T) {
+			t.Parallel()
+			oracle := semanticsOracle(t, sem)
+			fc := policyDirCopy(t, dir, false)
+			h, err := LoadOptions(fc, Options{Semantics: sem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if srcs := h.Sources(); len(srcs) != 2 || srcs[0] != fc || srcs[1] != fc+".homedirs" {
+				t.Fatalf("Sources() = %v, want file_contexts and file_contexts.homedirs", srcs)
+			}
+			keys := conformanceKeys(h, tree)
+			compare(t, h, keys, runOracle(t, oracle, fc, keys))
+			t.Logf("%d keys (%d tree objects) agree with libselinux %s", len(keys), len(tree), sem)
+		})
+	}
+}
+
+// conformanceKeys are the tree's objects, keys generated from every spec of h and the
+// extra keys, without the bytes the oracle's line protocol cannot carry.
+func conformanceKeys(h *Handle, tree []lookupKey) []lookupKey {
+	var keys []lookupKey
+	for _, k := range append(append(append([]lookupKey(nil), tree...), specKeys(h)...), extraKeys(h, tree)...) {
+		if !strings.ContainsAny(k.path, "\n\t\x00") {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 // allSemantics are the rules Load offers, each checked against its own libselinux.
 var allSemantics = []Semantics{Libselinux34, Libselinux311}
 
@@ -268,13 +311,7 @@ func conformanceDebian(t *testing.T, sem Semantics, oracle string, tree []lookup
 			if len(srcs) != 2 || srcs[0] != fc+tc.suffix || srcs[1] != fc+".homedirs"+tc.suffix {
 				t.Fatalf("Sources() = %v, want file_contexts%s and file_contexts.homedirs%s", srcs, tc.suffix, tc.suffix)
 			}
-			var keys []lookupKey
-			for _, k := range append(append(append([]lookupKey(nil), tree...), specKeys(h)...), extraKeys(h, tree)...) {
-				// The line protocol cannot carry these bytes.
-				if !strings.ContainsAny(k.path, "\n\t\x00") {
-					keys = append(keys, k)
-				}
-			}
+			keys := conformanceKeys(h, tree)
 			want := runOracle(t, oracle, fc, keys)
 			compare(t, h, keys, want)
 			t.Logf("%d keys (%d tree objects) agree with libselinux %s", len(keys), len(tree), sem)
