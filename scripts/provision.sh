@@ -4,7 +4,8 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase systemd trixie sid_libselinux sid_policy (default: these), and for `make bench` only:
+# Steps: apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
+# (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
@@ -35,13 +36,14 @@
 #                             sid's semodule 3.11 in a private root: etc/selinux/default/policy/
 #                             policy.35 and contexts/files/file_contexts{,.homedirs,.subs_dist}
 #                             (no .bin); tools/ holds the unpacked sid tools it was built with.
+#   trixie-policy/            the same for Debian 13 (refpolicy 2.20250213, semodule 3.8: policy.34).
 #   bigtree/                  debootstrap minbase bookworm + systemd, sshd, gcc, python3, ...
 #                             (>= 20k objects): the larger benchmark tree (scripts/bench).
 set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux sid_policy}
+STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -256,21 +258,25 @@ step_sid_libselinux() {
 	touch "$root/.done"
 }
 
-# step_sid_policy: sid's refpolicy as its postinst builds it, with sid's semodule run through
-# sid's loader; libsemanage's helpers (the pp compiler, setfiles) are wrappers doing the same,
-# named in a private semanage.conf. Bookworm's semodule cannot read its modules (version 24).
-# The postinst's disable list names modules the package may no longer ship (likewise): only
-# those in .modules are disabled. No .bin is compiled (sefcontext_compile: true).
-step_sid_policy() {
-	[ -f "$CACHE/sid-policy/.done" ] && return 0
-	log "building sid's default policy with sid's semodule into $CACHE/sid-policy (about a minute)"
-	a="$CACHE/sid-policy.apt"
-	root="$CACHE/sid-policy"
+# debian_policy SUITE VERSION: SUITE's refpolicy as its postinst builds it, into
+# $CACHE/SUITE-policy, with SUITE's semodule run through SUITE's loader; libsemanage's helpers
+# (the pp compiler, setfiles) are wrappers doing the same, named in a private semanage.conf.
+# Bookworm's semodule cannot read newer modules (sid's are version 24). The postinst's
+# disable list names modules the package may no longer ship (likewise): only those in
+# .modules are disabled. No .bin is compiled (sefcontext_compile: true). VERSION is the
+# policy.N semodule must write.
+debian_policy() {
+	suite=$1 v=$2
+	[ -f "$CACHE/$suite-policy/.done" ] && return 0
+	log "building $suite's default policy with $suite's semodule into $CACHE/$suite-policy (about a minute)"
+	a="$CACHE/$suite-policy.apt"
+	root="$CACHE/$suite-policy"
 	rm -rf "$root" "$a" && mkdir -p "$a/dl" "$root/tools/bin"
-	scratch_apt "$a" sid
-	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download selinux-policy-default/sid \
-		policycoreutils/sid libsemanage2/sid libsepol2/sid libselinux1/sid libpcre2-8-0/sid \
-		libc6/sid libbz2-1.0/sid libaudit1/sid libcap-ng0/sid)
+	scratch_apt "$a" "$suite"
+	set --
+	for p in selinux-policy-default policycoreutils libsemanage2 libsepol2 libselinux1 libpcre2-8-0 \
+		libc6 libbz2-1.0 libaudit1 libcap-ng0; do set -- "$@" "$p/$suite"; done
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download "$@")
 	t="$root/tools"
 	for d in "$a"/dl/*.deb; do
 		case $d in */selinux-policy-default_*) dpkg-deb -x "$d" "$root" ;; *) dpkg-deb -x "$d" "$t" ;; esac
@@ -304,12 +310,17 @@ step_sid_policy() {
 	for m in cobbler condor cyphesis git ksmtuned likewise livecd nessus numad oddjob soundserver publicfile thunderbird updfstab usernetctl; do
 		grep -qx "$m" "$share/.modules" && set -- "$@" "-d$m"
 	done
+	# semodule validates a file_contexts.local that does not exist: "Error obtaining file
+	# context handle" is expected once.
 	"$t/bin/semodule" -p "$root" -s default -X 100 -n "$@" 2>&1 | grep -v 'not in password file' >&2 || true
-	[ -f "$root/etc/selinux/default/policy/policy.35" ] && [ -f "$root/etc/selinux/default/contexts/files/file_contexts" ] ||
-		{ log "sid's semodule did not produce policy.35 and file_contexts"; exit 1; }
+	[ -f "$root/etc/selinux/default/policy/policy.$v" ] && [ -f "$root/etc/selinux/default/contexts/files/file_contexts" ] ||
+		{ log "$(basename "$root")'s semodule did not produce policy.$v and file_contexts"; exit 1; }
 	rm -rf "$a"
 	touch "$root/.done"
 }
+
+step_sid_policy() { debian_policy sid 35; }
+step_trixie_policy() { debian_policy trixie 34; }
 
 # step_bigtree: the larger benchmark tree, a bookworm minbase with what a server holds
 # (init, sshd, compilers and headers, git, perl, python, vim), about 25k objects. Not needed by make test.

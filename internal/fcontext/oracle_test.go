@@ -245,12 +245,20 @@ func TestConformanceDebian(t *testing.T) {
 	}
 }
 
-// TestConformanceSid is TestConformanceDebian on Debian sid's refpolicy (built by sid's
-// semodule 3.11, text inputs only, .subs_dist mapping /sbin and /usr/sbin to /usr/bin),
-// for both semantics.
-func TestConformanceSid(t *testing.T) {
+// TestConformanceNewerPolicies is TestConformanceDebian on Debian sid's refpolicy
+// 2.20261022 (built by sid's semodule 3.11, .subs_dist mapping /sbin and /usr/sbin to
+// /usr/bin) and trixie's 2.20250213 (semodule 3.8), text inputs only, for both semantics.
+func TestConformanceNewerPolicies(t *testing.T) {
 	tree := treeKeys(t, testutil.Minbase(t))
-	dir := testutil.SidPolicyDir(t)
+	for _, pol := range []struct {
+		name string
+		dir  func(testing.TB) string
+	}{{"sid", testutil.SidPolicyDir}, {"trixie", testutil.TrixiePolicyDir}} {
+		t.Run(pol.name, func(t *testing.T) { conformancePolicy(t, pol.dir(t), tree) })
+	}
+}
+
+func conformancePolicy(t *testing.T, dir string, tree []lookupKey) {
 	for _, sem := range allSemantics {
 		t.Run(sem.String(), func(t *testing.T) {
 			t.Parallel()
