@@ -4,7 +4,8 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase systemd trixie (default: these), and for `make bench` only:
+# Steps: apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
+# (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
@@ -27,13 +28,22 @@
 #                             need to run (libc6, libpcre2-8-0, libsepol2, libaudit1, ...),
 #                             unpacked; bin/setfiles runs trixie's setfiles through its loader;
 #                             versions names the libselinux1 and policycoreutils versions.
+#   sid-libselinux/           Debian sid's libselinux1 3.11 with libpcre2-8-0 and libc6, unpacked
+#                             (not installed): the 3.11 lookup oracle (testutil.SidLibselinuxOracle)
+#                             is built against bookworm's headers and run through sid's loader,
+#                             bin/ld.so-run is that wrapper; versions names the packages.
+#   sid-policy/               Debian sid's selinux-policy-default (refpolicy 2.2026xxxx) built by
+#                             sid's semodule 3.11 in a private root: etc/selinux/default/policy/
+#                             policy.35 and contexts/files/file_contexts{,.homedirs,.subs_dist}
+#                             (no .bin); tools/ holds the unpacked sid tools it was built with.
+#   trixie-policy/            the same for Debian 13 (refpolicy 2.20250213, semodule 3.8: policy.34).
 #   bigtree/                  debootstrap minbase bookworm + systemd, sshd, gcc, python3, ...
 #                             (>= 20k objects): the larger benchmark tree (scripts/bench).
 set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase systemd trixie}
+STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -222,6 +232,95 @@ step_trixie_bench() {
 	rm -rf "$a"
 	touch "$root/.done"
 }
+
+# step_sid_libselinux: the 3.11 side of the lookup conformance tests: sid's libselinux1 and what
+# it loads, unpacked, and a wrapper running a program through sid's own loader with sid's
+# libraries first (the program is linked here against bookworm's libselinux: same soname).
+step_sid_libselinux() {
+	[ -f "$CACHE/sid-libselinux/.done" ] && return 0
+	log "fetching sid's libselinux into $CACHE/sid-libselinux"
+	a="$CACHE/sid-libselinux.apt"
+	rm -rf "$CACHE/sid-libselinux" "$a" && mkdir -p "$a/dl"
+	scratch_apt "$a" sid
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download libselinux1/sid libpcre2-8-0/sid libc6/sid)
+	root="$CACHE/sid-libselinux"
+	for d in "$a"/dl/*.deb; do dpkg-deb -x "$d" "$root"; done
+	for d in "$a"/dl/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done | paste -sd, > "$root/versions"
+	lib="$root/usr/lib/x86_64-linux-gnu"
+	mkdir -p "$root/bin"
+	cat > "$root/bin/ld.so-run" <<-EOF
+	#!/bin/sh
+	exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "\$@"
+	EOF
+	chmod +x "$root/bin/ld.so-run"
+	grep -q LIBSELINUX_3.9 "$lib/libselinux.so.1" || { log "sid's libselinux is older than 3.9"; exit 1; }
+	rm -rf "$a"
+	touch "$root/.done"
+}
+
+# debian_policy SUITE VERSION: SUITE's refpolicy as its postinst builds it, into
+# $CACHE/SUITE-policy, with SUITE's semodule run through SUITE's loader; libsemanage's helpers
+# (the pp compiler, setfiles) are wrappers doing the same, named in a private semanage.conf.
+# Bookworm's semodule cannot read newer modules (sid's are version 24). The postinst's
+# disable list names modules the package may no longer ship (likewise): only those in
+# .modules are disabled. No .bin is compiled (sefcontext_compile: true). VERSION is the
+# policy.N semodule must write.
+debian_policy() {
+	suite=$1 v=$2
+	[ -f "$CACHE/$suite-policy/.done" ] && return 0
+	log "building $suite's default policy with $suite's semodule into $CACHE/$suite-policy (about a minute)"
+	a="$CACHE/$suite-policy.apt"
+	root="$CACHE/$suite-policy"
+	rm -rf "$root" "$a" && mkdir -p "$a/dl" "$root/tools/bin"
+	scratch_apt "$a" "$suite"
+	set --
+	for p in selinux-policy-default policycoreutils libsemanage2 libsepol2 libselinux1 libpcre2-8-0 \
+		libc6 libbz2-1.0 libaudit1 libcap-ng0; do set -- "$@" "$p/$suite"; done
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download "$@")
+	t="$root/tools"
+	for d in "$a"/dl/*.deb; do
+		case $d in */selinux-policy-default_*) dpkg-deb -x "$d" "$root" ;; *) dpkg-deb -x "$d" "$t" ;; esac
+	done
+	dpkg-deb -W --showformat='${Package} ${Version}\n' "$a"/dl/selinux-policy-default_*.deb > "$root/versions"
+	lib="$t/usr/lib/x86_64-linux-gnu"
+	for p in semodule:usr/sbin/semodule setfiles:usr/sbin/setfiles pp:usr/libexec/selinux/hll/pp; do
+		cat > "$t/bin/${p%%:*}" <<-EOF
+		#!/bin/sh
+		exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$t/${p#*:}" "\$@"
+		EOF
+		chmod +x "$t/bin/${p%%:*}"
+	done
+	mkdir -p "$root/etc/selinux" "$root/var/lib/selinux"
+	cat > "$root/etc/selinux/semanage.conf" <<-EOF
+	module-store = direct
+	expand-check = 0
+	compiler-directory = $t/bin
+	[setfiles]
+	path = $t/bin/setfiles
+	args = -q -c \$@ \$<
+	[end]
+	[sefcontext_compile]
+	path = /bin/true
+	args = \$@
+	[end]
+	EOF
+	share="$root/usr/share/selinux/default"
+	set --
+	for m in $(cat "$share/.modules"); do set -- "$@" "-i$share/$m.pp.bz2"; done
+	for m in cobbler condor cyphesis git ksmtuned likewise livecd nessus numad oddjob soundserver publicfile thunderbird updfstab usernetctl; do
+		grep -qx "$m" "$share/.modules" && set -- "$@" "-d$m"
+	done
+	# semodule validates a file_contexts.local that does not exist: "Error obtaining file
+	# context handle" is expected once.
+	"$t/bin/semodule" -p "$root" -s default -X 100 -n "$@" 2>&1 | grep -v 'not in password file' >&2 || true
+	[ -f "$root/etc/selinux/default/policy/policy.$v" ] && [ -f "$root/etc/selinux/default/contexts/files/file_contexts" ] ||
+		{ log "$(basename "$root")'s semodule did not produce policy.$v and file_contexts"; exit 1; }
+	rm -rf "$a"
+	touch "$root/.done"
+}
+
+step_sid_policy() { debian_policy sid 35; }
+step_trixie_policy() { debian_policy trixie 34; }
 
 # step_bigtree: the larger benchmark tree, a bookworm minbase with what a server holds
 # (init, sshd, compilers and headers, git, perl, python, vim), about 25k objects. Not needed by make test.

@@ -21,6 +21,7 @@ import (
 type lookupFlags struct {
 	fileContexts, policyRoot, mode string
 	batch, verify, noPath          bool
+	libselinux                     semanticsFlag
 }
 
 func init() {
@@ -33,7 +34,9 @@ libselinux's rules (selabel_lookup, file backend, as in libselinux 3.4-3.7): the
 lookup key, so it need not exist; "//" collapses and one trailing "/" is dropped (also
 from the PATH printed, as matchpathcon does); the aliases of file_contexts.subs and .subs_dist apply; literal entries beat
 regular expressions; later inputs (.homedirs, then .local) and later lines win; an entry
-with a file type only applies to that type. One line per PATH:
+with a file type only applies to that type. --libselinux 3.11 follows libselinux 3.9-3.11
+instead, where the first of several exact lines of one path wins; the default, auto, takes
+the release of /usr/lib*/libselinux.so.1 (3.4 or 3.11), else 3.11. One line per PATH:
 
   PATH<TAB>CONTEXT        or        PATH<TAB><<none>>
 
@@ -76,6 +79,7 @@ Examples:
 			fs.StringVarP(&f.policyRoot, "policy-root", "P", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts (matchpathcon -P)")
 			fs.StringVarP(&f.mode, "mode", "m", "", "file type of every PATH: file, dir, lnk, chr, blk, sock, fifo (or pipe) or an octal st_mode, 0 for unknown (default: lstat's when PATH exists, else unknown; matchpathcon -m)")
 			fs.BoolVar(&f.batch, "batch", false, "read PATH<TAB>OCTAL_ST_MODE lines from stdin instead of PATH arguments")
+			fs.Var(&f.libselinux, "libselinux", "lookup rules of libselinux `3.4|3.11|auto` (auto: the release installed in /)")
 			fs.BoolVarP(&f.verify, "verify", "V", false, "compare each PATH's label on disk with file_contexts: \"PATH verified.\" or \"PATH has context C, should be D\"; exit 1 on a mismatch (matchpathcon -V)")
 			fs.BoolVarP(&f.noPath, "no-path", "n", false, "print the context only, not PATH and a tab (matchpathcon -n)")
 			fs.BoolP("raw", "N", false, "print raw contexts: nsinit never translates MCS levels, so this is always so (matchpathcon -N)")
@@ -131,7 +135,7 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		}
 		fc = l.FileContexts()
 	}
-	h, err := fcontext.Load(fc)
+	h, err := loadFileContexts(fc, f.libselinux, "/")
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit lookup:", fileContextsError(err))
 		return exitcode.Failure
@@ -239,6 +243,39 @@ func describeErrno(err error) string {
 		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return err.Error()
+}
+
+// semanticsFlag is a --libselinux value: "3.4", "3.11" (or a release either stands for),
+// or "auto" (also the zero value).
+type semanticsFlag string
+
+func (s *semanticsFlag) String() string {
+	if *s == "" {
+		return "auto"
+	}
+	return string(*s)
+}
+
+func (s *semanticsFlag) Set(v string) error {
+	if v != "auto" {
+		if _, err := fcontext.ParseSemantics(v); err != nil {
+			return err
+		}
+	}
+	*s = semanticsFlag(v)
+	return nil
+}
+
+func (s *semanticsFlag) Type() string { return "release" }
+
+// loadFileContexts loads fc with the lookup rules the --libselinux value names (auto: those
+// of the libselinux installed in the image at root, else the newest).
+func loadFileContexts(fc string, v semanticsFlag, root string) (*fcontext.Handle, error) {
+	sem, _, err := fcontext.SemanticsFor(v.String(), root)
+	if err != nil {
+		return nil, err
+	}
+	return fcontext.LoadOptions(fc, fcontext.Options{Semantics: sem})
 }
 
 // writeAnswer writes "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>" (the context alone

@@ -209,3 +209,26 @@ func TestLookupMatchesMatchpathcon(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupLibselinux: --libselinux selects the rule for several exact lines of one path
+// (3.4: the last that fits, 3.11: the first); a release nsinit does not offer is bad usage.
+func TestLookupLibselinux(t *testing.T) {
+	fc := filepath.Join(t.TempDir(), "file_contexts")
+	if err := os.WriteFile(fc, []byte("/t\t-d\tsystem_u:object_r:dir_t:s0\n/t\t-l\tsystem_u:object_r:lnk_t:s0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		v, want string
+	}{{"3.4", "lnk_t"}, {"3.7", "lnk_t"}, {"3.11", "dir_t"}, {"3.9", "dir_t"}} {
+		out, errs, code := runCmd("", "lookup", "--libselinux", tc.v, "--file-contexts", fc, "/t")
+		if code != exitcode.OK || out != "/t\tsystem_u:object_r:"+tc.want+":s0\n" {
+			t.Errorf("--libselinux %s: code %d, stdout %q (stderr %q), want %s", tc.v, code, out, errs, tc.want)
+		}
+	}
+	for _, v := range []string{"3.8", "", "latest"} {
+		_, errs, code := runCmd("", "lookup", "--libselinux", v, "--file-contexts", fc, "/t")
+		if code != exitcode.Usage || !strings.Contains(errs, "3.4") {
+			t.Errorf("--libselinux %q: code %d, stderr %q, want usage", v, code, errs)
+		}
+	}
+}

@@ -31,6 +31,7 @@ type relabelFlags struct {
 	jobs                                                    int
 	excludes                                                []string
 	log                                                     logFlags
+	libselinux                                              semanticsFlag
 }
 
 func init() {
@@ -94,6 +95,7 @@ Examples:
 			fs.IntVarP(&f.jobs, "jobs", "T", 0, "`N` parallel workers (0: one per CPU; setfiles -T)")
 			fs.StringArrayVarP(&f.excludes, "exclude", "e", nil, "skip the directory `PATH` and everything below it (repeatable; setfiles -e)")
 			fs.StringVar(&f.report, "report", "", "write one JSON line {\"path\",\"from\",\"to\"} per change to `FILE` (- for standard output)")
+			fs.Var(&f.libselinux, "libselinux", "lookup rules of libselinux `3.4|3.11|auto` (auto: the release installed in --root)")
 			f.log.bind(fs)
 			return func(e *env, args []string) int {
 				if f.quiet && !fs.Changed("log-level") {
@@ -175,7 +177,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 			types = l.CustomizableTypes()
 		}
 	}
-	lab, err := relabel.LoadFileContexts(fc)
+	lab, err := loadFileContexts(fc, f.libselinux, f.root)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit relabel:", fileContextsError(err))
 		return exitcode.Failure

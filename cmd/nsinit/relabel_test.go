@@ -214,3 +214,53 @@ func xattrsStrip(t *testing.T, root string) {
 		}
 	}
 }
+
+// TestRelabelLibselinux: relabel follows --libselinux, and by default the libselinux
+// installed in --root (none: the newest). A typed and an untyped line of one path make
+// the rules differ for a directory.
+func TestRelabelLibselinux(t *testing.T) {
+	fc := filepath.Join(t.TempDir(), "file_contexts")
+	if err := os.WriteFile(fc, []byte("/t\t-d\tsystem_u:object_r:dir_t:s0\n/t\tsystem_u:object_r:any_t:s0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, lib, flag, want string
+	}{
+		{"auto, 3.4 installed", "LIBSELINUX_3.4", "", "any_t"},
+		{"auto, 3.10 installed", "LIBSELINUX_3.9\x00LIBSELINUX_3.10", "", "dir_t"},
+		{"auto, none installed", "", "", "dir_t"},
+		{"3.4 over 3.10 installed", "LIBSELINUX_3.10", "3.4", "any_t"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.Mkdir(filepath.Join(root, "t"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tc.lib != "" {
+				lib := filepath.Join(root, "usr", "lib64")
+				if err := os.MkdirAll(lib, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(lib, "libselinux.so.1"), []byte(tc.lib), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"relabel", "--dry-run", "--report", report, "--root", root, "--file-contexts", fc}
+			if tc.flag != "" {
+				args = append(args, "--libselinux", tc.flag)
+			}
+			args = append(args, filepath.Join(root, "t"))
+			if _, errs, code := runCmd("", args...); code != exitcode.OK {
+				t.Fatalf("relabel: %d %q", code, errs)
+			}
+			data, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), `"to":"system_u:object_r:`+tc.want+`:s0"`) {
+				t.Errorf("report %q, want %s", data, tc.want)
+			}
+		})
+	}
+}

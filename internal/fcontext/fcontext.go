@@ -1,11 +1,13 @@
 // Package fcontext answers "which SELinux label does this path get?" from a file_contexts
 // configuration, giving exactly the answers of libselinux's file backend (selabel_lookup with
-// SELABEL_CTX_FILE) in its classic 3.4–3.7 semantics, and much faster.
+// SELABEL_CTX_FILE) in its classic 3.4–3.7 semantics, or in 3.9–3.11's (Semantics), and much
+// faster.
 //
 // Load reads file_contexts and its companions (.homedirs, .local, .subs, .subs_dist), each as
 // text or compiled .bin chosen like libselinux. Lookup normalises the key (collapses "//",
 // drops one trailing "/"), applies the aliases, and returns the context of the winning spec:
-// the last matching spec in libselinux's order, where every spec without regex meta
+// the last matching spec in libselinux's order (3.9–3.11: the first line of the latest
+// input among exact specs of one path), where every spec without regex meta
 // characters comes after every regex spec, and specs are otherwise in input order (base,
 // .homedirs, .local; line order within a file). A spec only takes part when its file type
 // field matches the lookup mode (or either is "any") and, as libselinux ≤ 3.7 does, when its
@@ -64,6 +66,12 @@ type Handle struct {
 	subs     []sub                     // .subs, last line first
 	distSubs []sub                     // .subs_dist, last line first
 	sources  []string
+	sem      Semantics
+}
+
+// Options are Load's choices.
+type Options struct {
+	Semantics Semantics
 }
 
 // node is a directory prefix with the regex entries filed under it.
@@ -79,7 +87,10 @@ type node struct {
 // newer (by whole seconds; a tie goes to .bin), falling back to the other when it cannot be
 // read. Any malformed line, or a regex that RE2 cannot compile, fails the load; the error
 // names the file and line.
-func Load(path string) (*Handle, error) {
+func Load(path string) (*Handle, error) { return LoadOptions(path, Options{}) }
+
+// LoadOptions is Load with the rules of opt.Semantics.
+func LoadOptions(path string, opt Options) (*Handle, error) {
 	distSubs, err := loadSubs(path + ".subs_dist")
 	if err != nil {
 		return nil, err
@@ -95,7 +106,7 @@ func Load(path string) (*Handle, error) {
 			return nil, err
 		}
 	}
-	h, err := l.finish()
+	h, err := l.finish(opt.Semantics)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +139,7 @@ type loader struct {
 	arena      arena
 	rxErr      *ParseError // the first bad regex, reported once every input has been read
 	sources    []string
+	litEnds    []int // nlit after each input that was read
 }
 
 // earlyProg is a regex that had to be compiled at load (safeStructure could not vouch for it).
@@ -257,6 +269,7 @@ func (l *loader) input(path string) error {
 		err := l.file(f)
 		if err == nil {
 			l.sources = append(l.sources, f)
+			l.litEnds = append(l.litEnds, l.nlit)
 			return nil
 		}
 		l.reset(m)
@@ -339,8 +352,9 @@ func (l *loader) compiled(f *os.File, st fs.FileInfo, kind int) (err error) {
 }
 
 // finish puts the entries in their final order and indexes them: plain literals in a hash
-// map, every other entry under the directory part of its required prefix.
-func (l *loader) finish() (*Handle, error) {
+// map (chained in the order sem prefers them), every other entry under the directory part
+// of its required prefix.
+func (l *loader) finish(sem Semantics) (*Handle, error) {
 	if l.rxErr != nil {
 		return nil, l.rxErr
 	}
@@ -357,7 +371,9 @@ func (l *loader) finish() (*Handle, error) {
 		stems:   l.stems,
 		progs:   make([]atomic.Pointer[program], l.nprog),
 		sources: l.sources,
+		sem:     sem,
 	}
+	h.chainExact(l.nre, l.litEnds)
 	for _, p := range l.early {
 		h.progs[p.id].Store(p.prog)
 	}
@@ -370,11 +386,6 @@ func (l *loader) finish() (*Handle, error) {
 	for i := range h.entries {
 		e := &h.entries[i]
 		if e.kind == matchExact {
-			e.aux = -1
-			if prev, ok := h.exact[e.prefix]; ok {
-				e.aux = prev
-			}
-			h.exact[e.prefix] = int32(i)
 			continue
 		}
 		dir := e.prefix[:strings.LastIndexByte(e.prefix, '/')+1]
@@ -413,6 +424,40 @@ func (l *loader) finish() (*Handle, error) {
 		start = counts[id]
 	}
 	return h, nil
+}
+
+// chainExact links the exact entries of each text, the preferred first: h.exact holds the
+// head, aux the next. The literal block starts at nre; litEnds are the literal counts after
+// each input. Libselinux34 prefers the newest entry (latest input, last line);
+// Libselinux311 the latest input, and within it the first line.
+func (h *Handle) chainExact(nre int, litEnds []int) {
+	link := func(i int) {
+		e := &h.entries[i]
+		if e.kind != matchExact {
+			return
+		}
+		e.aux = -1
+		if prev, ok := h.exact[e.prefix]; ok {
+			e.aux = prev
+		}
+		h.exact[e.prefix] = int32(i)
+	}
+	if h.sem != Libselinux311 {
+		for i := nre; i < len(h.entries); i++ {
+			link(i)
+		}
+		return
+	}
+	if nlit := len(h.entries) - nre; len(litEnds) == 0 || litEnds[len(litEnds)-1] != nlit {
+		litEnds = append(litEnds, nlit) // entries parsed without input (tests): one input
+	}
+	start := 0
+	for _, end := range litEnds { // inputs in order, each from its last line up
+		for i := nre + end - 1; i >= nre+start; i-- {
+			link(i)
+		}
+		start = end
+	}
 }
 
 // list returns the candidate entries of node id: its own and its ancestors' (every node
@@ -652,8 +697,9 @@ func (h *Handle) match(key string, mode uint32) *entry {
 	}
 	best := int32(-1)
 	h.bestExact(key, mode, stem, &best)
-	if n := len(key); n > 0 && key[n-1] == '\n' {
-		// PCRE's "$" also matches before a final newline.
+	if n := len(key); n > 0 && key[n-1] == '\n' && h.sem != Libselinux311 {
+		// PCRE's "$" also matches before a final newline (3.11 compares exact specs as
+		// strings).
 		h.bestExact(key[:n-1], mode, stem, &best)
 	}
 	k := probe{key: key}
@@ -672,7 +718,9 @@ func (h *Handle) match(key string, mode uint32) *entry {
 	return nil
 }
 
-// bestExact raises *best to the newest plain-literal entry equal to key that applies.
+// bestExact raises *best to the preferred plain-literal entry equal to key that applies.
+// Under Libselinux34 the chain descends, so the walk stops at *best; under Libselinux311
+// it is only called with *best = -1.
 func (h *Handle) bestExact(key string, mode uint32, stem int32, best *int32) {
 	i, ok := h.exact[key]
 	for ok && i > *best {

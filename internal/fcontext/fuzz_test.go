@@ -31,7 +31,7 @@ func FuzzParseText(f *testing.F) {
 			}
 			return
 		}
-		h, err := l.finish()
+		h, err := l.finish(Semantics(len(data) % 2)) // both rules
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fc:") {
 				t.Fatalf("error without file name: %v", err)
@@ -74,7 +74,7 @@ func FuzzParseBin(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if h, err := l.finish(); err == nil {
+		if h, err := l.finish(Libselinux34); err == nil {
 			for i := range h.entries {
 				h.Lookup(h.entries[i].regex, h.entries[i].mode)
 			}
@@ -103,7 +103,7 @@ func FuzzMatcher(f *testing.F) {
 		}
 		l := newLoader()
 		l.add(pattern, "u:r:t:s0", 0, "fc", 1)
-		h, err := l.finish()
+		h, err := l.finish(Libselinux34)
 		if err != nil {
 			t.Fatalf("prepare(%q) failed after a successful compile: %v", pattern, err)
 		}

@@ -17,6 +17,27 @@ import (
 // stdin and answers each with selabel_lookup_raw, in the format of `nsinit lookup --batch`.
 func LibselinuxOracle(tb testing.TB) string {
 	tb.Helper()
+	return buildOracle(tb)
+}
+
+// SidLibselinuxOracle is LibselinuxOracle run with Debian sid's libselinux 3.11 (provisioning
+// step sid_libselinux): the program, linked against bookworm's libselinux (same soname and
+// API), behind a script that runs it through sid's loader with sid's libraries first.
+func SidLibselinuxOracle(tb testing.TB) string {
+	tb.Helper()
+	run := filepath.Join(cached(tb, "sid-libselinux", ".done"), "bin", "ld.so-run")
+	prog := buildOracle(tb)
+	script := prog + "-3.11"
+	body := fmt.Sprintf("#!/bin/sh\nexec %q %q \"$@\"\n", run, prog)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return script
+}
+
+// buildOracle compiles selabel_lookup.c against the installed libselinux headers.
+func buildOracle(tb testing.TB) string {
+	tb.Helper()
 	gcc := RequireTool(tb, "gcc")
 	if _, err := os.Stat("/usr/include/selinux/label.h"); err != nil {
 		missing(tb, "libselinux1-dev not installed")

@@ -87,6 +87,19 @@ func DebianPolicyDir(tb testing.TB) string {
 	return filepath.Join(PolicyRoot(tb), "etc", "selinux", "default")
 }
 
+// SidPolicyDir returns Debian sid's built refpolicy (provisioning step sid_policy): its
+// policy/policy.35 and contexts/files/file_contexts{,.homedirs,.subs_dist}, no .bin.
+func SidPolicyDir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(cached(tb, "sid-policy", ".done"), "etc", "selinux", "default")
+}
+
+// TrixiePolicyDir is SidPolicyDir for Debian 13's refpolicy (step trixie_policy, policy.34).
+func TrixiePolicyDir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(cached(tb, "trixie-policy", ".done"), "etc", "selinux", "default")
+}
+
 // Minbase returns a pristine debootstrap --variant=minbase bookworm tree. Tests must not
 // modify it: copy it first (CopyTree).
 func Minbase(tb testing.TB) string {
