@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsinit/nsinit/internal/fcontext"
 	"github.com/nsinit/nsinit/internal/relabel"
 )
 
@@ -127,7 +128,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	lab := o.Labeler
 	if lab == nil {
-		if lab, err = relabel.LoadFileContexts(o.FileContexts); err != nil {
+		if lab, err = loadFileContexts(root, o.FileContexts, log); err != nil {
 			return res, err
 		}
 	}
@@ -288,4 +289,20 @@ func apiMounts(root string) []string {
 		}
 	}
 	return out
+}
+
+// loadFileContexts loads the image's file_contexts with the lookup rules of the image's own
+// libselinux (fcontext.SemanticsFor "auto", as `nsinit relabel` defaults to), so that the
+// first start labels as the image's restorecon would.
+func loadFileContexts(root, path string, log *zap.Logger) (relabel.Labeler, error) {
+	sem, why, err := fcontext.SemanticsFor("auto", root)
+	if err != nil {
+		return nil, fmt.Errorf("firstboot: %w", err)
+	}
+	log.Info("file_contexts lookup rules", zap.Stringer("libselinux", sem), zap.String("why", why))
+	h, err := fcontext.LoadOptions(path, fcontext.Options{Semantics: sem})
+	if err != nil {
+		return nil, fmt.Errorf("firstboot: %w", err)
+	}
+	return h, nil
 }

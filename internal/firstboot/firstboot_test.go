@@ -264,3 +264,32 @@ func TestAutoLooksBeyondTheRoot(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstBootFollowsTheImagesLibselinux: the first start labels with the lookup rules of
+// the image's own libselinux, as `nsinit relabel` does by default (3.4: the last of two
+// exact lines of one path that fits; 3.9-3.11: the first).
+func TestFirstBootFollowsTheImagesLibselinux(t *testing.T) {
+	testutil.RequireRoot(t)
+	fc := filepath.Join(t.TempDir(), "file_contexts")
+	os.WriteFile(fc, []byte("/\tsystem_u:object_r:root_t:s0\n/t\tsystem_u:object_r:first_t:s0\n/t\tsystem_u:object_r:second_t:s0\n"), 0o644)
+	for _, tc := range []struct {
+		name, lib, want string
+	}{
+		{"libselinux 3.4", "LIBSELINUX_3.4\x00", "system_u:object_r:second_t:s0"},
+		{"libselinux 3.11", "LIBSELINUX_3.9\x00LIBSELINUX_3.10\x00", "system_u:object_r:first_t:s0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			lib := filepath.Join(root, "usr/lib/x86_64-linux-gnu")
+			os.MkdirAll(lib, 0o755)
+			os.WriteFile(filepath.Join(lib, "libselinux.so.1"), []byte(tc.lib), 0o644)
+			os.WriteFile(filepath.Join(root, "t"), nil, 0o644)
+			if _, err := Run(context.Background(), Options{Root: root, FileContexts: fc, Policy: RelabelAlways}); err != nil {
+				t.Fatal(err)
+			}
+			if got := relabeltest.Label(t, filepath.Join(root, "t")); got != tc.want {
+				t.Fatalf("/t labelled %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
