@@ -107,7 +107,7 @@ func inspectPolicy(w io.Writer, file string, kmax int, source string) bool {
 			row("invalid", "%v", err)
 			return false
 		}
-		row("contents", "%d types, %d booleans, %d rules, %d conditional blocks with %d rules", a.Types, a.Booleans, a.Rules, a.CondBlocks, a.CondRules)
+		row("contents", "%d types, %d attributes, %d aliases, %d booleans, %d rules, %d conditional blocks with %d rules", a.Types, a.Attributes, a.Aliases, a.Booleans, a.Rules, a.CondBlocks, a.CondRules)
 		if h.Version >= policydb.VersionNeveraudit {
 			row("neveraudit", "%d type(s)", a.NeverauditTypes)
 		}

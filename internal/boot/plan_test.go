@@ -236,7 +236,7 @@ func TestStepLogsCarryFields(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.New(core), Console: &w.console}
 	Run(context.Background(), o, w.system())
-	for step, field := range map[string]string{"detect": "verdict", "configure": "mode", "read the policy": "file", "load the policy": "version", "set the mode": "mode"} {
+	for step, field := range map[string]string{"detect": "verdict", "configure": "mode", "read the policy": "file", "load the policy": "file_bytes", "set the mode": "mode"} {
 		entries := logs.FilterMessage(step).All()
 		if len(entries) != 1 {
 			t.Errorf("%d log lines for step %q, want 1", len(entries), step)

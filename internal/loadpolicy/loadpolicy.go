@@ -33,6 +33,8 @@ type Image struct {
 	FileVersion int
 	Header      policydb.Header
 	Data        []byte
+	// FileBytes is the size of the file; len(Data) differs after a downgrade.
+	FileBytes int
 	// Downgraded is true when Data was converted in memory from a newer version.
 	Downgraded bool
 	// Warnings are non-fatal oddities (e.g. a file name that disagrees with its header).
@@ -192,7 +194,7 @@ func ReadFile(path string, v int) (*Image, error) {
 	if err != nil {
 		return nil, &InvalidError{Path: path, Err: err}
 	}
-	img := &Image{Path: path, FileVersion: v, Header: h, Data: data}
+	img := &Image{Path: path, FileVersion: v, FileBytes: len(data), Header: h, Data: data}
 	if v != 0 && h.Version != v {
 		img.Warnings = append(img.Warnings, fmt.Sprintf("%s: file name says version %d, header says %d (the header is what the kernel reads)", path, v, h.Version))
 	}

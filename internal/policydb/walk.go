@@ -113,10 +113,10 @@ func (x XpermRule) String() string {
 // last section does.
 type Analysis struct {
 	Header Header
-	// Types counts the type table's entries (types, aliases and attributes); Booleans,
+	// Types, Attributes and Aliases split the type table's entries as seinfo does; Booleans,
 	// Rules (unconditional access-vector entries), CondBlocks and CondRules (entries in
 	// the blocks' true and false lists) count what their names say.
-	Types, Booleans, Rules, CondBlocks, CondRules int
+	Types, Attributes, Aliases, Booleans, Rules, CondBlocks, CondRules int
 	// NeverauditTypes is the number of bits set in the neveraudit bitmap (version 35).
 	NeverauditTypes int
 	// CondXperms are the extended-permission entries inside conditional blocks (allowed
@@ -398,8 +398,6 @@ func (w *walker) symtabs() error {
 			return err
 		}
 		switch i {
-		case symTypes:
-			w.a.Types = int(hdr[1])
 		case symBools:
 			w.a.Booleans = int(hdr[1])
 		}
@@ -869,6 +867,14 @@ func (w *walker) typ() error {
 	}
 	w.last = symbol{t[1], name, t[2]&typeFlagPrimary != 0}
 	w.pendingTypes = append(w.pendingTypes, typeInfo{off: off, bounds: t[3], attribute: t[2]&typeFlagAttribute != 0})
+	switch {
+	case t[2]&typeFlagPrimary == 0:
+		w.a.Aliases++
+	case t[2]&typeFlagAttribute != 0:
+		w.a.Attributes++
+	default:
+		w.a.Types++
+	}
 	return nil
 }
 

@@ -236,3 +236,15 @@ func TestFindingsBounded(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+// TestAnalyzeCountsTypesAttributesAliases: the type table's entries are split as the
+// source declares them (rich.conf: 6 types, 1 attribute, 1 alias), not counted together.
+func TestAnalyzeCountsTypesAttributesAliases(t *testing.T) {
+	a, err := Analyze(fixture(t, "rich.33"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Types != 6 || a.Attributes != 1 || a.Aliases != 1 {
+		t.Fatalf("types %d, attributes %d, aliases %d; want 6, 1, 1", a.Types, a.Attributes, a.Aliases)
+	}
+}

@@ -235,7 +235,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	if o.DryRun {
 		msg += " (dry run: nothing written)"
 	}
-	log.Info(msg, total.Fields()...)
+	log.Info(msg, append(total.Fields(), zap.String("xattr_calls", r.xattrCalls()))...)
 	if err := ctx.Err(); err != nil {
 		return total, fmt.Errorf("relabel interrupted: %w", err)
 	}
@@ -243,6 +243,19 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		return total, fmt.Errorf("%w: %d objects could not be labelled", ErrIncomplete, total.Errors)
 	}
 	return total, nil
+}
+
+// xattrCalls names how the walk reached labels, for the summary: getxattrat/setxattrat on a
+// directory fd (Linux 6.13), or l*xattr through the worker's working directory (older
+// kernels, or a seccomp filter refusing the new calls).
+func (r *run) xattrCalls() string {
+	switch {
+	case r.xattrAt:
+		return "getxattrat/setxattrat"
+	case r.o.procPath:
+		return "l*xattr via /proc/self/fd"
+	}
+	return "l*xattr via the working directory"
 }
 
 // keyOf returns the lookup key of host path p under root: p relative to root, "/" for root.

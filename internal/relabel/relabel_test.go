@@ -510,3 +510,28 @@ func TestRunProgress(t *testing.T) {
 		t.Errorf("no progress log lines: %v", logs.All())
 	}
 }
+
+// TestSummarySaysXattrCalls: the summary names the way labels were read and written
+// (getxattrat/setxattrat, or the l*xattr fallback), so a slow relabel can be explained.
+func TestSummarySaysXattrCalls(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, tc := range []struct {
+		procPath bool
+		want     string
+	}{{false, ""}, {true, "l*xattr via /proc/self/fd"}} {
+		root := t.TempDir()
+		makeTree(t, root)
+		core, logs := observer.New(zap.InfoLevel)
+		if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Log: zap.New(core), procPath: tc.procPath}); err != nil {
+			t.Fatal(err)
+		}
+		done := logs.FilterMessage("relabel done").All()
+		if len(done) != 1 {
+			t.Fatalf("%d summary lines", len(done))
+		}
+		got, _ := done[0].ContextMap()["xattr_calls"].(string)
+		if got == "" || (tc.want != "" && got != tc.want) {
+			t.Errorf("procPath %v: xattr_calls %q, want %q", tc.procPath, got, tc.want)
+		}
+	}
+}
