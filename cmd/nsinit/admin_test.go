@@ -124,17 +124,7 @@ func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 	setfiles := testutil.RequireTool(t, "setfiles")
 	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
 	fc := filepath.Join(pol, "contexts/files/file_contexts")
-	tmp := t.TempDir()
-	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
-	for _, root := range []string{a, b} {
-		os.MkdirAll(root, 0o755)
-		for _, d := range []string{"etc", "usr/sbin", "var"} {
-			os.MkdirAll(filepath.Dir(filepath.Join(root, d)), 0o755)
-			if out, err := exec.Command("cp", "-a", "--no-preserve=xattr", filepath.Join(minbase, d), filepath.Dir(filepath.Join(root, d))).CombinedOutput(); err != nil {
-				t.Fatalf("cp: %v %s", err, out)
-			}
-		}
-	}
+	a, b := treeCopies(t, minbase, "etc", "usr/sbin", "var")
 	setf := func(args ...string) (int, string) {
 		cmd := exec.Command(setfiles, args...)
 		out, err := cmd.Output()
@@ -161,7 +151,7 @@ func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 	if got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", b, "--file-contexts", fc, b); code != exitcode.OK || got != "" {
 		t.Errorf("--check on a labelled tree: %d %q %q", code, got, errs)
 	}
-	c := filepath.Join(tmp, "c")
+	c := filepath.Join(t.TempDir(), "c")
 	os.MkdirAll(filepath.Join(c, "etc"), 0o755)
 	got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", c, "--file-contexts", fc, c)
 	if want := "Would relabel " + c + " from (null) to system_u:object_r:root_t:s0\nWould relabel " + c + "/etc from (null) to system_u:object_r:etc_t:s0\n"; code != exitcode.Failure ||

@@ -44,6 +44,24 @@ func xattrs(t *testing.T, root string) map[string]string {
 	return m
 }
 
+// treeCopies makes two unlabelled copies of the parts dirs of the tree src, for one run of
+// setfiles and one of nsinit, and returns their roots.
+func treeCopies(t *testing.T, src string, dirs ...string) (a, b string) {
+	t.Helper()
+	tmp := t.TempDir()
+	a, b = filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	for _, root := range []string{a, b} {
+		for _, d := range dirs {
+			parent := filepath.Dir(filepath.Join(root, d))
+			os.MkdirAll(parent, 0o755)
+			if out, err := exec.Command("cp", "-a", "--no-preserve=xattr", filepath.Join(src, d), parent).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v %s", err, out)
+			}
+		}
+	}
+	return a, b
+}
+
 // TestRelabelCommandMatchesSetfiles runs `nsinit relabel --force --root R --file-contexts FC`
 // and Debian's `setfiles -F -r R FC R` on two copies of part of a real tree and compares
 // every label; then checks --dry-run with --report, and the usage errors.
@@ -52,16 +70,7 @@ func TestRelabelCommandMatchesSetfiles(t *testing.T) {
 	setfiles := testutil.RequireTool(t, "setfiles")
 	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
 	fc := filepath.Join(pol, "contexts/files/file_contexts")
-	tmp := t.TempDir()
-	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
-	for _, root := range []string{a, b} {
-		for _, d := range []string{"etc", "bin", "var"} {
-			os.MkdirAll(root, 0o755)
-			if out, err := exec.Command("cp", "-a", "--no-preserve=xattr", filepath.Join(minbase, d), root).CombinedOutput(); err != nil {
-				t.Fatalf("cp: %v %s", err, out)
-			}
-		}
-	}
+	a, b := treeCopies(t, minbase, "etc", "bin", "var")
 	if out, err := exec.Command(setfiles, "-F", "-r", a, fc, a).CombinedOutput(); err != nil {
 		t.Fatalf("setfiles: %v\n%s", err, out)
 	}
@@ -71,6 +80,7 @@ func TestRelabelCommandMatchesSetfiles(t *testing.T) {
 		return code, out.String(), errb.String()
 	}
 
+	tmp := t.TempDir()
 	report := filepath.Join(tmp, "report.json")
 	code, out, errs := run("--dry-run", "--report", report, "--root", b, "--file-contexts", fc, filepath.Join(b, "etc"))
 	if code != exitcode.OK || !strings.Contains(out, "would relabel") {
