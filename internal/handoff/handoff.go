@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/procattr"
+	"github.com/nsinit/nsinit/internal/sigpolicy"
 )
 
 // DefaultInits are tried in order when nothing names the init: sysvinit's and systemd's usual
@@ -210,7 +211,7 @@ func Exec(t Target, env []string, execContext string) error {
 			return fmt.Errorf("set exec context %q: %w", execContext, err)
 		}
 	}
-	resetIgnoredSignals()
+	sigpolicy.ResetIgnored()
 	err := unix.Exec(t.Path, t.Argv, env)
 	if execContext != "" {
 		// Best effort: the failure to exec is the error that matters.

@@ -43,7 +43,7 @@ func installRaw() error {
 			if err := rtSigaction(r.Signal, nil, &old); err != nil {
 				return err
 			}
-			if old.handler <= 1 { // SIG_DFL, SIG_IGN: no runtime handler to pass faults to
+			if old.handler == sigDfl || old.handler == sigIgn { // no runtime handler to pass faults to
 				return fmt.Errorf("sigpolicy: the Go runtime has no handler for %s", Name(r.Signal))
 			}
 			if old.handler == trampAddr {
