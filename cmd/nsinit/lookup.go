@@ -135,7 +135,7 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 		}
 		fc = l.FileContexts()
 	}
-	h, err := loadFileContexts(fc, f.libselinux, "/")
+	h, _, err := fcontext.LoadFor(fc, f.libselinux.String(), "/")
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit lookup:", fileContextsError(err))
 		return exitcode.Failure
@@ -267,16 +267,6 @@ func (s *semanticsFlag) Set(v string) error {
 }
 
 func (s *semanticsFlag) Type() string { return "release" }
-
-// loadFileContexts loads fc with the lookup rules the --libselinux value names (auto: those
-// of the libselinux installed in the image at root, else the newest).
-func loadFileContexts(fc string, v semanticsFlag, root string) (*fcontext.Handle, error) {
-	sem, _, err := fcontext.SemanticsFor(v.String(), root)
-	if err != nil {
-		return nil, err
-	}
-	return fcontext.LoadOptions(fc, fcontext.Options{Semantics: sem})
-}
 
 // writeAnswer writes "PATH<TAB>CONTEXT" or "PATH<TAB><<none>>" (the context alone
 // without withPath).

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/fcontext"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/sigpolicy"
 )
@@ -177,7 +178,7 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 			types = l.CustomizableTypes()
 		}
 	}
-	lab, err := loadFileContexts(fc, f.libselinux, f.root)
+	lab, _, err := fcontext.LoadFor(fc, f.libselinux.String(), f.root)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "nsinit relabel:", fileContextsError(err))
 		return exitcode.Failure

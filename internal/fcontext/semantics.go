@@ -124,3 +124,15 @@ func SemanticsFor(v, root string) (sem Semantics, why string, err error) {
 	}
 	return sem, "no libselinux.so.1 in " + root + ": the newest", nil
 }
+
+// LoadFor loads the file_contexts at path with the rules the --libselinux value v names
+// (SemanticsFor; "auto": those of the libselinux installed in the image at root). It
+// returns why those rules were chosen, for the log.
+func LoadFor(path, v, root string) (h *Handle, why string, err error) {
+	sem, why, err := SemanticsFor(v, root)
+	if err != nil {
+		return nil, "", err
+	}
+	h, err = LoadOptions(path, Options{Semantics: sem})
+	return h, sem.String() + " (" + why + ")", err
+}

@@ -96,7 +96,7 @@ type Result struct {
 }
 
 // Run decides whether the root needs a relabel (the marker, the command line, Policy, or —
-// auto — the root directory's label) and runs it. The marker is the first-boot state that
+// auto — the labels of the root directory and a few well-known paths) and runs it. The marker is the first-boot state that
 // cannot be lost: before any label is written it exists on disk (Run creates it when another
 // trigger fired), and it is removed only after a relabel with zero errors, once the labels
 // are on disk (marker.go). Whatever interrupts the relabel — an error, a signal (cancelling
@@ -128,9 +128,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	lab := o.Labeler
 	if lab == nil {
-		if lab, err = loadFileContexts(root, o.FileContexts, log); err != nil {
-			return res, err
+		// The rules of the image's own libselinux, as `nsinit relabel` defaults to: the
+		// first start labels as the image's restorecon would.
+		h, why, err := fcontext.LoadFor(o.FileContexts, "auto", root)
+		if err != nil {
+			return res, fmt.Errorf("firstboot: %w", err)
 		}
+		log.Info("file_contexts lookup rules", zap.String("libselinux", why))
+		lab = h
 	}
 	types, err := relabel.LoadCustomizableTypes(o.CustomizableTypes)
 	if err != nil {
@@ -289,20 +294,4 @@ func apiMounts(root string) []string {
 		}
 	}
 	return out
-}
-
-// loadFileContexts loads the image's file_contexts with the lookup rules of the image's own
-// libselinux (fcontext.SemanticsFor "auto", as `nsinit relabel` defaults to), so that the
-// first start labels as the image's restorecon would.
-func loadFileContexts(root, path string, log *zap.Logger) (relabel.Labeler, error) {
-	sem, why, err := fcontext.SemanticsFor("auto", root)
-	if err != nil {
-		return nil, fmt.Errorf("firstboot: %w", err)
-	}
-	log.Info("file_contexts lookup rules", zap.Stringer("libselinux", sem), zap.String("why", why))
-	h, err := fcontext.LoadOptions(path, fcontext.Options{Semantics: sem})
-	if err != nil {
-		return nil, fmt.Errorf("firstboot: %w", err)
-	}
-	return h, nil
 }
