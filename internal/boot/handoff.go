@@ -36,9 +36,9 @@ func (b *bringUp) handoff(ctx context.Context) int {
 		return b.supervise(ctx, target, env)
 	}
 	err := b.sys.Exec(target, env, b.o.ExecContext)
-	return b.stop(Failure{What: "execute the init " + target.Path, Err: err, Fatal: true,
-		Hint: "check that the init exists, is executable, and (in enforcing mode) is labelled as the policy expects (init_exec_t)"},
-		b.plan.Outcome(Failure{Fatal: true}))
+	f := Failure{What: "execute the init " + target.Path, Err: err, Fatal: true,
+		Hint: "check that the init exists, is executable, and (in enforcing mode) is labelled as the policy expects (init_exec_t)"}
+	return b.stop(f, b.plan.Outcome(f))
 }
 
 // initEnv is the environment handed to the target. Once the namespace has a policy,
