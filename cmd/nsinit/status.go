@@ -73,7 +73,7 @@ func status(e *env, o boot.Options, kernelMax int, asJSON bool) int {
 	plan := boot.Decide(f)
 	code := statusExit(f, plan)
 	if asJSON {
-		if err := writeStatusJSON(e.Stdout, f, plan, o.SelinuxfsDir); err != nil {
+		if err := writeStatusJSON(e.Stdout, f, plan, readSelinuxfs(o.SelinuxfsDir)); err != nil {
 			fmt.Fprintln(e.Stderr, "nsinit status: writing the JSON status:", err)
 			return exitcode.Failure
 		}
@@ -106,7 +106,7 @@ func status(e *env, o boot.Options, kernelMax int, asJSON bool) int {
 		}
 	}
 	row("mode", "%s (from %s)", plan.Mode, plan.ModeSource)
-	reportSelinuxfs(row, o.SelinuxfsDir)
+	reportSelinuxfs(row, readSelinuxfs(o.SelinuxfsDir))
 	if f.Config != nil {
 		row("policy type", "%s (%s)", f.Config.Type, plan.Layout.Dir)
 		reportPolicy(row, f, plan.Layout.PolicyDir(), kernelMax != 0)
@@ -118,18 +118,37 @@ func status(e *env, o boot.Options, kernelMax int, asJSON bool) int {
 	return code
 }
 
-// reportSelinuxfs prints the state of the selinuxfs at dir.
-func reportSelinuxfs(row func(k, format string, args ...any), dir string) {
+// selinuxfsState is what status shows of the selinuxfs at Dir, read once for the table and
+// for the JSON object.
+type selinuxfsState struct {
+	Dir                            string
+	Mounted                        bool
+	PolicyVers                     int
+	Enforce, Loaded                bool
+	VersErr, EnforceErr, LoadedErr error
+}
+
+// readSelinuxfs reads the nodes status reports of the selinuxfs at dir.
+func readSelinuxfs(dir string) selinuxfsState {
+	st := selinuxfsState{Dir: dir}
 	fs := selinuxfs.Open(dir)
-	if !fs.IsMounted() {
-		row("selinuxfs", "%s: not mounted", dir)
+	if st.Mounted = fs.IsMounted(); st.Mounted {
+		st.PolicyVers, st.VersErr = fs.PolicyVers()
+		st.Enforce, st.EnforceErr = fs.Enforce()
+		st.Loaded, st.LoadedErr = fs.PolicyLoaded()
+	}
+	return st
+}
+
+// reportSelinuxfs prints st.
+func reportSelinuxfs(row func(k, format string, args ...any), st selinuxfsState) {
+	if !st.Mounted {
+		row("selinuxfs", "%s: not mounted", st.Dir)
 		return
 	}
-	vers, verr := fs.PolicyVers()
-	enforce, eerr := fs.Enforce()
-	loaded, lerr := fs.PolicyLoaded()
-	row("selinuxfs", "%s: policyvers %s, enforce %s, policy loaded %s", dir, intOrErr(vers, verr), boolOrErr(enforce, eerr), boolOrErr(loaded, lerr))
-	if err := fs.Verify(); err != nil {
+	row("selinuxfs", "%s: policyvers %s, enforce %s, policy loaded %s", st.Dir,
+		intOrErr(st.PolicyVers, st.VersErr), boolOrErr(st.Enforce, st.EnforceErr), boolOrErr(st.Loaded, st.LoadedErr))
+	if err := selinuxfs.Open(st.Dir).Verify(); err != nil {
 		row("  note", "%v (the bring-up mounts a fresh, writable instance)", err)
 	}
 }

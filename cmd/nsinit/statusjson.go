@@ -6,7 +6,6 @@ import (
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/exitcode"
-	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
 
 // statusSchema is the version of `nsinit status --json`'s object (docs/admin.md). Fields
@@ -103,8 +102,8 @@ func statusExit(f boot.Facts, plan boot.Plan) int {
 	return exitcode.OK
 }
 
-// writeStatusJSON writes the status object for f and plan, the selinuxfs at dir.
-func writeStatusJSON(w io.Writer, f boot.Facts, plan boot.Plan, dir string) error {
+// writeStatusJSON writes the status object for f, plan and the selinuxfs state sfs.
+func writeStatusJSON(w io.Writer, f boot.Facts, plan boot.Plan, sfs selinuxfsState) error {
 	errText := func(err error) string {
 		if err == nil {
 			return ""
@@ -118,7 +117,7 @@ func writeStatusJSON(w io.Writer, f boot.Facts, plan boot.Plan, dir string) erro
 		Config:     statusConfig{Warnings: []string{}, Error: errText(f.ConfigErr)},
 		Mode:       plan.Mode.String(),
 		ModeSource: string(plan.ModeSource),
-		Selinuxfs:  statusSelinuxfs{Dir: dir},
+		Selinuxfs:  statusSelinuxfs{Dir: sfs.Dir, Mounted: sfs.Mounted},
 		KernelMax:  f.KernelMax, PolicyError: errText(f.PolicyErr),
 		Init: statusInit{Argv: []string{}, Error: errText(f.InitErr)},
 		Plan: statusPlan{Outcome: "hand-off", Load: plan.Load, Reason: plan.Reason},
@@ -130,17 +129,14 @@ func writeStatusJSON(w io.Writer, f boot.Facts, plan boot.Plan, dir string) erro
 			d.Config.Warnings = append(d.Config.Warnings, wn.String())
 		}
 	}
-	if fs := selinuxfs.Open(dir); fs.IsMounted() {
-		d.Selinuxfs.Mounted = true
-		if v, err := fs.PolicyVers(); err == nil {
-			d.Selinuxfs.PolicyVers = &v
-		}
-		if v, err := fs.Enforce(); err == nil {
-			d.Selinuxfs.Enforce = &v
-		}
-		if v, err := fs.PolicyLoaded(); err == nil {
-			d.Selinuxfs.PolicyLoaded = &v
-		}
+	if sfs.Mounted && sfs.VersErr == nil {
+		d.Selinuxfs.PolicyVers = &sfs.PolicyVers
+	}
+	if sfs.Mounted && sfs.EnforceErr == nil {
+		d.Selinuxfs.Enforce = &sfs.Enforce
+	}
+	if sfs.Mounted && sfs.LoadedErr == nil {
+		d.Selinuxfs.PolicyLoaded = &sfs.Loaded
 	}
 	if img := f.Policy; img != nil {
 		d.Policy = &statusPolicy{Path: img.Path, FileVersion: img.FileVersion, LoadVersion: int(img.Header.Version),
