@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/pflag"
 
+	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 )
@@ -53,7 +53,7 @@ func getenforce(root string, fs *selinuxfs.FS) (string, error) {
 	if !fs.IsMounted() {
 		return "Disabled", nil
 	}
-	if _, err := os.Stat(filepath.Join(root, "etc", "selinux", "config")); err != nil {
+	if _, err := os.Stat(config.Path(root)); err != nil {
 		return "Disabled", nil
 	}
 	on, err := fs.Enforce()

@@ -3,7 +3,6 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
@@ -122,7 +121,7 @@ func Decide(f Facts) Plan {
 	if f.Config != nil {
 		p.Layout = f.Config.Layout(f.Root)
 	}
-	configPath := filepath.Join(f.Root, "etc/selinux/config")
+	configPath := config.Path(f.Root)
 	mode, source, err := config.Resolve(config.Inputs{Flag: f.FlagMode, Env: f.EnvMode, Cmdline: f.Cmdline, Config: f.Config})
 	switch {
 	case err != nil:
@@ -177,7 +176,7 @@ func (p Plan) claim(f Facts) Plan {
 	p.Load, p.Reason = true, "the SELinux namespace is nsinit's own and has no policy ("+det.Verdict.String()+")"
 	if f.PolicyErr != nil {
 		return p.fails(Failure{What: "read the policy", Err: f.PolicyErr,
-			Hint: "install the policy for SELINUXTYPE in the image (" + p.Layout.PolicyDir() + "), or fix SELINUXTYPE in " + filepath.Join(f.Root, "etc/selinux/config")})
+			Hint: "install the policy for SELINUXTYPE in the image (" + p.Layout.PolicyDir() + "), or fix SELINUXTYPE in " + config.Path(f.Root)})
 	}
 	p.Policy = f.Policy
 	return p

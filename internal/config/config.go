@@ -60,16 +60,21 @@ type Config struct {
 // configPath is where libselinux reads its config (SELINUXCONFIG), relative to a root.
 var configPath = filepath.Join("etc", "selinux", "config")
 
+// Path is the config file of the image at root: <root>/etc/selinux/config.
+func Path(root string) string {
+	if root == "" {
+		root = "/"
+	}
+	return filepath.Join(root, configPath)
+}
+
 // Load reads and parses <root>/etc/selinux/config ("" means "/"). A missing file is not an
 // error: as in libselinux the mode is unset and the type is DefaultType; the returned Config
 // has Found false and a Warning. Any other failure (permission, not a regular file, I/O,
 // larger than MaxSize) is an error naming the path, where libselinux would silently use
 // the defaults: a PID 1 that was asked for enforcing must not quietly lose its config.
 func Load(root string) (*Config, error) {
-	if root == "" {
-		root = "/"
-	}
-	return loadFile(filepath.Join(root, configPath))
+	return loadFile(Path(root))
 }
 
 // loadFile is Load for the config file at path, read through imagefile: a FIFO, a device,
