@@ -38,10 +38,18 @@ func (f *Facts) observeConfig(procDir string, getenv func(string) string, req ha
 	return warnings
 }
 
-// observePolicy records which policy a kernel accepting versions up to kernelMax would get.
+// observePolicy records which policy a kernel accepting versions up to kernelMax would get,
+// and whether it passes the admission check: the one loadability answer, so that status
+// reports a policy the load step would refuse as not loadable (and the load does not check
+// the same bytes again).
 func (f *Facts) observePolicy(layout config.Layout, kernelMax int) {
 	f.KernelMax = kernelMax
 	f.Policy, f.PolicyErr = loadpolicy.Read(layout.PolicyDir(), kernelMax)
+	if f.PolicyErr == nil {
+		if f.PolicyErr = loadpolicy.Admit(f.Policy); f.PolicyErr != nil {
+			f.Policy = nil
+		}
+	}
 }
 
 // Survey observes what the bring-up would, without mounting, loading or writing anything:

@@ -251,3 +251,19 @@ func TestStepLogsCarryFields(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSeesTheAdmissionRefusal: a policy whose header is valid but whose body is not
+// is not loadable, and status says so before the bring-up tries (it once reported it
+// loadable, and only the load step refused it).
+func TestStatusSeesTheAdmissionRefusal(t *testing.T) {
+	w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+	good := policyFixture(t, "rich.33")
+	w.write("etc/selinux/default/policy/policy.33", good[:len(good)/2], 0o644)
+	p := Decide(Survey(Options{Root: w.root, SelinuxfsDir: w.sfs}, w.system(), 33))
+	if p.Problem == nil || p.Problem.What != "read the policy" || !strings.Contains(p.Problem.Err.Error(), "refused before the load") {
+		t.Fatalf("plan: %s", summarize(p))
+	}
+	if code := w.run(context.Background(), Options{}); code != exitcode.FailClosed || w.node("load") != "" || !strings.Contains(w.console.String(), "failed to read the policy") {
+		t.Fatalf("bring-up: status %d, loaded %d bytes, console %q", code, len(w.node("load")), w.console.String())
+	}
+}

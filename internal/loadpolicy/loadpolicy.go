@@ -35,6 +35,9 @@ type Image struct {
 	Data        []byte
 	// FileBytes is the size of the file; len(Data) differs after a downgrade.
 	FileBytes int
+	// admitted is set by Admit when Data passed it, and cleared by Fit when Data changes:
+	// Load does not walk the same bytes a second time (the check is a share of boot time).
+	admitted bool
 	// Downgraded is true when Data was converted in memory from a newer version.
 	Downgraded bool
 	// Warnings are non-fatal oddities (e.g. a file name that disagrees with its header).
@@ -97,8 +100,8 @@ func (e *InvalidError) Unwrap() error { return e.Err }
 // Read selects and reads the policy for a kernel whose maximum version is kernelMax, the way
 // libselinux does: open policy.N from kernelMax down while the file does not exist (any
 // other open error stops the search). When no such file exists, newer files are tried from
-// the lowest up, each through Fit. Read is the one loadability answer: the bring-up loads
-// what it returns, and `nsinit status` reports it.
+// the lowest up, each through Fit. Read is the selection; with Admit it is the one
+// loadability answer the bring-up loads and `nsinit status` reports (boot's observePolicy).
 func Read(dir string, kernelMax int) (*Image, error) {
 	start := time.Now()
 	present, dirErr := versions(dir)
@@ -172,7 +175,7 @@ func Fit(img *Image, kernelMax int) error {
 	if err != nil || h.Version != kernelMax {
 		return &InvalidError{Path: img.Path, Err: fmt.Errorf("downgrade produced an invalid image (version %d, %v)", h.Version, err)}
 	}
-	img.Data, img.Header, img.Downgraded = data, h, true
+	img.Data, img.Header, img.Downgraded, img.admitted = data, h, true, false
 	return nil
 }
 
@@ -250,6 +253,7 @@ func Admit(img *Image) error {
 	_, err := policydb.Analyze(img.Data)
 	switch {
 	case err == nil:
+		img.admitted = true
 		return nil
 	case img.Header.Version < policydb.VersionCompFtrans:
 		return &InvalidError{Path: img.Path, Err: fmt.Errorf("refused before the load: %w\n%s", err, policydb.StandardFixes(img.Path, policydb.VersionCompFtrans))}
@@ -257,11 +261,14 @@ func Admit(img *Image) error {
 	return &InvalidError{Path: img.Path, Err: fmt.Errorf("refused before the load: %w", err)}
 }
 
-// Load checks img (Admit) and writes it to l in one write; it returns how long the kernel
-// took. Nothing reaches the kernel that Admit refused.
+// Load checks img (Admit, unless Read or Admit passed these very bytes already) and writes
+// it to l in one write; it returns how long the kernel took. Nothing reaches the kernel
+// that Admit refused.
 func Load(l Loader, img *Image) (time.Duration, error) {
-	if err := Admit(img); err != nil {
-		return 0, err
+	if !img.admitted {
+		if err := Admit(img); err != nil {
+			return 0, err
+		}
 	}
 	start := time.Now()
 	if err := l.Load(img.Data); err != nil {
