@@ -135,6 +135,13 @@ func commandNames() []string {
 	return names
 }
 
+// printHelp prints c's full help with its own flag set (writeUsage).
+func printHelp(w io.Writer, c *command) {
+	fs := newFlagSet(flagSetName(c))
+	c.Setup(fs)
+	writeUsage(w, c, fs)
+}
+
 // writeUsage prints c's full help: synopsis, description, flags and (for the bring-up,
 // which `nsinit --help` shows) the list of commands.
 func writeUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
@@ -168,9 +175,7 @@ func dispatch(e *env, args []string) int {
 			if len(args) > 1 && commands[args[1]] != nil {
 				c = commands[args[1]]
 			}
-			fs := newFlagSet(flagSetName(c))
-			c.Setup(fs)
-			writeUsage(e.Stdout, c, fs)
+			printHelp(e.Stdout, c)
 			return exitcode.OK
 		}
 	}
@@ -240,10 +245,7 @@ func noCommand(e *env, args []string) int {
 		return exitcode.OK
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		c := commands[bringUp]
-		fs := newFlagSet(flagSetName(c))
-		c.Setup(fs)
-		writeUsage(e.Stdout, c, fs)
+		printHelp(e.Stdout, commands[bringUp])
 		return exitcode.OK
 	}
 	switch {
