@@ -4,11 +4,17 @@
 #
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
-# Steps: apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
+# Steps: apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
 # (default: these), and for `make bench` only:
 # trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
+#   kernel7/vmlinuz           Debian sid's Linux 7.x (linux-image-amd64 -> linux-image-V, an empty
+#                             package depending on linux-binary-V, linux-modules-V, linux-base-V),
+#                             unpacked from those three, not installed
+#   kernel7/modules/          its usr/lib/modules/V tree: config, modules.builtin{,.modinfo},
+#                             kernel/**.ko.xz (virtio is built in; ext4 and its helpers are modules)
+#   kernel7/package           the packages' names and version
 #   policy/etc/selinux/default/   Debian's selinux-policy-default built with semodule:
 #                                 policy/policy.33, contexts/files/file_contexts{,.bin,...}
 #   minbase/                  a debootstrap --variant=minbase bookworm tree (conformance input,
@@ -43,13 +49,13 @@ set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel policy minbase systemd trixie sid_libselinux sid_policy trixie_policy}
+STEPS=${*:-apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 APT_PKGS="qemu-system-x86 cpio e2fsprogs busybox-static selinux-utils policycoreutils \
-semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace \
+semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace xz-utils \
 podman runc catatonit man-db"
 
 log() { echo "provision: $*" >&2; }
@@ -81,6 +87,30 @@ step_kernel() {
 	echo "$pkg" > "$CACHE/kernel/package"
 	rm -rf "$CACHE/kernel/x" "$CACHE/kernel/dl"
 	touch "$CACHE/kernel/.done"
+}
+
+# step_kernel7: Debian sid's 7.x kernel for test/vm, through a scratch apt configuration for sid
+# (nothing is installed). linux-image-amd64 depends on an empty linux-image-V, which depends on
+# linux-binary-V (vmlinuz), linux-modules-V and linux-base-V (config, modules.builtin), all with
+# their files under /usr/lib/modules/V/ (no /boot). The modules stay .ko.xz: stage0 hands them
+# to finit_module compressed (the kernel decompresses, CONFIG_MODULE_DECOMPRESS).
+step_kernel7() {
+	[ -f "$CACHE/kernel7/.done" ] && return 0
+	log "fetching Debian sid's Linux 7.x kernel"
+	a="$CACHE/kernel7.apt"
+	rm -rf "$CACHE/kernel7" "$a" && mkdir -p "$a/dl" "$CACHE/kernel7"
+	scratch_apt "$a" sid
+	img=$(APT_CONFIG="$a/apt.conf" apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	v=${img#linux-image-}
+	case $v in 7.*) ;; *) log "sid's linux-image-amd64 is $img, not a 7.x kernel"; exit 1 ;; esac
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download "linux-binary-$v" "linux-modules-$v" "linux-base-$v")
+	for d in "$a"/dl/*.deb; do dpkg-deb -x "$d" "$a/x"; done
+	for d in "$a"/dl/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done | paste -sd, > "$CACHE/kernel7/package"
+	mv "$a/x/usr/lib/modules/$v" "$CACHE/kernel7/modules"
+	mv "$CACHE/kernel7/modules/vmlinuz" "$CACHE/kernel7/vmlinuz"
+	[ -f "$CACHE/kernel7/modules/modules.builtin" ] || { log "$v has no modules.builtin"; exit 1; }
+	rm -rf "$a"
+	touch "$CACHE/kernel7/.done"
 }
 
 step_policy() {
