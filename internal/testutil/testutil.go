@@ -121,3 +121,10 @@ func CopyTree(tb testing.TB, src, dst string) {
 		tb.Fatalf("cp -a %s %s: %v\n%s", src, dst, err, out)
 	}
 }
+
+// Kernel7 returns the directory with Debian sid's Linux 7.x kernel (provisioning step
+// kernel7): vmlinuz and modules/ (its usr/lib/modules/<release> tree, .ko.xz).
+func Kernel7(tb testing.TB) string {
+	tb.Helper()
+	return cached(tb, "kernel7", ".done")
+}

@@ -44,7 +44,7 @@ func TestAdmissionOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Timeout: 30 * time.Minute,
+	m := &Machine{Kernel: b.Kernel, Initrd: b.Initrd, Disk: disk, Timeout: 30 * time.Minute,
 		Cmdline: []string{"STAGE0_INIT=/sbin/loadmutants"},
 		Args:    []string{strconv.Itoa(oracleSeed), strconv.Itoa(oracleMutants)}}
 	r, err := m.Boot(context.Background())

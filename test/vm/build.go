@@ -19,16 +19,10 @@ import (
 type Env struct {
 	// Repo is the repository's top directory (holding go.mod).
 	Repo string
-	// Cache is the provisioned cache (scripts/provision.sh): kernel/, policy/, ...
+	// Cache is the provisioned cache (scripts/provision.sh): kernel/, kernel7/, policy/, ...
 	// The harness keeps its own artefacts in Cache/vm.
 	Cache string
 }
-
-// Vmlinuz is Debian's kernel image.
-func (e Env) Vmlinuz() string { return filepath.Join(e.Cache, "kernel", "vmlinuz") }
-
-// ModulesDir is the kernel's lib/modules/<version> tree.
-func (e Env) ModulesDir() string { return filepath.Join(e.Cache, "kernel", "modules") }
 
 // PolicyDir is Debian's built policy tree, SELINUXTYPE=default: policy/, contexts/, ...
 func (e Env) PolicyDir() string {
@@ -145,15 +139,16 @@ func requireStatic(path string) error {
 	return nil
 }
 
-// Initramfs returns the stage0 initramfs for stage0 (the built test/vm/stage0 binary): it
-// holds /init (stage0), /dev/console, /newroot and the boot modules numbered in dependency
-// order. It is cached under Cache/vm by the hash of its bytes.
-func (e Env) Initramfs(stage0 string) (string, error) {
+// Initramfs returns the stage0 initramfs for stage0 (the built test/vm/stage0 binary) and
+// kernel k: it holds /init (stage0), /dev/console, /newroot and k's boot modules numbered in
+// dependency order, as the package ships them (.ko or .ko.xz: the kernel decompresses). It is
+// cached under Cache/vm by the hash of its bytes.
+func (e Env) Initramfs(stage0 string, k Kernel) (string, error) {
 	init, err := os.ReadFile(stage0)
 	if err != nil {
 		return "", err
 	}
-	mods, err := ModuleOrder(e.ModulesDir(), BootModules)
+	mods, err := ModuleOrder(k.Modules, BootModules)
 	if err != nil {
 		return "", err
 	}

@@ -55,9 +55,9 @@ const freezeGrace = 2 * time.Second
 
 // Machine is one qemu boot.
 type Machine struct {
-	// Env locates the kernel.
-	Env Env
-	// Initrd is the stage0 initramfs (Env.Initramfs).
+	// Kernel is the kernel qemu boots (Env.Kernel).
+	Kernel Kernel
+	// Initrd is the stage0 initramfs built for Kernel (Env.Initramfs).
 	Initrd string
 	// Disk is the root filesystem image, attached as /dev/vda with snapshot=on: the guest's
 	// writes go to a temporary overlay and the image is left as it was.
@@ -69,7 +69,7 @@ type Machine struct {
 	// command line after "--" when it can carry them, else in /stage0.args (a literal "--",
 	// an empty word, spaces or quotes).
 	Args []string
-	// NoSELinux boots without security=selinux: Debian's kernel then runs AppArmor and
+	// NoSELinux boots without security=selinux: Debian's kernels then run AppArmor and
 	// there is no selinuxfs at all.
 	NoSELinux bool
 	// Writable attaches Disk without snapshot=on: the guest's writes (a first-boot
@@ -83,6 +83,9 @@ type Machine struct {
 
 // Result is what a boot printed, classified.
 type Result struct {
+	// Kernel is the kernel that booted (Machine.Kernel): checks whose expectation depends on
+	// it (a policy downgrade, the LSM syscalls, the relabel's xattr calls) read it.
+	Kernel Kernel
 	// Console is the whole serial console output, "\r" removed.
 	Console string
 	// Marker is testinit's report; nil when the test init never ran.
@@ -262,7 +265,7 @@ func (m *Machine) Boot(ctx context.Context) (*Result, error) {
 		"-machine", "pc,accel=tcg", "-cpu", "qemu64", "-smp", "1", "-m", "768",
 		"-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
 		"-serial", "stdio",
-		"-kernel", m.Env.Vmlinuz(), "-initrd", initrd, "-append", cmdline,
+		"-kernel", m.Kernel.Vmlinuz, "-initrd", initrd, "-append", cmdline,
 		"-drive", m.drive())
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
@@ -275,7 +278,7 @@ func (m *Machine) Boot(ctx context.Context) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
-	r := &Result{}
+	r := &Result{Kernel: m.Kernel}
 	var console strings.Builder
 	var once sync.Once
 	sc := bufio.NewScanner(stdout)

@@ -204,30 +204,120 @@ func TestDenialChecks(t *testing.T) {
 		}
 		return r
 	}
+	other := strings.Replace(entrypoint, `comm="nsinit"`, `comm="testapp"`, 1)
 	tests := []struct {
-		name     string
-		r        *Result
-		allowed  []string
-		wantOnly bool // expectOnlyDenials(allowed...) passes
-		wantG2   bool // g2's expectKernelDenied passes
+		name       string
+		r          *Result
+		allowed    []string
+		wantOnly   bool // expectOnlyDenials(allowed...) passes
+		wantG2     bool // g2's expectKernelDenied passes
+		wantNoSelf bool // expectNoNsinitDenials passes
 	}{
-		{"clean", boot("INFO\tnsinit\thanding off", granted), nil, true, false},
-		{"g2's boot", boot(entrypoint, "nsinit: freezing"), []string{"entrypoint"}, true, true},
-		{"entrypoint not allowed", boot(entrypoint), nil, false, true},
-		{"create on attr/exec", boot(create, entrypoint), []string{"entrypoint"}, false, true},
-		{"relayed create", boot("TESTINIT: avc: 6,300,4667454,-;audit: type=1400 avc:  denied  { create } for name=\"exec\""), nil, false, false},
-		{"other target", boot(strings.Replace(entrypoint, "bin_t", "usr_t", 1)), []string{"entrypoint"}, true, false},
+		{"clean", boot("INFO\tnsinit\thanding off", granted), nil, true, false, true},
+		{"g2's boot", boot(entrypoint, "nsinit: freezing"), []string{"entrypoint"}, true, true, false},
+		{"entrypoint not allowed", boot(entrypoint), nil, false, true, false},
+		{"create on attr/exec", boot(create, entrypoint), []string{"entrypoint"}, false, true, false},
+		{"relayed create", boot("TESTINIT: avc: 6,300,4667454,-;audit: type=1400 avc:  denied  { create } for name=\"exec\""), nil, false, false, true},
+		{"relayed nsinit", boot("TESTINIT: avc: 6,300,4667454,-;audit: type=1400 avc:  denied  { setenforce } for pid=1 comm=\"nsinit\" permissive=1"), nil, false, false, false},
+		{"other target", boot(strings.Replace(entrypoint, "bin_t", "usr_t", 1)), []string{"entrypoint"}, true, false, false},
+		{"another process", boot(other), nil, false, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := expectOnlyDenials(tt.allowed...)(tt.r); (err == nil) != tt.wantOnly {
 				t.Errorf("expectOnlyDenials(%q) = %v, want pass=%v", tt.allowed, err, tt.wantOnly)
 			}
+			if err := expectNoNsinitDenials(tt.r); (err == nil) != tt.wantNoSelf {
+				t.Errorf("expectNoNsinitDenials = %v, want pass=%v", err, tt.wantNoSelf)
+			}
 			err := expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel)(tt.r)
 			if (err == nil) != tt.wantG2 {
 				t.Errorf("expectKernelDenied = %v, want pass=%v", err, tt.wantG2)
 			}
 		})
+	}
+}
+
+// TestKernelChecks runs the checks whose expectation depends on the kernel on detection,
+// policy and relabel lines of real 6.1 and 7.2 boots: each passes on its own kernel's
+// console and fails on the other's.
+func TestKernelChecks(t *testing.T) {
+	const (
+		detect6 = "INFO\tnsinit\tdetect\t{\"verdict\": \"boot\", \"evidence\": [\"active LSMs unknown: lsm_list_modules: function not implemented; open /sys/kernel/security/lsm: no such file or directory\", \"lsm_get_self_attr(LSM_ATTR_UNSHARE): function not implemented (ENOSYS: Linux 6.1.0-57-amd64 has no LSM syscalls (they came in 6.8)); falling back\"]}"
+		detect7 = "INFO\tnsinit\tdetect\t{\"verdict\": \"boot\", \"evidence\": [\"active LSMs: lockdown,capability,landlock,yama,selinux,bpf,ipe,ima,evm\", \"lsm_get_self_attr(LSM_ATTR_UNSHARE): operation not supported (EOPNOTSUPP: SELinux did not answer\"]}"
+		noSE7   = "INFO\tnsinit\tdetect\t{\"evidence\": [\"active LSMs: lockdown,capability,landlock,yama,apparmor\", \"lsm_get_self_attr(LSM_ATTR_UNSHARE): operation not supported (EOPNOTSUPP\"]}"
+		read35n = "INFO\tnsinit\tread the policy\t{\"file\": \"/etc/selinux/default/policy/policy.35\", \"version\": 35, \"downgraded\": false, \"kernel_max\": 35}"
+		load35d = "INFO\tnsinit\thanding off: policy.35, 2.1 MB, loaded in 300ms (downgraded from 35 to 33); no relabel"
+		xattr6  = "INFO\tnsinit\trelabel done\t{\"objects\": 6700, \"xattr_calls\": \"l*xattr via the working directory\"}"
+		xattr7  = "INFO\tnsinit\trelabel done\t{\"objects\": 6700, \"xattr_calls\": \"getxattrat/setxattrat\"}"
+	)
+	k6 := Kernel{Name: Linux6, PolicyVersion: 33}
+	k7 := Kernel{Name: Linux7, PolicyVersion: 35, LSMSyscalls: true}
+	on := func(k Kernel, lines ...string) *Result {
+		return &Result{Kernel: k, Console: strings.Join(lines, "\n") + "\n"}
+	}
+	tests := []struct {
+		name  string
+		check func(*Result) error
+		r     *Result
+		pass  bool
+	}{
+		{"lsm 6.1", expectLSMSyscalls, on(k6, detect6), true},
+		{"lsm 7.x", expectLSMSyscalls, on(k7, detect7), true},
+		{"lsm 7.x console on 6.1", expectLSMSyscalls, on(k6, detect7), false},
+		{"lsm 6.1 console on 7.x", expectLSMSyscalls, on(k7, detect6), false},
+		{"lsm 7.x without selinux", expectLSMSyscalls, on(k7, noSE7), false},
+		{"policy.35 native on 7.x", expectPolicyVersion(35), on(k7, read35n), true},
+		{"policy.35 downgraded on 6.1", expectPolicyVersion(35), on(k6, load35d), true},
+		{"policy.35 downgraded on 7.x", expectPolicyVersion(35), on(k7, read35n, load35d), false},
+		{"policy.35 native on 6.1", expectPolicyVersion(35), on(k6, read35n), false},
+		{"no kernel", expectPolicyVersion(35), on(Kernel{}, read35n), false},
+		{"xattr 6.1", expectXattrCalls, on(k6, xattr6), true},
+		{"xattr 7.x", expectXattrCalls, on(k7, xattr7), true},
+		{"xattr fallback on 7.x", expectXattrCalls, on(k7, xattr6), false},
+		{"xattrat on 6.1", expectXattrCalls, on(k6, xattr7), false},
+	}
+	for _, tt := range tests {
+		if err := tt.check(tt.r); (err == nil) != tt.pass {
+			t.Errorf("%s: err = %v, want pass=%v", tt.name, err, tt.pass)
+		}
+	}
+	if got := activeLSMs(on(k7, detect7)); !slices.Equal(got, []string{"lockdown", "capability", "landlock", "yama", "selinux", "bpf", "ipe", "ima", "evm"}) {
+		t.Errorf("activeLSMs = %q", got)
+	}
+}
+
+// TestKernelRelease reads the release from each provisioned kernel's image (the 7.x
+// package names it, the 6.1 image package too) and refuses files that are no bzImage.
+func TestKernelRelease(t *testing.T) {
+	for _, tc := range []struct {
+		gate   func(testing.TB) string
+		prefix string // of the package file, before the release
+	}{
+		{testutil.Kernel, "linux-image-"},
+		{testutil.Kernel7, "linux-base-"},
+	} {
+		dir := tc.gate(t)
+		pkg, err := os.ReadFile(filepath.Join(dir, "package"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := KernelRelease(filepath.Join(dir, "vmlinuz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(pkg), tc.prefix+got) {
+			t.Errorf("%s: release %q, package %q", dir, got, pkg)
+		}
+	}
+	short := filepath.Join(t.TempDir(), "short")
+	if err := os.WriteFile(short, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/proc/self/exe", short, filepath.Join(t.TempDir(), "missing")} {
+		if r, err := KernelRelease(p); err == nil {
+			t.Errorf("KernelRelease(%s) = %q, want an error", p, r)
+		}
 	}
 }
 
@@ -350,39 +440,75 @@ func TestParseModinfoMalformed(t *testing.T) {
 	}
 }
 
-// TestModuleOrderDebian resolves the boot modules of Debian's cached kernel: every module
-// must come after what its depends= names.
+// TestModuleOrderDebian resolves the boot modules of each provisioned kernel: exactly the
+// modules the kernel does not build in, each after what its depends= names and after the
+// provider of its softdep pre: names (ext4 and jbd2 ask for crypto-crc32c: crc32c_generic on
+// 6.1, where crc32c-intel also claims the alias but needs SSE4.2, which qemu64 lacks;
+// crc32c-cryptoapi on 7.x). On 7.x virtio and virtio_pci are built in and the files are .ko.xz.
 func TestModuleOrderDebian(t *testing.T) {
-	dir := filepath.Join(testutil.Kernel(t), "modules")
-	paths, err := ModuleOrder(dir, BootModules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := map[string]int{}
-	for i, p := range paths {
-		pos[moduleName(p)] = i
-	}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := parseModinfo(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range strings.Split(strings.Join(info["depends"], ","), ",") {
-			if d == "" {
-				continue
+	for _, tc := range []struct {
+		kernel string
+		gate   func(testing.TB) string
+		want   []string
+	}{
+		{Linux6, testutil.Kernel, []string{"virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio",
+			"virtio_pci", "virtio_blk", "crc32c_generic", "jbd2", "mbcache", "crc16", "ext4"}},
+		{Linux7, testutil.Kernel7, []string{"virtio_blk", "crc32c_cryptoapi", "jbd2", "crc16", "mbcache", "ext4"}},
+	} {
+		t.Run(tc.kernel, func(t *testing.T) {
+			dir := filepath.Join(tc.gate(t), "modules")
+			paths, err := ModuleOrder(dir, BootModules)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if i, ok := pos[moduleName(d)]; !ok || i > pos[moduleName(p)] {
-				t.Errorf("%s depends on %s, which is not loaded before it (order %q)", moduleName(p), d, paths)
+			names := make([]string, len(paths))
+			for i, p := range paths {
+				names[i] = moduleName(p)
 			}
-		}
+			if !slices.Equal(names, tc.want) {
+				t.Errorf("ModuleOrder = %q, want %q", names, tc.want)
+			}
+			pos := map[string]int{}
+			for i, n := range names {
+				pos[n] = i
+			}
+			for _, p := range paths {
+				data, err := readModule(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				info, err := parseModinfo(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range strings.Split(strings.Join(info["depends"], ","), ",") {
+					if d == "" {
+						continue
+					}
+					if i, ok := pos[moduleName(d)]; !ok || i > pos[moduleName(p)] {
+						t.Errorf("%s depends on %s, which is not loaded before it (order %q)", moduleName(p), d, names)
+					}
+				}
+			}
+		})
 	}
-	for _, m := range append([]string{"jbd2", "mbcache", "virtio", "virtio_ring"}, BootModules...) {
-		if _, ok := pos[m]; !ok {
-			t.Errorf("%s missing from %q", m, paths)
+}
+
+// TestParseSoftdep reads the pre: names of a softdep= value; post: names are not needed
+// before the module loads.
+func TestParseSoftdep(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"pre: crypto-crc32c", []string{"crypto-crc32c"}},
+		{"pre: a b post: c", []string{"a", "b"}},
+		{"post: c pre: d", []string{"d"}},
+		{"post: c", nil},
+		{"", nil},
+	} {
+		if got := softdepPre(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("softdepPre(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

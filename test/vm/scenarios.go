@@ -43,14 +43,16 @@ type Binaries struct {
 	// TestApp is test/vm/testapp, installed as /usr/bin/testapp (bin_t): the application
 	// of the supervisor scenario.
 	TestApp string
-	// Initrd is the stage0 initramfs.
+	// Kernel is the kernel the scenarios boot (Env.Kernel), and Initrd the stage0
+	// initramfs with its modules.
+	Kernel Kernel
 	Initrd string
 }
 
-// Prepare builds the harness's own static binaries (testinit, stage0) and the initramfs,
-// and returns them with nsinit, the product binary to install (see BuildNSInit).
-func Prepare(e Env, nsinit string) (Binaries, error) {
-	b := Binaries{NSInit: nsinit}
+// Prepare builds the harness's own static binaries (testinit, stage0) and the initramfs for
+// kernel k, and returns them with nsinit, the product binary to install (see BuildNSInit).
+func Prepare(e Env, k Kernel, nsinit string) (Binaries, error) {
+	b := Binaries{NSInit: nsinit, Kernel: k}
 	if nsinit != "" {
 		if err := requireStatic(nsinit); err != nil {
 			return b, err
@@ -67,7 +69,7 @@ func Prepare(e Env, nsinit string) (Binaries, error) {
 	if err != nil {
 		return b, err
 	}
-	b.Initrd, err = e.Initramfs(stage0)
+	b.Initrd, err = e.Initramfs(stage0, k)
 	return b, err
 }
 
@@ -118,6 +120,9 @@ type Scenario struct {
 	// Needs lists the provisioned inputs beyond the kernel and the policy that the
 	// scenario uses (NeedMinbase, NeedTrixie): tests gate on them.
 	Needs []string
+	// Kernels are the kernels the scenario boots on (Linux6, Linux7; see On); nil is
+	// Linux6 alone. The checks read the kernel from Result.Kernel.
+	Kernels []string
 	// Inspect, if set, makes the boot writable: the guest boots a copy of the image, and
 	// after the power-off Inspect examines what it wrote (disk is the copy). Its summary
 	// and error land in Result.Inspection and Result.InspectErr.
@@ -125,6 +130,17 @@ type Scenario struct {
 	// Check returns what is wrong with the boot's result, or nil.
 	Check func(r *Result) error
 }
+
+// On reports whether the scenario boots on the kernel called kernel.
+func (s Scenario) On(kernel string) bool {
+	if s.Kernels == nil {
+		return kernel == Linux6
+	}
+	return slices.Contains(s.Kernels, kernel)
+}
+
+// bothKernels is Scenario.Kernels for the core scenarios, which boot on 6.1 and on 7.x.
+var bothKernels = []string{Linux6, Linux7}
 
 // Provisioned inputs a Scenario may need (Scenario.Needs).
 const (
@@ -140,21 +156,25 @@ const (
 var Scenarios = []Scenario{
 	{
 		Name: "enforcing", ID: "a",
-		Summary: "SELINUX=enforcing: nsinit loads the policy, enforces and execs /sbin/init, which runs as PID 1 in init_t with enforce=1",
+		Summary: "SELINUX=enforcing: nsinit loads the policy, enforces and execs /sbin/init, which runs as PID 1 in init_t with enforce=1; no AVC denial names nsinit; detection saw the kernel's LSM syscalls (7.x) or their absence (6.1)",
 		SELinux: "enforcing",
-		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("exec /sbin/init")),
+		Kernels: bothKernels,
+		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("exec /sbin/init"), expectNoNsinitDenials,
+			expectLSMSyscalls),
 	},
 	{
 		Name: "permissive", ID: "b",
-		Summary: "--mode permissive over SELINUX=enforcing: the policy is loaded, enforce stays 0, the init runs (in init_t)",
+		Summary: "--mode permissive over SELINUX=enforcing: the policy is loaded, enforce stays 0, the init runs (in init_t); no AVC record (which permissive mode prints for what enforcing would deny) names nsinit",
 		SELinux: "enforcing",
 		Args:    []string{"--mode", "permissive"},
-		Check:   expectInit(InitContext, "0", "/sbin/init"),
+		Kernels: bothKernels,
+		Check:   all(expectInit(InitContext, "0", "/sbin/init"), expectNoNsinitDenials),
 	},
 	{
 		Name: "disabled", ID: "c",
 		Summary: "SELINUX=disabled: no policy is loaded (attr/current stays \"kernel\"), the init runs",
 		SELinux: "disabled",
+		Kernels: bothKernels,
 		Check:   expectInit(KernelContext, "0", "/sbin/init"),
 	},
 	{
@@ -238,9 +258,10 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name: "first-boot-relabel", ID: "4",
-		Summary: "an unlabelled root (minbase's names, the image's files) with an empty /.autorelabel: nsinit relabels, enforces, the init runs in init_t; after the power-off the marker is gone and every label in the image equals Debian's setfiles on the same tree",
+		Summary: "an unlabelled root (minbase's names, the image's files) with an empty /.autorelabel: nsinit relabels (with getxattrat/setxattrat on 7.x, l*xattr on 6.1), enforces, the init runs in init_t; after the power-off the marker is gone and every label in the image equals Debian's setfiles on the same tree",
 		SELinux: "enforcing",
 		Needs:   []string{NeedMinbase},
+		Kernels: bothKernels,
 		Change:  unlabelledMinbase(""),
 		Inspect: inspectRelabel(false),
 		// The relabel keeps the bring-up running for seconds: stage0's signaller sends the
@@ -248,7 +269,7 @@ var Scenarios = []Scenario{
 		Cmdline: []string{"STAGE0_SIGNALS=1"},
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
 			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": false`), expectLogged("relabelled"), expectInspected,
-			expectBringUpSignals),
+			expectBringUpSignals, expectXattrCalls),
 	},
 	{
 		Name: "first-boot-relabel-force", ID: "4b",
@@ -265,6 +286,7 @@ var Scenarios = []Scenario{
 		Summary: "nsinit --supervise -- /usr/bin/testapp -signals -exit 7 (bin_t), enforcing: the application runs in the domain the policy gives it, sends every signal 1-64 to PID 1 (kill and sigqueue; relayed ones come back, SIGKILL and SIGSTOP are discarded, nsinit survives all), its orphan is reaped, no zombie remains, and its status 7 is the machine's verdict",
 		SELinux: "enforcing",
 		Args:    []string{"--supervise", "--", AppPath, "-signals", "-exit", "7"},
+		Kernels: bothKernels,
 		Check:   all(expectSupervised(AppPath, 7), expectSignalsSurvived),
 	},
 	{
@@ -273,15 +295,16 @@ var Scenarios = []Scenario{
 		SELinux: "enforcing",
 		Needs:   []string{NeedTrixie},
 		Change:  onlyPolicy("policy.34", "policy.34"),
-		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("(downgraded from 34 to 33)")),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectPolicyVersion(34)),
 	},
 	{
 		Name: "policy-35", ID: "6b",
-		Summary: "the only policy is policy.35: nsinit downgrades it 35 -> 34 -> 33 in memory, enforces, the init runs in init_t",
+		Summary: "the only policy is policy.35: on 6.1 nsinit downgrades it 35 -> 34 -> 33 in memory, on 7.x it loads it as it is (native); enforces, the init runs in init_t",
 		SELinux: "enforcing",
 		Needs:   []string{NeedTrixie},
+		Kernels: bothKernels,
 		Change:  onlyPolicy("policy.35", "policy.35"),
-		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("(downgraded from 35 to 33)")),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectPolicyVersion(35)),
 	},
 	{
 		Name: "policy-condxperm", ID: "6c",
@@ -364,7 +387,7 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args,
+	m := &Machine{Kernel: b.Kernel, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args,
 		NoSELinux: s.NoSELinux, Console: console}
 	if s.Inspect == nil {
 		return m.Boot(ctx)
@@ -491,6 +514,95 @@ func expectLogged(text string) func(*Result) error {
 		}
 		return fmt.Errorf("no nsinit log line contains %q", text)
 	}
+}
+
+// expectPolicyVersion checks the policy load of a policy.<version> file against the kernel
+// that booted: downgraded in memory to the kernel's newest version when that is older
+// (nsinit's summary says "(downgraded from 35 to 33)"), else loaded at its own version.
+func expectPolicyVersion(version int) func(*Result) error {
+	return func(r *Result) error {
+		kmax := r.Kernel.PolicyVersion
+		if kmax == 0 {
+			return fmt.Errorf("the result names no kernel policy version (kernel %q)", r.Kernel.Name)
+		}
+		if kmax < version {
+			return expectLogged(fmt.Sprintf("(downgraded from %d to %d)", version, kmax))(r)
+		}
+		if err := expectLogged(fmt.Sprintf(`"version": %d, "downgraded": false, "kernel_max": %d`, version, kmax))(r); err != nil {
+			return fmt.Errorf("policy.%d on a kernel loading %d: not read natively: %w", version, kmax, err)
+		}
+		if strings.Contains(r.Console, "(downgraded from") {
+			return fmt.Errorf("policy.%d on a kernel loading %d was downgraded", version, kmax)
+		}
+		return nil
+	}
+}
+
+// expectLSMSyscalls checks what nsinit's detection logged about the LSM syscalls against
+// the kernel that booted: on 7.x lsm_list_modules answers (securityfs is not mounted at
+// that point, so the list can only come from the syscall) with SELinux among the LSMs, and
+// lsm_get_self_attr(LSM_ATTR_UNSHARE) answers EOPNOTSUPP (a stock kernel has no SELinux
+// namespaces); on 6.1 both are ENOSYS.
+func expectLSMSyscalls(r *Result) error {
+	want := []string{"active LSMs unknown: lsm_list_modules: function not implemented",
+		"lsm_get_self_attr(LSM_ATTR_UNSHARE): function not implemented (ENOSYS"}
+	if r.Kernel.LSMSyscalls {
+		want = []string{"active LSMs: ", "lsm_get_self_attr(LSM_ATTR_UNSHARE): operation not supported (EOPNOTSUPP"}
+	}
+	for _, w := range want {
+		if err := expectLogged(w)(r); err != nil {
+			return fmt.Errorf("kernel %s: %w", r.Kernel.Name, err)
+		}
+	}
+	if lsms := activeLSMs(r); r.Kernel.LSMSyscalls && !slices.Contains(lsms, "selinux") {
+		return fmt.Errorf("kernel %s: selinux is not among the active LSMs %q", r.Kernel.Name, lsms)
+	}
+	return nil
+}
+
+// activeLSMs returns the active LSMs nsinit's detection logged ("active LSMs: a,b,..."), or
+// nil when it logged none.
+func activeLSMs(r *Result) []string {
+	const note = `"active LSMs: `
+	i := strings.Index(r.Console, note)
+	if i < 0 {
+		return nil
+	}
+	list, _, _ := strings.Cut(r.Console[i+len(note):], `"`)
+	return strings.Split(list, ",")
+}
+
+// expectXattrCalls checks the calls the relabel summary says it labelled with against the
+// kernel that booted: getxattrat/setxattrat where they exist (Linux 6.13, so 7.x), l*xattr
+// through the worker's working directory on 6.1.
+func expectXattrCalls(r *Result) error {
+	calls := "l*xattr via the working directory"
+	if r.Kernel.Name == Linux7 {
+		calls = "getxattrat/setxattrat"
+	}
+	return expectLogged(`"xattr_calls": "` + calls + `"`)(r)
+}
+
+// expectNoNsinitDenials checks that no AVC record names nsinit as the process (comm="nsinit"):
+// neither on the console nor among those testinit relayed. In permissive mode the kernel
+// prints a denied record for each permission enforcing mode would refuse, so a permissive
+// boot without such records shows nsinit needs nothing its domain lacks.
+func expectNoNsinitDenials(r *Result) error {
+	var bad []string
+	for _, d := range r.Denials {
+		if strings.Contains(d, "denied") && strings.Contains(d, `comm="nsinit"`) {
+			bad = append(bad, "relayed: "+d)
+		}
+	}
+	for _, l := range consoleDenials(r) {
+		if strings.Contains(l, `comm="nsinit"`) {
+			bad = append(bad, "console: "+l)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("AVC denials caused by nsinit:\n%s", strings.Join(bad, "\n"))
+	}
+	return nil
 }
 
 // expectOnlyDenials checks that the kernel denied nothing but the permissions in allowed:

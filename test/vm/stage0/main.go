@@ -4,7 +4,9 @@
 //
 //  1. mounts devtmpfs on /dev (the kernel only does that for a real root, not for rootfs);
 //  2. loads the kernel modules in /modules with finit_module(2), in file-name order (the
-//     harness numbers them in dependency order, read from each module's depends=);
+//     harness numbers them in dependency order, read from each module's depends= and
+//     softdep=); a .ko.xz is handed over compressed with MODULE_INIT_COMPRESSED_FILE and
+//     the kernel decompresses it (CONFIG_MODULE_DECOMPRESS, Debian's 7.x);
 //  3. waits for /dev/vda, mounts it (ext4) on /newroot and moves /dev there;
 //  4. switches root the way an initramfs must (rootfs cannot be pivot_root'ed): chdir into
 //     the new root, move-mount it over /, chroot(".");
@@ -130,12 +132,16 @@ func nextArgs(kernelArgs []string) ([]string, error) {
 	return strings.Split(string(b[:len(b)-1]), "\x00"), nil
 }
 
-// loadModules loads every *.ko in dir in name order and returns how many it loaded.
-// A module that is already present (EEXIST) counts as loaded.
+// loadModules loads every *.ko and *.ko.xz in dir in name order and returns how many it
+// loaded. A module that is already present (EEXIST) counts as loaded.
 func loadModules(dir string) (int, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.ko"))
-	if err != nil {
-		return 0, err
+	var names []string
+	for _, pattern := range []string{"*.ko", "*.ko.xz"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return 0, err
+		}
+		names = append(names, m...)
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -143,7 +149,11 @@ func loadModules(dir string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		err = unix.FinitModule(int(f.Fd()), "", 0)
+		flags := 0
+		if strings.HasSuffix(name, ".xz") {
+			flags = unix.MODULE_INIT_COMPRESSED_FILE
+		}
+		err = unix.FinitModule(int(f.Fd()), "", flags)
 		f.Close()
 		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return 0, &os.PathError{Op: "finit_module", Path: name, Err: err}

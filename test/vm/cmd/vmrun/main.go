@@ -4,6 +4,7 @@
 //
 //	go run ./test/vm/cmd/vmrun                       # scenario (a), nsinit built from ./cmd/nsinit
 //	go run ./test/vm/cmd/vmrun -nsinit bin/nsinit -scenario policy-missing
+//	go run ./test/vm/cmd/vmrun -kernel linux7 -scenario all   # the 7.x subset on sid's kernel
 //	go run ./test/vm/cmd/vmrun -list
 //
 // It needs what `make provision` caches (Debian's kernel and built policy) plus qemu,
@@ -37,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cache := fs.String("cache", os.Getenv("NSINIT_CACHE"), "provisioned cache directory (default $NSINIT_CACHE, else <repo>/.cache)")
 	quiet := fs.Bool("quiet", false, "do not stream the console; print it only when a check fails")
 	list := fs.Bool("list", false, "list the scenarios and exit")
+	kernel := fs.String("kernel", vm.Linux6, "kernel to boot: "+vm.Linux6+" (Debian bookworm's 6.1) or "+vm.Linux7+" (Debian sid's 7.x, provisioning step kernel7)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console (and for some scenarios the disk) against a scenario.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -49,13 +51,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *list {
 		for _, s := range vm.Scenarios {
-			fmt.Fprintf(stdout, "%-8s %-26s %s\n", s.ID, s.Name, s.Summary)
+			fmt.Fprintf(stdout, "%-8s %-26s %-14s %s\n", s.ID, s.Name, strings.Join(kernels(s), ","), s.Summary)
 		}
 		return 0
 	}
 	var todo []vm.Scenario
 	if *scenario == "all" {
-		todo = vm.Scenarios
+		for _, s := range vm.Scenarios {
+			if s.On(*kernel) {
+				todo = append(todo, s)
+			}
+		}
 	} else if s, ok := vm.ScenarioByName(*scenario); ok {
 		todo = []vm.Scenario{s}
 	} else {
@@ -71,8 +77,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if e.Cache == "" {
 		e.Cache = filepath.Join(repo, ".cache")
 	}
-	if _, err := os.Stat(e.Vmlinuz()); err != nil {
-		fmt.Fprintf(stderr, "vmrun: no kernel in %s: run `make provision` first (%v)\n", e.Cache, err)
+	k, err := e.Kernel(*kernel)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: no kernel %s in %s: run `make provision` first (%v)\n", *kernel, e.Cache, err)
 		return 2
 	}
 	if *nsinit != "" {
@@ -86,11 +93,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stderr, "vmrun: building testinit, stage0 and the initramfs\n")
-	b, err := vm.Prepare(e, *nsinit)
+	b, err := vm.Prepare(e, k, *nsinit)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmrun: %v\n", err)
 		return 2
 	}
+	fmt.Fprintf(stderr, "vmrun: kernel %s (%s)\n", k.Name, k.Release)
 	status := 0
 	for _, s := range todo {
 		fmt.Fprintf(stdout, "==> scenario (%s) %s: %s\n", s.ID, s.Name, s.Summary)
@@ -119,6 +127,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "==> PASS (%s) %s after %v: %s\n", s.ID, s.Name, r.Elapsed.Round(100*time.Millisecond), verdict(r))
 	}
 	return status
+}
+
+// kernels names the kernels scenario s boots on in the test suite.
+func kernels(s vm.Scenario) []string {
+	var out []string
+	for _, k := range []string{vm.Linux6, vm.Linux7} {
+		if s.On(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // verdict says in one line what the console showed.
