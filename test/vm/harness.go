@@ -1,18 +1,19 @@
-// Package vm is nsinit's real-kernel test harness: it boots Debian's kernel under qemu
-// (software emulation) with SELinux enabled, from an ext4 disk image labelled on the host,
-// runs nsinit as PID 1 and reads the verdict from the serial console.
+// Package vm is nsinit's real-kernel test harness: it boots Debian's kernels (bookworm's
+// 6.1, sid's 7.x) under qemu (software emulation) with SELinux enabled, from an ext4 disk
+// image labelled on the host, runs nsinit as PID 1 and reads the verdict from the serial
+// console.
 //
 // The boot chain is the one of a real machine with an initramfs:
 //
 //	kernel (security=selinux) -> /init = stage0 (initramfs: modules, mount /dev/vda, switch root)
 //	  -> /sbin/nsinit (PID 1, attr/current "kernel") -> /sbin/init = testinit (marker line, power off)
 //
-// The pieces: Env (where the kernel, the policy and the cache are), Image (an ext4 root,
-// labelled on the host or not at all), Machine.Boot (qemu with a hard timeout, console
-// parsed into a Result), ImageLabels and SetfilesLabels (labels read back from an image
-// after a boot, and Debian's setfiles as their oracle) and the Scenarios of issues 2, 4, 5
-// and 6 with their checks, shared by the tests and the demo (cmd/vmrun).
-// See docs/testing.md.
+// The pieces: Env (where the policy and the cache are), Kernel (one kernel, Env.Kernel, chosen
+// per run), Image (an ext4 root, labelled on the host or not at all), Machine.Boot (qemu
+// with a hard timeout, console parsed into a Result), ImageLabels and SetfilesLabels (labels
+// read back from an image after a boot, and Debian's setfiles as their oracle) and the
+// Scenarios of issues 2, 4, 5 and 6 with their checks, shared by the tests and the demo
+// (cmd/vmrun). See docs/testing.md.
 package vm
 
 import (
