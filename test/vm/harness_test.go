@@ -554,3 +554,24 @@ func TestImageLabels(t *testing.T) {
 		t.Errorf("a changed image got %s, %v; want a new file", other, err)
 	}
 }
+
+// TestScenarioKernels checks the kernel selection: a scenario without Kernels boots on 6.1
+// alone, and every kernel a scenario names is one Env.Kernel knows.
+func TestScenarioKernels(t *testing.T) {
+	if s := (Scenario{}); !s.On(Linux6) || s.On(Linux7) {
+		t.Errorf("a scenario without Kernels: On(6.1) = %v, On(7.x) = %v; want true, false", s.On(Linux6), s.On(Linux7))
+	}
+	if s := (Scenario{Kernels: []string{Linux7}}); s.On(Linux6) || !s.On(Linux7) {
+		t.Errorf("Kernels [linux7]: On(6.1) = %v, On(7.x) = %v; want false, true", s.On(Linux6), s.On(Linux7))
+	}
+	for _, s := range Scenarios {
+		for _, k := range s.Kernels {
+			if _, ok := kernelLayout[k]; !ok {
+				t.Errorf("scenario %s names kernel %q, which Env.Kernel does not know", s.Name, k)
+			}
+		}
+	}
+	if _, err := (Env{Cache: t.TempDir()}).Kernel("linux5"); err == nil {
+		t.Error("Env.Kernel accepted an unknown kernel")
+	}
+}
