@@ -214,7 +214,8 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 		if f.dryRun {
 			verb = "Would relabel"
 		}
-		reports = append(reports, &verboseWriter{w: e.Stdout, verb: verb})
+		reports = append(reports, &verboseWriter{w: e.Stdout, verb: verb, none: noContext(lab.Semantics())})
+		o.Ordered = true // setfiles' order, so that the list compares with setfiles' own
 	}
 	if len(reports) > 0 {
 		o.Report = io.MultiWriter(reports...)
@@ -266,11 +267,22 @@ func printSummary(quiet, sameTerminal, infoLogged bool) bool {
 	return !quiet && !(sameTerminal && infoLogged)
 }
 
+// noContext returns what setfiles -v prints in place of the label of an object without
+// one, in the libselinux release whose lookup rules nsinit follows: 3.4 prints "(null)"
+// (printf of a NULL pointer), 3.5 and later "<no context>" (upstream commit 956bda08).
+func noContext(sem fcontext.Semantics) string {
+	if sem == fcontext.Libselinux34 {
+		return "(null)"
+	}
+	return "<no context>"
+}
+
 // verboseWriter turns the report's JSON lines into setfiles -v lines ("Relabeled PATH
-// from OLD to NEW", OLD "(null)" for no label, as setfiles 3.4 prints it) on w.
+// from OLD to NEW", OLD none for no label) on w.
 type verboseWriter struct {
 	w    io.Writer
 	verb string
+	none string
 	// partial holds the start of a line whose end has not been written yet.
 	partial []byte
 }
@@ -294,7 +306,7 @@ func (v *verboseWriter) Write(p []byte) (int, error) {
 			return n, fmt.Errorf("verbose output: %w", err)
 		}
 		if c.From == "" {
-			c.From = "(null)"
+			c.From = v.none
 		}
 		if _, err := fmt.Fprintf(v.w, "%s %s from %s to %s\n", v.verb, c.Path, c.From, c.To); err != nil {
 			return n, err
