@@ -209,6 +209,46 @@ func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 	}
 }
 
+// TestRelabelFlagsMatchSetfiles runs Debian's `setfiles -n -v` and `nsinit relabel -nv` with
+// the same -e, -f, -0 and PATH operands on the debootstrap tree and wants the same output,
+// byte for byte, and the same exit status.
+func TestRelabelFlagsMatchSetfiles(t *testing.T) {
+	testutil.RequireRoot(t)
+	setfiles := testutil.RequireTool(t, "setfiles")
+	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
+	fc := filepath.Join(pol, "contexts/files/file_contexts")
+	m, err := filepath.EvalSymlinks(minbase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	list, list0 := filepath.Join(tmp, "list"), filepath.Join(tmp, "list0")
+	paths := []string{m + "/etc/apt", m + "/usr/bin/perl", m + "/var/lib/dpkg/info", m + "/etc/passwd"} // perl: a hard link
+	os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644)
+	os.WriteFile(list0, []byte(strings.Join(paths, "\x00")+"\x00"), 0o644) // as find -print0 writes it
+	for _, tc := range []struct {
+		name           string
+		setfiles, ours []string // flags, before the operands
+		operands       []string
+	}{
+		{"-e", []string{"-e", m + "/usr/share", "-e", m + "/var/lib"}, []string{"-e", m + "/usr/share", "-e", m + "/var/lib"}, []string{m}},
+		{"-f", []string{"-f", list}, []string{"-f", list}, nil},
+		{"-0 -f", []string{"-0", "-f", list0}, []string{"-0f", list0}, nil},
+		{"operands", nil, nil, []string{m + "/etc/passwd", m + "/usr/lib", m + "/etc/apt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"-n", "-v", "-r", m}, tc.setfiles...), fc)
+			wcode, want := runSetfiles(t, setfiles, append(args, tc.operands...)...)
+			args = append(append([]string{"relabel", "-nvq", "-r", m, "--file-contexts", fc}, tc.ours...), tc.operands...)
+			got, errs, code := runCmd("", args...)
+			if code != wcode || strings.Count(want, "\n") < 10 {
+				t.Errorf("nsinit exit %d (stderr %q), setfiles %d (%d lines)", code, errs, wcode, strings.Count(want, "\n"))
+			}
+			sameOutput(t, tc.name, got, want)
+		})
+	}
+}
+
 // TestRelabelReportStdout: --report - writes the JSON lines to standard output and the
 // summary to standard error (before, it created a file named "-").
 func TestRelabelReportStdout(t *testing.T) {
