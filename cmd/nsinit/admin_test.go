@@ -146,7 +146,8 @@ func runSetfiles(t *testing.T, tool string, args ...string) (int, string) {
 // (sid's libselinux under bookworm's setfiles) the change lines ("<no context>", nsinit
 // with --libselinux 3.11; those releases also warn on standard output about the compiled
 // file_contexts.bin they cannot read). Then `-v` on a copy of the tree ("Relabeled"), once
-// by setfiles and once by nsinit after the labels are removed again; then --check.
+// by setfiles and once by nsinit after the labels are removed again; -F against -n -v on
+// that copy with a few labels changed; then --check.
 func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 	testutil.RequireRoot(t)
 	host := testutil.RequireTool(t, "setfiles")
@@ -177,8 +178,9 @@ func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 		})
 	}
 
-	c := filepath.Join(t.TempDir(), "c")
-	if out, err := exec.Command("cp", "-a", "--no-preserve=xattr", minbase, c).CombinedOutput(); err != nil {
+	// The labels depend on names and types only: a copy without the files' data will do.
+	c := filepath.Join(testutil.ScratchDir(t), "c")
+	if out, err := exec.Command("cp", "-a", "--attributes-only", "--no-preserve=xattr", minbase, c).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, out)
 	}
 	wcode, want := runSetfiles(t, host, "-v", "-r", c, fc, c)
@@ -193,10 +195,24 @@ func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
 	if !reflect.DeepEqual(xattrs(t, c), labels) {
 		t.Error("-v: nsinit's labels are not setfiles'")
 	}
-
 	if got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", c, "--file-contexts", fc, c); code != exitcode.OK || got != "" {
 		t.Errorf("--check on a labelled tree: %d %q %q", code, got, errs)
 	}
+	// -F: another user is replaced only with -F, another type either way, and a hard-linked
+	// inode is named by its first name.
+	for rel, ctx := range map[string]string{"etc/passwd": "unconfined_u:object_r:etc_t:s0",
+		"etc/hostname": "system_u:object_r:tmp_t:s0", "usr/bin/perl": "unconfined_u:object_r:tmp_t:s0"} {
+		setLabel(t, filepath.Join(c, rel), ctx)
+	}
+	for _, flags := range [][]string{{"-n", "-v"}, {"-F", "-n", "-v"}} {
+		wcode, want := runSetfiles(t, host, append(flags, "-r", c, fc, c)...)
+		got, errs, code := runCmd("", append([]string{"relabel", "-q", "-r", c, "--file-contexts", fc, c}, flags...)...)
+		if code != wcode || strings.Count(want, "\n") != 2+strings.Count(strings.Join(flags, ""), "F") {
+			t.Errorf("%q: nsinit exit %d (stderr %q), setfiles %d: %q", flags, code, errs, wcode, want)
+		}
+		sameOutput(t, strings.Join(flags, " "), got, want)
+	}
+
 	d := filepath.Join(t.TempDir(), "d")
 	os.MkdirAll(filepath.Join(d, "etc"), 0o755)
 	got, errs, code = runCmd("", "relabel", "--check", "-q", "-r", d, "--file-contexts", fc, d)
