@@ -87,7 +87,7 @@ Examples:
 			fs.BoolVarP(&f.force, "force", "F", false, "write full contexts, also over customizable types (setfiles -F)")
 			fs.BoolVarP(&f.dryRun, "dry-run", "n", false, "change nothing; count and report what would change (setfiles -n)")
 			fs.BoolVar(&f.check, "check", false, "change nothing, list what would change as -v does, exit 1 if anything would (for CI)")
-			fs.BoolVarP(&f.verbose, "verbose", "v", false, "print \"Relabeled PATH from OLD to NEW\" per change (\"Would relabel\" with -n), as setfiles -v")
+			fs.BoolVarP(&f.verbose, "verbose", "v", false, "print \"Relabeled PATH from OLD to NEW\" per change (\"Would relabel\" with -n), as and in the order setfiles -v prints them")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no summary line and no progress: only errors (setfiles -q is a no-op)")
 			fs.StringVarP(&f.pathList, "from-file", "f", "", "read the PATHs from `FILE`, one per line (- for standard input; setfiles -f)")
 			fs.BoolVarP(&f.nul, "null", "0", false, "with -f: the PATHs are separated by NUL bytes, not newlines (setfiles -0)")
