@@ -75,8 +75,15 @@ func TestRunOrderedReport(t *testing.T) {
 		if !dryRun {
 			stripLabels(t, root)
 		}
+		// -1: without getxattrat, objects named through /proc/self/fd/N/name; -2: through
+		// the worker's working directory.
+		procPath, noXattrAt := jobs == -1, jobs == -2
+		if jobs < 0 {
+			jobs = 2
+		}
 		var rep bytes.Buffer
-		if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, DryRun: dryRun, Jobs: jobs, Report: &rep, Ordered: ordered}); err != nil {
+		if _, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, DryRun: dryRun, Jobs: jobs, Report: &rep, Ordered: ordered,
+			procPath: procPath, noXattrAt: noXattrAt}); err != nil {
 			t.Fatal(err)
 		}
 		return reportPaths(t, &rep)
@@ -93,7 +100,7 @@ func TestRunOrderedReport(t *testing.T) {
 		t.Fatalf("unordered report: %d lines, first %q", len(want), want[:1])
 	}
 	for _, dryRun := range []bool{true, false} {
-		for _, jobs := range []int{1, 2, 4} {
+		for _, jobs := range []int{1, 2, 4, -1, -2} {
 			if got := run(jobs, dryRun, true); !slices.Equal(got, want) {
 				i := 0
 				for i < min(len(got), len(want)) && got[i] == want[i] {
