@@ -319,8 +319,9 @@ func (v *verboseWriter) Write(p []byte) (int, error) {
 const maxPathList = 64 << 20
 
 // readPathList reads the PATHs of -f: name ("-" is standard input; a pipe such as
-// <(find ...) works too), entries separated by sep; empty entries are skipped, as setfiles
-// does. The list is an admin's, not an image's file, and is bounded by maxPathList.
+// <(find ...) works too), entries separated by sep; empty entries are skipped (setfiles
+// tries them as paths and fails), and a last entry without sep is whole (setfiles cuts its
+// last byte). The list is an admin's, not an image's file, and is bounded by maxPathList.
 func readPathList(e *env, name string, sep byte) ([]string, error) {
 	in, what := e.Stdin, "standard input"
 	if name != "-" {
