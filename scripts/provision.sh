@@ -5,8 +5,8 @@
 #   scripts/provision.sh [CACHE_DIR] [STEP...]
 #
 # Steps: apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
-# (default: these), and for `make bench` only:
-# trixie_bench bigtree. Layout of CACHE_DIR (default .cache):
+# trixie_bench (default: these; trixie_bench is also the 3.8 oracle of `relabel -v`), and for
+# `make bench` only: bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
 #   kernel7/vmlinuz           Debian sid's Linux 7.x (linux-image-amd64 -> linux-image-V, an empty
@@ -49,7 +49,7 @@ set -eu
 
 CACHE=${1:-.cache}
 shift 2>/dev/null || true
-STEPS=${*:-apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy}
+STEPS=${*:-apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy trixie_bench}
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
@@ -231,8 +231,9 @@ scratch_apt() {
 	APT_CONFIG="$1/apt.conf" apt-get -qq update
 }
 
-# step_trixie_bench: the fastest peer for scripts/bench: Debian 13's libselinux 3.8 and setfiles,
-# unpacked (not installed), run through trixie's own loader (glibc >= 2.38).
+# step_trixie_bench: the fastest peer for scripts/bench, and the 3.8 oracle of nsinit relabel -v
+# (testutil.TrixieSetfiles): Debian 13's libselinux 3.8 and setfiles, unpacked (not installed),
+# run through trixie's own loader (glibc >= 2.38).
 step_trixie_bench() {
 	[ -f "$CACHE/trixie-bench/.done" ] && return 0
 	log "fetching trixie's libselinux/setfiles into $CACHE/trixie-bench"

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -23,7 +22,8 @@ func TestShortFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	nul := filepath.Join(t.TempDir(), "list0")
-	if err := os.WriteFile(nul, []byte("/a\x00/b\nc\x00"), 0o644); err != nil {
+	// The last entry has no NUL after it: it is taken whole (setfiles would drop its "c").
+	if err := os.WriteFile(nul, []byte("/a\x00/b\nc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	type opts struct {
@@ -103,63 +103,166 @@ func TestVersionEverywhere(t *testing.T) {
 	}
 }
 
-// sortedLines returns the lines of s that start with prefix, sorted.
-func sortedLines(s, prefix string) []string {
-	var ls []string
+// changeLines returns the lines of s that list a change (setfiles -v), in order.
+func changeLines(s string) string {
+	var b strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			ls = append(ls, l)
+		if strings.HasPrefix(l, "Would relabel ") || strings.HasPrefix(l, "Relabeled ") {
+			b.WriteString(l)
 		}
 	}
-	sort.Strings(ls)
-	return ls
+	return b.String()
 }
 
-// TestRelabelVerboseMatchesSetfiles runs `setfiles -n -v`, then `setfiles -v`, and
-// `nsinit relabel -nv` / `-v` on copies of a debootstrap tree and wants the same lines,
-// byte for byte (sorted: both walks' orders are their own), and the same exit status; then
-// --check on the labelled tree is quiet and 0, and on the unlabelled one lists and exits 1.
+// sameOutput fails with the first differing line of nsinit's output and setfiles'.
+func sameOutput(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got == want {
+		return
+	}
+	g, w := strings.SplitAfter(got, "\n"), strings.SplitAfter(want, "\n")
+	i := 0
+	for i < min(len(g), len(w)) && g[i] == w[i] {
+		i++
+	}
+	t.Errorf("%s: nsinit %d lines, setfiles %d; line %d differs:\nnsinit   %q\nsetfiles %q",
+		what, len(g), len(w), i+1, g[i:min(i+2, len(g))], w[i:min(i+2, len(w))])
+}
+
+// runSetfiles runs a setfiles and returns its exit status and standard output.
+func runSetfiles(t *testing.T, tool string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
+	out, err := cmd.Output()
+	if err != nil && cmd.ProcessState == nil {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// TestRelabelVerboseMatchesSetfiles: `nsinit relabel -nv` on a debootstrap tree prints what
+// `setfiles -n -v` prints, byte for byte and in the same order (nsinit walks in parallel,
+// setfiles depth first in directory order), with the same exit status: against Debian's
+// setfiles 3.4 its whole output ("(null)" for no label), against 3.8 (trixie) and 3.11
+// (sid's libselinux under bookworm's setfiles) the change lines ("<no context>", nsinit
+// with --libselinux 3.11; those releases also warn on standard output about the compiled
+// file_contexts.bin they cannot read). Then `-v` on a copy of the tree ("Relabeled"), once
+// by setfiles and once by nsinit after the labels are removed again; -F against -n -v on
+// that copy with a few labels changed; then --check.
 func TestRelabelVerboseMatchesSetfiles(t *testing.T) {
+	testutil.RequireRoot(t)
+	host := testutil.RequireTool(t, "setfiles")
+	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
+	fc := filepath.Join(pol, "contexts/files/file_contexts")
+	minbase, err := filepath.EvalSymlinks(minbase) // setfiles labels a symlink operand itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		release, libselinux string
+		setfiles            func(testing.TB) string
+	}{
+		{"3.4", "auto", func(testing.TB) string { return host }}, // minbase's libselinux is 3.4
+		{"3.8", "3.11", testutil.TrixieSetfiles},
+		{"3.11", "3.11", testutil.SidSetfiles},
+	} {
+		t.Run(tc.release, func(t *testing.T) {
+			wcode, want := runSetfiles(t, tc.setfiles(t), "-n", "-v", "-r", minbase, fc, minbase)
+			if tc.release == "3.4" && changeLines(want) != want {
+				t.Fatalf("setfiles 3.4 printed more than changes: %q", want[:min(len(want), 300)])
+			}
+			got, errs, code := runCmd("", "relabel", "-nvq", "--libselinux", tc.libselinux, "-r", minbase, "--file-contexts", fc, minbase)
+			if code != wcode || strings.Count(got, "\n") < 5000 {
+				t.Errorf("nsinit exit %d (stderr %q, %d lines), setfiles %d", code, errs, strings.Count(got, "\n"), wcode)
+			}
+			sameOutput(t, "-nv", got, changeLines(want))
+		})
+	}
+
+	// The labels depend on names and types only: a copy without the files' data will do.
+	c := filepath.Join(testutil.ScratchDir(t), "c")
+	if out, err := exec.Command("cp", "-a", "--attributes-only", "--no-preserve=xattr", minbase, c).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	wcode, want := runSetfiles(t, host, "-v", "-r", c, fc, c)
+	labels := xattrs(t, c)
+	xattrsStrip(t, c)
+	got, errs, code := runCmd("", "relabel", "-v", "-r", c, "--file-contexts", fc, c)
+	summary := got[strings.LastIndex(strings.TrimSuffix(got, "\n"), "\n")+1:]
+	if code != wcode || !strings.HasPrefix(summary, "relabelled ") || !strings.HasPrefix(want, "Relabeled "+c+" from (null) to ") {
+		t.Errorf("-v: nsinit exit %d (stderr %q, last line %q), setfiles %d (first line %q)", code, errs, summary, wcode, want[:min(len(want), 100)])
+	}
+	sameOutput(t, "-v", strings.TrimSuffix(got, summary), want)
+	if !reflect.DeepEqual(xattrs(t, c), labels) {
+		t.Error("-v: nsinit's labels are not setfiles'")
+	}
+	if got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", c, "--file-contexts", fc, c); code != exitcode.OK || got != "" {
+		t.Errorf("--check on a labelled tree: %d %q %q", code, got, errs)
+	}
+	// -F: another user is replaced only with -F, another type either way, and a hard-linked
+	// inode is named by its first name.
+	for rel, ctx := range map[string]string{"etc/passwd": "unconfined_u:object_r:etc_t:s0",
+		"etc/hostname": "system_u:object_r:tmp_t:s0", "usr/bin/perl": "unconfined_u:object_r:tmp_t:s0"} {
+		setLabel(t, filepath.Join(c, rel), ctx)
+	}
+	for _, flags := range [][]string{{"-n", "-v"}, {"-F", "-n", "-v"}} {
+		wcode, want := runSetfiles(t, host, append(flags, "-r", c, fc, c)...)
+		got, errs, code := runCmd("", append([]string{"relabel", "-q", "-r", c, "--file-contexts", fc, c}, flags...)...)
+		if code != wcode || strings.Count(want, "\n") != 2+strings.Count(strings.Join(flags, ""), "F") {
+			t.Errorf("%q: nsinit exit %d (stderr %q), setfiles %d: %q", flags, code, errs, wcode, want)
+		}
+		sameOutput(t, strings.Join(flags, " "), got, want)
+	}
+
+	d := filepath.Join(t.TempDir(), "d")
+	os.MkdirAll(filepath.Join(d, "etc"), 0o755)
+	got, errs, code = runCmd("", "relabel", "--check", "-q", "-r", d, "--file-contexts", fc, d)
+	// No libselinux in d: the newest release's rules and its "<no context>".
+	if want := "Would relabel " + d + " from <no context> to system_u:object_r:root_t:s0\nWould relabel " + d + "/etc from <no context> to system_u:object_r:etc_t:s0\n"; code != exitcode.Failure || got != want {
+		t.Errorf("--check on an unlabelled tree: %d %q %q, want %q", code, got, errs, want)
+	}
+	if xattrs(t, d)["."] != "<none>" {
+		t.Error("--check wrote a label")
+	}
+}
+
+// TestRelabelFlagsMatchSetfiles runs Debian's `setfiles -n -v` and `nsinit relabel -nv` with
+// the same -e, -f, -0 and PATH operands on the debootstrap tree and wants the same output,
+// byte for byte, and the same exit status.
+func TestRelabelFlagsMatchSetfiles(t *testing.T) {
 	testutil.RequireRoot(t)
 	setfiles := testutil.RequireTool(t, "setfiles")
 	minbase, pol := testutil.Minbase(t), testutil.DebianPolicyDir(t)
 	fc := filepath.Join(pol, "contexts/files/file_contexts")
-	a, b := treeCopies(t, minbase, "etc", "usr/sbin", "var")
-	setf := func(args ...string) (int, string) {
-		cmd := exec.Command(setfiles, args...)
-		out, err := cmd.Output()
-		if err != nil && cmd.ProcessState == nil {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode(), string(out)
+	m, err := filepath.EvalSymlinks(minbase)
+	if err != nil {
+		t.Fatal(err)
 	}
+	tmp := t.TempDir()
+	list, list0 := filepath.Join(tmp, "list"), filepath.Join(tmp, "list0")
+	paths := []string{m + "/etc/apt", m + "/usr/bin/perl", m + "/var/lib/dpkg/info", m + "/etc/passwd"} // perl: a hard link
+	os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644)
+	os.WriteFile(list0, []byte(strings.Join(paths, "\x00")+"\x00"), 0o644) // as find -print0 writes it
 	for _, tc := range []struct {
-		flag, prefix string
-	}{{"-nv", "Would relabel "}, {"-v", "Relabeled "}} {
-		wcode, want := setf(append(strings.Fields(strings.ReplaceAll(tc.flag, "nv", "n -v")), "-r", a, fc, a)...)
-		got, errs, code := runCmd("", "relabel", tc.flag, "-r", b, "--file-contexts", fc, b)
-		w := sortedLines(strings.ReplaceAll(want, a, b), tc.prefix)
-		g := sortedLines(got, tc.prefix)
-		if code != wcode || len(w) < 500 || !reflect.DeepEqual(g, w) {
-			t.Fatalf("%s: nsinit %d (%d lines, stderr %q), setfiles %d (%d lines)\nfirst nsinit: %q\nfirst setfiles: %q",
-				tc.flag, code, len(g), errs, wcode, len(w), g[:min(3, len(g))], w[:min(3, len(w))])
-		}
-		if rest := len(strings.Split(strings.TrimSpace(got), "\n")) - len(g); rest != 1 {
-			t.Errorf("%s: %d lines besides the changes, want the summary only", tc.flag, rest)
-		}
-	}
-	if got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", b, "--file-contexts", fc, b); code != exitcode.OK || got != "" {
-		t.Errorf("--check on a labelled tree: %d %q %q", code, got, errs)
-	}
-	c := filepath.Join(t.TempDir(), "c")
-	os.MkdirAll(filepath.Join(c, "etc"), 0o755)
-	got, errs, code := runCmd("", "relabel", "--check", "-q", "-r", c, "--file-contexts", fc, c)
-	if want := "Would relabel " + c + " from (null) to system_u:object_r:root_t:s0\nWould relabel " + c + "/etc from (null) to system_u:object_r:etc_t:s0\n"; code != exitcode.Failure ||
-		strings.Join(sortedLines(got, ""), "") != want {
-		t.Errorf("--check on an unlabelled tree: %d %q %q, want %q", code, got, errs, want)
-	}
-	if xattrs(t, c)["."] != "<none>" {
-		t.Error("--check wrote a label")
+		name           string
+		setfiles, ours []string // flags, before the operands
+		operands       []string
+	}{
+		{"-e", []string{"-e", m + "/usr/share", "-e", m + "/var/lib"}, []string{"-e", m + "/usr/share", "-e", m + "/var/lib"}, []string{m}},
+		{"-f", []string{"-f", list}, []string{"-f", list}, nil},
+		{"-0 -f", []string{"-0", "-f", list0}, []string{"-0f", list0}, nil},
+		{"operands", nil, nil, []string{m + "/etc/passwd", m + "/usr/lib", m + "/etc/apt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"-n", "-v", "-r", m}, tc.setfiles...), fc)
+			wcode, want := runSetfiles(t, setfiles, append(args, tc.operands...)...)
+			args = append(append([]string{"relabel", "-nvq", "-r", m, "--file-contexts", fc}, tc.ours...), tc.operands...)
+			got, errs, code := runCmd("", args...)
+			if code != wcode || strings.Count(want, "\n") < 10 {
+				t.Errorf("nsinit exit %d (stderr %q), setfiles %d (%d lines)", code, errs, wcode, strings.Count(want, "\n"))
+			}
+			sameOutput(t, tc.name, got, want)
+		})
 	}
 }
 

@@ -77,7 +77,7 @@ Examples:
 			f := &lookupFlags{}
 			fs.StringVarP(&f.fileContexts, "file-contexts", "f", "", "the file_contexts `FILE` to use (matchpathcon -f)")
 			fs.StringVarP(&f.policyRoot, "policy-root", "P", "", "policy root `DIR` (e.g. /etc/selinux/default) holding contexts/files/file_contexts (matchpathcon -P)")
-			fs.StringVarP(&f.mode, "mode", "m", "", "file type of every PATH: file, dir, lnk, chr, blk, sock, fifo (or pipe) or an octal st_mode, 0 for unknown (default: lstat's when PATH exists, else unknown; matchpathcon -m)")
+			fs.StringVarP(&f.mode, "mode", "m", "", "file type of every PATH: file, dir, pipe, chr_file, blk_file, lnk_file, sock_file (as matchpathcon; also fifo, chr, blk, lnk, sock) or an octal st_mode, 0 for unknown (default: lstat's when PATH exists, else unknown; matchpathcon -m)")
 			fs.BoolVar(&f.batch, "batch", false, "read PATH<TAB>OCTAL_ST_MODE lines from stdin instead of PATH arguments")
 			fs.Var(&f.libselinux, "libselinux", "lookup rules of libselinux `3.4|3.11|auto` (auto: the release installed in /)")
 			fs.BoolVarP(&f.verify, "verify", "V", false, "compare each PATH's label on disk with file_contexts: \"PATH verified.\" or \"PATH has context C, should be D\"; exit 1 on a mismatch (matchpathcon -V)")
@@ -86,6 +86,12 @@ Examples:
 			return func(e *env, args []string) int { return runLookup(e, f, args) }
 		},
 	})
+}
+
+// matchpathconTypes are the -m words of matchpathcon(8) that fcontext.ParseMode spells
+// otherwise. (matchpathcon itself reads only the first letter: its "fifo" is a regular file.)
+var matchpathconTypes = map[string]string{
+	"pipe": "fifo", "chr_file": "chr", "blk_file": "blk", "lnk_file": "lnk", "sock_file": "sock",
 }
 
 // runLookup resolves file_contexts, loads it and answers the paths.
@@ -110,8 +116,8 @@ func runLookup(e *env, f *lookupFlags, args []string) int {
 	var mode uint32
 	if f.mode != "" {
 		name := f.mode
-		if name == "pipe" { // matchpathcon's name for a fifo
-			name = "fifo"
+		if n, ok := matchpathconTypes[name]; ok {
+			name = n
 		}
 		m, err := fcontext.ParseMode(name)
 		if err != nil {

@@ -140,7 +140,7 @@ func setLabel(t *testing.T, path, ctx string) {
 // TestLookupMatchesMatchpathcon runs Debian's matchpathcon and nsinit lookup with the same
 // flags on the same paths and wants the same output and exit status: the type from lstat
 // when the path exists (a directory, a file, a missing path against entries of one type),
-// -m (file, pipe), -n, -N, -f, -P, and -V (verified, a wrong type, an MCS range that
+// -m (every type word of matchpathcon(8) and the short ones), -n, -N, -f, -P, and -V (verified, a wrong type, an MCS range that
 // differs, a user that differs, no label, <<none>>), which needs keys that are real paths:
 // a directory under /srv, labelled var_t by Debian's policy.
 func TestLookupMatchesMatchpathcon(t *testing.T) {
@@ -194,6 +194,16 @@ func TestLookupMatchesMatchpathcon(t *testing.T) {
 		append([]string{"-f", fc, "-n"}, in("d", "n", "f")...),
 		append([]string{"-f", fc, "-m", "file"}, in("d", "missing")...),
 		append([]string{"-f", fc, "-m", "pipe", "-N"}, in("f")...),
+		// The type words of matchpathcon(8), and the shorter ones it takes too.
+		append([]string{"-f", fc, "-m", "dir"}, in("f", "s", "d")...),
+		append([]string{"-f", fc, "-m", "lnk_file"}, in("f", "s", "d")...),
+		append([]string{"-f", fc, "-m", "chr_file"}, in("f", "s")...),
+		append([]string{"-f", fc, "-m", "blk_file"}, in("f", "s")...),
+		append([]string{"-f", fc, "-m", "sock_file"}, in("f", "s")...),
+		append([]string{"-f", fc, "-m", "lnk"}, in("s")...),
+		append([]string{"-f", fc, "-m", "chr"}, in("s")...),
+		append([]string{"-f", fc, "-m", "blk"}, in("s")...),
+		append([]string{"-f", fc, "-m", "sock"}, in("s")...),
 		{"-P", pol, "/etc/passwd", "/tmp", "/srv/x", "/root", "/nonexistent/for/sure"},
 		append([]string{"-P", pol, "-V"}, j("ok", "type", "mcs", "user")...),
 		append([]string{"-P", pol, "-V"}, j("ok")...),

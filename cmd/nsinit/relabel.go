@@ -87,7 +87,7 @@ Examples:
 			fs.BoolVarP(&f.force, "force", "F", false, "write full contexts, also over customizable types (setfiles -F)")
 			fs.BoolVarP(&f.dryRun, "dry-run", "n", false, "change nothing; count and report what would change (setfiles -n)")
 			fs.BoolVar(&f.check, "check", false, "change nothing, list what would change as -v does, exit 1 if anything would (for CI)")
-			fs.BoolVarP(&f.verbose, "verbose", "v", false, "print \"Relabeled PATH from OLD to NEW\" per change (\"Would relabel\" with -n), as setfiles -v")
+			fs.BoolVarP(&f.verbose, "verbose", "v", false, "print \"Relabeled PATH from OLD to NEW\" per change (\"Would relabel\" with -n), as and in the order setfiles -v prints them")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no summary line and no progress: only errors (setfiles -q is a no-op)")
 			fs.StringVarP(&f.pathList, "from-file", "f", "", "read the PATHs from `FILE`, one per line (- for standard input; setfiles -f)")
 			fs.BoolVarP(&f.nul, "null", "0", false, "with -f: the PATHs are separated by NUL bytes, not newlines (setfiles -0)")
@@ -214,7 +214,8 @@ func runRelabel(e *env, f *relabelFlags, args []string) int {
 		if f.dryRun {
 			verb = "Would relabel"
 		}
-		reports = append(reports, &verboseWriter{w: e.Stdout, verb: verb})
+		reports = append(reports, &verboseWriter{w: e.Stdout, verb: verb, none: noContext(lab.Semantics())})
+		o.Ordered = true // setfiles' order, so that the list compares with setfiles' own
 	}
 	if len(reports) > 0 {
 		o.Report = io.MultiWriter(reports...)
@@ -266,11 +267,22 @@ func printSummary(quiet, sameTerminal, infoLogged bool) bool {
 	return !quiet && !(sameTerminal && infoLogged)
 }
 
+// noContext returns what setfiles -v prints in place of the label of an object without
+// one, in the libselinux release whose lookup rules nsinit follows: 3.4 prints "(null)"
+// (printf of a NULL pointer), 3.5 and later "<no context>" (upstream commit 956bda08).
+func noContext(sem fcontext.Semantics) string {
+	if sem == fcontext.Libselinux34 {
+		return "(null)"
+	}
+	return "<no context>"
+}
+
 // verboseWriter turns the report's JSON lines into setfiles -v lines ("Relabeled PATH
-// from OLD to NEW", OLD "(null)" for no label, as setfiles 3.4 prints it) on w.
+// from OLD to NEW", OLD none for no label) on w.
 type verboseWriter struct {
 	w    io.Writer
 	verb string
+	none string
 	// partial holds the start of a line whose end has not been written yet.
 	partial []byte
 }
@@ -294,7 +306,7 @@ func (v *verboseWriter) Write(p []byte) (int, error) {
 			return n, fmt.Errorf("verbose output: %w", err)
 		}
 		if c.From == "" {
-			c.From = "(null)"
+			c.From = v.none
 		}
 		if _, err := fmt.Fprintf(v.w, "%s %s from %s to %s\n", v.verb, c.Path, c.From, c.To); err != nil {
 			return n, err
@@ -307,8 +319,9 @@ func (v *verboseWriter) Write(p []byte) (int, error) {
 const maxPathList = 64 << 20
 
 // readPathList reads the PATHs of -f: name ("-" is standard input; a pipe such as
-// <(find ...) works too), entries separated by sep; empty entries are skipped, as setfiles
-// does. The list is an admin's, not an image's file, and is bounded by maxPathList.
+// <(find ...) works too), entries separated by sep; empty entries are skipped (setfiles
+// tries them as paths and fails), and a last entry without sep is whole (setfiles cuts its
+// last byte). The list is an admin's, not an image's file, and is bounded by maxPathList.
 func readPathList(e *env, name string, sep byte) ([]string, error) {
 	in, what := e.Stdin, "standard input"
 	if name != "-" {

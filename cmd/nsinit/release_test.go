@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,40 +47,65 @@ func TestReleaseScript(t *testing.T) {
 	}
 }
 
-// TestMakeInstall runs `make install` into a DESTDIR and checks what a fresh machine gets:
-// the binary under PREFIX/sbin whose --version is git describe's, and a page under
-// PREFIX/share/man/man8 that man(1) renders with its ENVIRONMENT, FILES, EXIT STATUS and
-// EXAMPLES sections and that names the same version.
+// TestMakeInstall: `make install` of a commit tagged vMAJOR.MINOR.PATCH (in a clone of HEAD,
+// tagged there, not in this repository) with the default PREFIX into a DESTDIR gives what a
+// fresh machine gets: PREFIX/sbin/nsinit, whose --version is the tag, and
+// PREFIX/share/man/man8/nsinit.8, which `man nsinit` finds under that directory and renders
+// with its ENVIRONMENT, FILES, EXIT STATUS and EXAMPLES sections and the same version. The
+// directory is one of man-db's defaults (manpath), so a real install needs no MANPATH.
 func TestMakeInstall(t *testing.T) {
 	git := testutil.RequireTool(t, "git")
 	testutil.RequireTool(t, "make")
 	manTool := testutil.RequireTool(t, "man")
+	manpath := testutil.RequireTool(t, "manpath")
 	root := testutil.RepoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
 		t.Skip("not a git checkout")
 	}
-	describe, err := exec.Command(git, "-C", root, "describe", "--tags", "--always", "--dirty").Output()
+	head, err := exec.Command(git, "-C", root, "rev-parse", "HEAD").Output()
 	if err != nil {
-		t.Fatalf("git describe: %v", err)
+		t.Fatalf("git rev-parse HEAD: %v", err)
 	}
-	want := strings.TrimSpace(string(describe))
-	dest := t.TempDir()
-	cmd := exec.Command("make", "-C", root, "install", "DESTDIR="+dest, "PREFIX=/usr")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make install: %v\n%s", err, out)
-	}
-	out, err := exec.Command(filepath.Join(dest, "usr/sbin/nsinit"), "--version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "nsinit "+want+" (commit ") {
-		t.Errorf("installed nsinit --version: %q (%v), want version %s", out, err, want)
-	}
-	page := filepath.Join(dest, "usr/share/man/man8/nsinit.8")
-	rendered, err := exec.Command(manTool, "-l", page).Output()
-	if err != nil {
-		t.Fatalf("man -l %s: %v", page, err)
-	}
-	for _, s := range []string{"ENVIRONMENT", "NSINIT_MODE", "SELINUXNS", "FILES", "/.autorelabel", "EXIT STATUS", "EXAMPLES", "nsinit " + want} {
-		if !strings.Contains(string(rendered), s) {
-			t.Errorf("installed page lacks %q", s)
+	rev, tag := strings.TrimSpace(string(head)), "v9.8.7"
+	tmp := t.TempDir()
+	src, dest := filepath.Join(tmp, "src"), filepath.Join(tmp, "dest")
+	for _, args := range [][]string{
+		{"clone", "-q", "--no-checkout", root, src},
+		{"-C", src, "checkout", "-q", "--detach", rev},
+		{"-C", src, "tag", tag},
+	} {
+		if out, err := exec.Command(git, args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %q: %v\n%s", args, err, out)
 		}
 	}
+	if out, err := exec.Command("make", "-C", src, "install", "DESTDIR="+dest).CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(dest, "usr/local/sbin/nsinit"), "--version").Output()
+	if want := "nsinit " + tag + " (commit " + rev + ", "; err != nil || !strings.HasPrefix(string(out), want) {
+		t.Errorf("installed nsinit --version: %q (%v), want %q...", out, err, want)
+	}
+
+	mp := exec.Command(manpath)
+	mp.Env = append(withoutEnv("MANPATH"), "LC_ALL=C")
+	dirs, err := mp.Output()
+	if err != nil || !slices.Contains(strings.Split(strings.TrimSpace(string(dirs)), ":"), "/usr/local/share/man") {
+		t.Errorf("manpath %q (%v) lacks /usr/local/share/man, where make install puts the page", dirs, err)
+	}
+	man := exec.Command(manTool, "nsinit")
+	man.Env = append(withoutEnv("MANPATH"), "MANPATH="+filepath.Join(dest, "usr/local/share/man"), "MANPAGER=cat", "MANWIDTH=100", "LC_ALL=C")
+	rendered, err := man.Output()
+	if err != nil {
+		t.Fatalf("man nsinit: %v", err)
+	}
+	for _, s := range []string{"ENVIRONMENT", "NSINIT_MODE", "SELINUXNS", "FILES", "/.autorelabel", "EXIT STATUS", "EXAMPLES", "nsinit " + tag} {
+		if !strings.Contains(string(rendered), s) {
+			t.Errorf("man nsinit lacks %q", s)
+		}
+	}
+}
+
+// withoutEnv returns the environment without the variable name.
+func withoutEnv(name string) []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
 }

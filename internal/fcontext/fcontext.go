@@ -121,6 +121,9 @@ func (h *Handle) Sources() []string { return append([]string(nil), h.sources...)
 // Len returns the number of specs loaded.
 func (h *Handle) Len() int { return len(h.entries) }
 
+// Semantics returns the libselinux release whose lookup rules the handle follows.
+func (h *Handle) Semantics() Semantics { return h.sem }
+
 // loader accumulates the entries of the inputs directly in libselinux's order (sort_specs:
 // regex specs, then literal specs, each group in input order), so that nothing is copied
 // per spec: regex entries fill buf from the front, literal entries from the back (newest

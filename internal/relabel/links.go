@@ -112,6 +112,7 @@ func (w *walk) labelLinks() *Stats {
 	w.links.m = nil
 	slices.SortFunc(entries, func(a, b *linkEntry) int { return slices.Compare(a.winner().order, b.winner().order) })
 	k := newWorker(w)
+	k.late = true
 	if len(entries) == 0 {
 		return &k.stats
 	}

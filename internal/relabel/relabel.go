@@ -69,6 +69,11 @@ type Options struct {
 	LogEvery time.Duration
 	// Report, when set, receives one JSON line {"path","from","to"} per change.
 	Report io.Writer
+	// Ordered puts the Report lines in the order setfiles -v prints them (depth first, each
+	// directory before its entries, entries in directory order; order.go) instead of the
+	// order of the parallel walk. The lines of objects labelled ahead of the oldest pending
+	// directory are held until its turn; the labels do not depend on it.
+	Ordered bool
 
 	// hook, in tests, runs at points of the walk (to swap files under the walker).
 	hook func(point hookPoint, key string)

@@ -39,6 +39,15 @@ type job struct {
 	single bool     // label this one non-directory object only
 	batch  []byte   // getdents records of parent, for another worker to handle (a batch job)
 	idx    uint32   // batch: walk position of the entry before the batch's first
+	mark   *mark    // in an ordered walk, the job's place in the sequencer
+}
+
+// first returns the first walk position of the job's objects.
+func (j *job) first() []uint32 {
+	if j.batch != nil {
+		return position(j.order, j.idx+1)
+	}
+	return j.order
 }
 
 // walk is one start path: the directories of one filesystem (mount) below it.
@@ -66,6 +75,7 @@ type walk struct {
 	nlOnce   sync.Once
 
 	links hardlinks
+	seq   *sequencer // Options.Ordered: the report in setfiles' order
 }
 
 // walk labels the tree at key and returns its counters.
@@ -73,6 +83,9 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	w := &walk{run: r, ctx: ctx, startKey: key}
 	w.cond.L = &w.mu
 	w.links.m = map[inodeKey]*linkEntry{}
+	if r.report != nil && r.o.Ordered {
+		w.seq = &sequencer{out: r.report, links: &w.links}
+	}
 	var s Stats
 	fail := func(op string, err error) Stats {
 		s.Seen, s.Errors = 1, 1
@@ -133,6 +146,9 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	for _, wk := range workers {
 		s.Add(&wk.stats)
 	}
+	if w.seq != nil {
+		r.log.Debug("ordered report", zap.String("path", r.hostPath(key)), zap.Int("most_changes_held", w.seq.peak))
+	}
 	if !w.stop.Load() {
 		s.Add(w.labelLinks())
 	}
@@ -145,6 +161,7 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 // it ended (the first boot's check of the root relies on it).
 func (w *walk) labelStart() *Stats {
 	k := newWorker(w)
+	k.late = true
 	if w.startCtx == "" {
 		return &k.stats
 	}
@@ -186,6 +203,9 @@ func (w *walk) stopped() bool {
 }
 
 func (w *walk) push(j *job) {
+	if w.seq != nil {
+		j.mark = w.seq.start(j.first())
+	}
 	w.mu.Lock()
 	w.stack = append(w.stack, j)
 	w.pending++
@@ -237,6 +257,11 @@ type worker struct {
 	pbuf     []byte
 	st       unix.Statx_t
 	stats    Stats
+	order    []uint32 // walk position of the object being labelled: order+idx, or top
+	idx      uint32
+	top      bool   // the object is the start of the walk
+	late     bool   // labels after the walk: an ordered report has the changes already (foretell)
+	later    []*job // ordered walk: subdirectories found by the current job, pushed when it ends
 	unseen   uint64 // seen objects not yet added to run.seen
 	create   bool   // forced relabel: try to create the label before reading it (label)
 	streak   int    // objects in a row where create was the wrong guess (mispredict)
@@ -287,6 +312,16 @@ func (k *worker) thread(wg *sync.WaitGroup, fn func(), try int) {
 func (k *worker) loop() {
 	for j := k.w.pop(); j != nil; j = k.w.pop() {
 		k.run(j)
+		if j.mark != nil {
+			// Pushed in reverse, the subdirectories are popped in directory order, so
+			// that the sequencer's pending positions advance as the walk does.
+			for i := len(k.later) - 1; i >= 0; i-- {
+				k.w.push(k.later[i])
+				k.later[i] = nil
+			}
+			k.later = k.later[:0]
+			k.w.seq.finish(j.mark)
+		}
 		k.w.done()
 	}
 	k.flushSeen()
@@ -364,7 +399,12 @@ func (k *worker) run(j *job) {
 		k.stats.NoMatch++
 	case j.parent == nil:
 		k.w.startCtx = ctx // the start directory is labelled last (labelStart)
+		if k.w.seq != nil {
+			k.top = true
+			k.foretell(dir, nil, ctx, nil)
+		}
 	default:
+		k.order, k.idx, k.top = j.order[:len(j.order)-1], j.order[len(j.order)-1], false
 		k.label(dir, nil, ctx)
 	}
 	if h := k.w.o.hook; h != nil {
@@ -472,16 +512,19 @@ func (k *worker) subdir(dir *dirRef, name []byte, order []uint32, idx uint32) {
 		k.stats.Skipped++
 		return
 	}
-	o := make([]uint32, len(order)+1)
-	copy(o, order)
-	o[len(order)] = idx
 	dir.refs.Add(1)
-	k.w.push(&job{parent: dir, name: string(name), key: string(k.key), order: o})
+	j := &job{parent: dir, name: string(name), key: string(k.key), order: position(order, idx)}
+	if k.w.seq != nil {
+		k.later = append(k.later, j)
+		return
+	}
+	k.w.push(j)
 }
 
 // entry handles the object name (NUL-terminated) in dir whose key is in k.key: a
 // non-directory is labelled; a directory (from DT_UNKNOWN or a race) is queued.
 func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
+	k.order, k.idx, k.top = order, idx, false
 	if err := statxAt(dir.fd, name, statxNoFollow, &k.st); err != nil {
 		k.see()
 		if err == unix.ENOENT {
@@ -509,6 +552,9 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 	}
 	if k.st.Nlink > 1 {
 		k.w.links.add(&k.st, order, idx, k.key, ctx)
+		if k.w.seq != nil {
+			k.foretell(dir, name, ctx, &inodeKey{k.st.Dev_major, k.st.Dev_minor, k.st.Ino})
+		}
 		return
 	}
 	k.label(dir, name, ctx)
@@ -588,32 +634,9 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 			k.mispredict()
 		}
 	}
-	var n int
-	var err error
-	for {
-		n, err = k.getLabel(dir, name)
-		if err == unix.ERANGE && len(k.xbuf) < 1<<16 {
-			k.xbuf = make([]byte, 2*len(k.xbuf))
-			continue
-		}
-		break
-	}
-	var cur string // aliases k.xbuf
-	has := false
+	cur, has, err := k.current(dir, name)
 	switch {
-	case err == nil && n == 0:
-		k.fail("getxattr", errors.New("empty security.selinux attribute"))
-		return
-	case err == nil:
-		b := k.xbuf[:n]
-		for i, c := range b {
-			if c == 0 {
-				b = b[:i]
-				break
-			}
-		}
-		cur, has = unsafe.String(unsafe.SliceData(b), len(b)), true
-	case err == unix.ENODATA:
+	case err == nil && !has:
 		if o.Force && !o.DryRun && !k.create {
 			k.mispredict()
 		}
@@ -621,7 +644,7 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 		k.stats.NotWritable++
 		k.w.markNoLabels()
 		return
-	default:
+	case err != nil:
 		k.fail("getxattr", err)
 		return
 	}
@@ -666,6 +689,72 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 	k.relabeled(cur, has, next)
 }
 
+// errEmptyLabel is an object whose security.selinux attribute is empty.
+var errEmptyLabel = errors.New("empty security.selinux attribute")
+
+// current reads the label of the object label names into k.xbuf and returns it (cur aliases
+// k.xbuf); has is false when the object has none.
+func (k *worker) current(dir *dirRef, name *byte) (cur string, has bool, err error) {
+	var n int
+	for {
+		n, err = k.getLabel(dir, name)
+		if err == unix.ERANGE && len(k.xbuf) < 1<<16 {
+			k.xbuf = make([]byte, 2*len(k.xbuf))
+			continue
+		}
+		break
+	}
+	switch {
+	case err == unix.ENODATA:
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case n == 0:
+		return "", false, errEmptyLabel
+	}
+	b := k.xbuf[:n]
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true, nil
+}
+
+// foretell holds, at the current walk position, the change label will make to an object
+// labelled after the walk (the start directory; link, when set, is the inode of a
+// hard-linked name), for an ordered report: the change as the label is now. An error is
+// left for label to count and log when it runs.
+func (k *worker) foretell(dir *dirRef, name *byte, want string, link *inodeKey) {
+	o := k.w.o
+	if !o.DryRun && k.w.readOnly.Load() {
+		return // nothing will be written
+	}
+	if name != nil && !k.w.xattrAt {
+		if name = k.namePath(dir, name); name == nil {
+			return
+		}
+	}
+	cur, has, err := k.current(dir, name)
+	if err != nil {
+		return
+	}
+	next, v, err := decide(cur, has, want, o.Force, o.Customizable)
+	if err != nil || v != relabel {
+		return
+	}
+	k.w.seq.add(held{pos: k.position(), path: k.w.hostPath(string(k.key)), from: string([]byte(cur)), to: next, link: link})
+}
+
+// position returns the walk position of the object being labelled.
+func (k *worker) position() []uint32 {
+	if k.top {
+		return nil
+	}
+	return position(k.order, k.idx)
+}
+
 // createRun is the number of objects in a row whose label existed (or was missing) after
 // which a worker of a forced relabel stops (or starts) creating labels before reading them:
 // an unlabelled tree costs one call per object, an already-labelled one still two.
@@ -683,13 +772,18 @@ func (k *worker) mispredict() {
 // (aliasing k.xbuf) is the former label if has.
 func (k *worker) relabeled(cur string, has bool, next string) {
 	k.stats.Relabeled++
-	if k.w.report != nil {
-		from := ""
-		if has {
-			from = string([]byte(cur))
-		}
-		k.w.report.add(k.w.hostPath(string(k.key)), from, next)
+	if k.w.report == nil || (k.w.seq != nil && k.late) {
+		return // no report, or foretold
 	}
+	from := ""
+	if has {
+		from = string([]byte(cur))
+	}
+	if k.w.seq != nil {
+		k.w.seq.add(held{pos: k.position(), path: k.w.hostPath(string(k.key)), from: from, to: next})
+		return
+	}
+	k.w.report.add(k.w.hostPath(string(k.key)), from, next)
 }
 
 // getLabel reads the label of the object label names into k.xbuf.

@@ -35,6 +35,21 @@ func SidLibselinuxOracle(tb testing.TB) string {
 	return script
 }
 
+// SidSetfiles returns a script running bookworm's setfiles with Debian sid's libselinux 3.11
+// (provisioning step sid_libselinux): the walk, the lookups and the -v lines are
+// libselinux's (selinux_restorecon), so this is setfiles as libselinux 3.11 labels.
+func SidSetfiles(tb testing.TB) string {
+	tb.Helper()
+	run := filepath.Join(cached(tb, "sid-libselinux", ".done"), "bin", "ld.so-run")
+	setfiles := RequireTool(tb, "setfiles")
+	script := filepath.Join(tb.TempDir(), "setfiles-3.11")
+	body := fmt.Sprintf("#!/bin/sh\nexec %q %q \"$@\"\n", run, setfiles)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return script
+}
+
 // buildOracle compiles selabel_lookup.c against the installed libselinux headers.
 func buildOracle(tb testing.TB) string {
 	tb.Helper()

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // requireReal reports whether missing prerequisites must fail instead of skip.
@@ -127,4 +129,22 @@ func CopyTree(tb testing.TB, src, dst string) {
 func Kernel7(tb testing.TB) string {
 	tb.Helper()
 	return cached(tb, "kernel7", ".done")
+}
+
+// ScratchDir returns a new directory, removed after the test, for short-lived trees of many
+// small files: under /dev/shm when it is a tmpfs (which stores security.* attributes), else
+// tb.TempDir(). Copying the minbase tree's 6.7k objects to a busy disk took 5-10 s, to
+// tmpfs 0.4 s.
+func ScratchDir(tb testing.TB) string {
+	tb.Helper()
+	var st unix.Statfs_t
+	if unix.Statfs("/dev/shm", &st) != nil || st.Type != unix.TMPFS_MAGIC || unix.Access("/dev/shm", unix.W_OK) != nil {
+		return tb.TempDir()
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "nsinit-test.")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -19,3 +19,11 @@ func TrixieTool(tb testing.TB, name string) string {
 	tb.Helper()
 	return filepath.Join(Trixie(tb), "bin", name)
 }
+
+// TrixieSetfiles returns Debian 13's setfiles (policycoreutils and libselinux 3.8) unpacked
+// by the provisioning step "trixie_bench", behind a script that runs it through trixie's
+// loader.
+func TrixieSetfiles(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(cached(tb, "trixie-bench", ".done"), "bin", "setfiles")
+}
