@@ -55,7 +55,7 @@ type Options struct {
 	// Path is the program to exec (already resolved: a failure to find it must come
 	// before anything is changed), Argv its argv, Env its environment (passed as is:
 	// nothing is added, in particular not SELINUXNS, since the kernel can be asked).
-	Path       string
+	Path      string
 	Argv, Env []string
 	// NoPrivateMounts skips making MountRoot recursively private (--no-private-mounts):
 	// mount events in the new mount namespace then propagate as the inherited tree says.
@@ -124,7 +124,9 @@ var sequence = []step{
 		name: "make the mount tree recursively private",
 		op:   func(o *Options) string { return fmt.Sprintf("mount(%q, MS_REC|MS_PRIVATE)", o.MountRoot) },
 		skip: func(o *Options) bool { return o.NoPrivateMounts },
-		call: func(s Sys, o *Options) error { return s.Mount("none", o.MountRoot, "", unix.MS_REC|unix.MS_PRIVATE, "") },
+		call: func(s Sys, o *Options) error {
+			return s.Mount("none", o.MountRoot, "", unix.MS_REC|unix.MS_PRIVATE, "")
+		},
 		meanings: table(map[syscall.Errno]string{
 			syscall.EPERM:  "nsinit lacks CAP_SYS_ADMIN in its user namespace",
 			syscall.EINVAL: "the directory is not a mount point",
@@ -159,7 +161,7 @@ var sequence = []step{
 		meanings: table(map[syscall.Errno]string{
 			syscall.EACCES: "not executable: the file mode, a noexec mount, or a policy (the parent " +
 				"namespaces check execute_no_trans on the file) forbids it",
-			syscall.ENOENT: "the program or its interpreter is missing",
+			syscall.ENOENT:  "the program or its interpreter is missing",
 			syscall.ENOEXEC: "not an executable format the kernel knows",
 		}),
 	},
