@@ -114,7 +114,11 @@ func unshareBringUp(e *env, c *command, fs *pflag.FlagSet, command []string) int
 		argv = append(append(argv, "--"), command...)
 	}
 	procDir := fs.Lookup("proc").Value.String()
-	return runUnshare(e, c, fs, unshare.BringUp, procDir, unshare.Options{Path: self, Argv: argv}, "the bring-up and the init")
+	what := "the bring-up, then the default init"
+	if len(command) > 0 {
+		what = "the bring-up, then " + quoteArgs(command)
+	}
+	return runUnshare(e, c, fs, unshare.BringUp, procDir, unshare.Options{Path: self, Argv: argv}, what)
 }
 
 // forwardFlags returns the flags set on the bring-up flag set fs as --name=value words,
@@ -141,8 +145,8 @@ func runUnshare(e *env, c *command, fs *pflag.FlagSet, needs unshare.Needs, proc
 	o.Domain = callerDomain(procDir)
 	o.Log = log.Named("unshare")
 	err = e.Unshare(needs, procDir, o)
-	fmt.Fprintf(e.Stderr, "%s: error: cannot give %s its own SELinux namespace: %v\n", flagSetName(c), what, err)
-	fmt.Fprintf(e.Stderr, "%s: %s was NOT started; nothing outside this process and its own new mount namespace was changed\n", flagSetName(c), what)
+	fmt.Fprintf(e.Stderr, "%s: error: no new SELinux namespace for %s: %v\n", flagSetName(c), what, err)
+	fmt.Fprintf(e.Stderr, "%s: NOT started: %s; nothing outside this process and its own new mount namespace was changed\n", flagSetName(c), what)
 	return exitcode.Failure
 }
 

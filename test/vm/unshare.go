@@ -62,12 +62,12 @@ var unshareWants = []struct {
 	name string
 	out  []string
 }{
-	{"unshare-cmd", []string{`nsinit unshare: error: cannot give /sbin/init its own SELinux namespace`,
-		"/sbin/init was NOT started"}},
-	{"unshare-boot", []string{"nsinit unshare: error: cannot give the bring-up and the init its own SELinux namespace",
-		"the bring-up and the init was NOT started"}},
-	{"unshare-entrypoint", []string{"nsinit boot: error: cannot give the bring-up and the init its own SELinux namespace",
-		"the bring-up and the init was NOT started"}},
+	{"unshare-cmd", []string{"nsinit unshare: error: no new SELinux namespace for /sbin/init:",
+		"nsinit unshare: NOT started: /sbin/init;"}},
+	{"unshare-boot", []string{"nsinit unshare: error: no new SELinux namespace for the bring-up, then /sbin/init:",
+		"nsinit unshare: NOT started: the bring-up, then /sbin/init;"}},
+	{"unshare-entrypoint", []string{"nsinit boot: error: no new SELinux namespace for the bring-up, then /sbin/init:",
+		"nsinit boot: NOT started: the bring-up, then /sbin/init;"}},
 }
 
 // unsharePhases are the host states the cases run in, with the state each must leave as
