@@ -113,8 +113,8 @@ var sequence = []step{
 		op:   func(*Options) string { return "unshare(CLONE_NEWNS)" },
 		call: func(s Sys, _ *Options) error { return s.Unshare(unix.CLONE_NEWNS) },
 		meanings: table(map[syscall.Errno]string{
-			syscall.EPERM: "nsinit lacks CAP_SYS_ADMIN, or a seccomp filter blocks unshare(2) (Docker's and " +
-				"podman's default profiles allow it only with CAP_SYS_ADMIN): run with --cap-add SYS_ADMIN",
+			syscall.EPERM: "nsinit lacks CAP_SYS_ADMIN, or a seccomp filter blocks unshare(2) (Docker's default " +
+				"profile allows it only with CAP_SYS_ADMIN): run with --cap-add SYS_ADMIN",
 			syscall.ENOSPC: "the limit on mount namespaces is reached (/proc/sys/user/max_mnt_namespaces)",
 			syscall.EINVAL: "the kernel has no mount namespaces (CONFIG_NAMESPACES)",
 			syscall.ENOMEM: "the kernel could not allocate the mount namespace",
