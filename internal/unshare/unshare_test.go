@@ -33,6 +33,8 @@ type fake struct {
 	flags uint32
 	// yield makes each call give the scheduler a chance to move the goroutine.
 	yield bool
+	// execNil makes Exec return nil, which a real execve never does.
+	execNil bool
 }
 
 func (f *fake) rec(what string) error {
@@ -61,6 +63,9 @@ func (f *fake) SetSelfAttr(attr uint64, ctx []byte, flags uint32) error {
 func (f *fake) Exec(path string, argv, env []string) error {
 	if err := f.rec(fmt.Sprintf("exec %s %q %q", path, argv, env)); err != nil {
 		return err
+	}
+	if f.execNil {
+		return nil
 	}
 	return errExeced
 }
@@ -173,6 +178,15 @@ func TestRunSequence(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunExecReturns: an exec that comes back without an error is still a failure.
+func TestRunExecReturns(t *testing.T) {
+	err := runLocked(&fake{execNil: true}, opts())
+	var e *Error
+	if !errors.As(err, &e) || e.Step != "exec the program" || !errors.Is(err, errExecReturned) {
+		t.Fatalf("Run = %v, want the exec step's failure", err)
 	}
 }
 
