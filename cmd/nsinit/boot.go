@@ -17,6 +17,7 @@ type bringUpFlags struct {
 	// command those after it (the init or application and its arguments).
 	words, command []string
 	supervise      bool
+	unshare        bool
 	sup            supervise.Options
 	log            logFlags
 }
@@ -88,9 +89,13 @@ Examples:
 			fs.BoolVar(&f.sup.ProcessGroup, "process-group", false, "with --supervise: relay signals to the application's whole process group")
 			fs.StringVar(&o.StatusFile, "status-file", "", "write `FILE` when nsinit exits: one JSON line saying who decided the exit status, {\"by\":\"nsinit\"|\"application\",\"status\":N,\"reason\":...} (an application's status 3-6 looks like nsinit's own)")
 			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
+			fs.BoolVar(&f.unshare, unshareFlag, false, "first give nsinit its own SELinux namespace (as nsinit unshare --boot does), then run the bring-up in it: for a container's PID 1 on a kernel with SELinux namespaces, with CAP_SYS_ADMIN and a host policy that allows process2 { unshare_selinuxns }")
 			f.log.bind(fs)
 			return func(e *env, _ []string) int {
 				f.words, f.command = splitAtDash(fs)
+				if f.unshare {
+					return unshareBringUp(e, commands[bringUp], fs, f.command)
+				}
 				return runBringUp(e, f)
 			}
 		},

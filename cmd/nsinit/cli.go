@@ -20,6 +20,7 @@ import (
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/sigpolicy"
+	"github.com/nsinit/nsinit/internal/unshare"
 )
 
 // env is what a command may touch of the process and the machine: its standard streams and
@@ -45,6 +46,13 @@ type env struct {
 	Relabel func(context.Context, relabel.Options) (relabel.Stats, error)
 	// Create creates an output file (os.Create).
 	Create func(path string) (io.WriteCloser, error)
+	// Environ is the environment passed to what nsinit unshare execs (os.Environ).
+	Environ func() []string
+	// Executable is nsinit's own binary, which unshare --boot re-executes (os.Executable).
+	Executable func() (string, error)
+	// Unshare checks what the sequence needs and gives the process a new SELinux
+	// namespace, then execs; it returns only on failure (realUnshare).
+	Unshare func(needs unshare.Needs, procDir string, o unshare.Options) error
 }
 
 // osEnv is the env of the running process.
@@ -57,6 +65,9 @@ func osEnv() *env {
 		System:      boot.RealSystem,
 		Relabel:     relabel.Run,
 		Create:      func(path string) (io.WriteCloser, error) { return os.Create(path) },
+		Environ:     os.Environ,
+		Executable:  os.Executable,
+		Unshare:     realUnshare,
 	}
 }
 

@@ -168,6 +168,8 @@ func TestArgumentOrder(t *testing.T) {
 		"version":    {[]unit{flagUnit("--short")}, []string{"--short"}},
 		"getenforce": {[]unit{flagUnit("--root", "/img"), flagUnit("--selinuxfs=/s")}, []string{"--root"}},
 		"man":        {nil, []string{"--help"}},
+		"unshare": {[]unit{flagUnit("--boot"), flagUnit("--mode", "permissive"), flagUnit("--root=/img"), flagUnit("--log-level", "debug")},
+			[]string{"/sbin/init", "--no-private-mounts"}},
 	}
 	for _, c := range sortedCommands() {
 		tc, ok := table[c.Name]

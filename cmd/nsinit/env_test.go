@@ -16,6 +16,7 @@ import (
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
+	"github.com/nsinit/nsinit/internal/unshare"
 )
 
 // fakeMachine is where a test runs dispatch: what nsinit's PID is, and a record of every
@@ -35,6 +36,9 @@ type fakeMachine struct {
 	supervised []supervise.Options
 	frozen     int
 	relabels   []relabel.Options
+	unshares   []unshareCall
+	// unshareErr is what the fake unshare returns (nil: errFakeExec, the exec reached).
+	unshareErr error
 	stdout     bytes.Buffer
 	stderr     bytes.Buffer
 }
@@ -76,7 +80,23 @@ func (m *fakeMachine) env() *env {
 		Create: func(path string) (io.WriteCloser, error) {
 			return nil, &os.PathError{Op: "create", Path: path, Err: errors.New("no files are created in this test")}
 		},
+		Environ:    func() []string { return []string{"PATH=/usr/bin:/bin", "KEEP=1"} },
+		Executable: func() (string, error) { return "/usr/sbin/nsinit", nil },
+		Unshare: func(needs unshare.Needs, procDir string, o unshare.Options) error {
+			m.unshares = append(m.unshares, unshareCall{needs, procDir, o})
+			if m.unshareErr != nil {
+				return m.unshareErr
+			}
+			return errFakeExec
+		},
 	}
+}
+
+// unshareCall is one unshare a command asked the env for.
+type unshareCall struct {
+	needs   unshare.Needs
+	procDir string
+	o       unshare.Options
 }
 
 // inRoot checks that a program the bring-up would start lies in the fake image root.
@@ -136,5 +156,8 @@ func plainEnv(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) str
 		System:      func(string, string) boot.System { noBringUp(); return boot.System{} },
 		Relabel:     relabel.Run,
 		Create:      func(path string) (io.WriteCloser, error) { return os.Create(path) },
+		Environ:     func() []string { noBringUp(); return nil },
+		Executable:  func() (string, error) { noBringUp(); return "", nil },
+		Unshare:     func(unshare.Needs, string, unshare.Options) error { noBringUp(); return nil },
 	}
 }

@@ -27,6 +27,8 @@ func FuzzDispatch(f *testing.F) {
 		"lookup\x00--batch\x00--mode\x00dir", "policy\x00inspect", "policy\x00--kernel-max\x00x\x00inspect",
 		"version\x00--short\x00extra", "man\x00-x", "status\x00--mode=x", "boot\x00-h", "boot\x00--log-level\x00x",
 		"/usr/bin/echo\x00x", "-s\x00emergency", "--=x", "---x", "-\x00--", "boot\x00--exec-context=\x00--\x00",
+		"unshare\x00--\x00/usr/bin/echo", "unshare\x00--boot\x00--mode\x00permissive", "--unshare\x00--\x00/sbin/init",
+		"unshare\x00--no-private-mounts\x00--boot", "boot\x00--unshare\x00--supervise",
 	} {
 		for _, role := range []struct{ pid1, machine bool }{{false, false}, {true, false}, {true, true}} {
 			f.Add(seed, role.pid1, role.machine)
@@ -62,6 +64,10 @@ func FuzzDispatch(f *testing.F) {
 		}
 		if started := len(m.execs) + len(m.supervised); started > 0 && !explicit && !pid1 {
 			t.Errorf("nsinit %q, not PID 1, without %q: started %+v %+v", words, bringUp, m.execs, m.supervised)
+		}
+		// An unshare only when asked: the word "unshare", "boot --unshare", or --unshare as PID 1.
+		if len(m.unshares) > 0 && !explicit && !pid1 && words[0] != "unshare" {
+			t.Errorf("nsinit %q, not PID 1, without %q or %q: unshared %+v", words, bringUp, "unshare", m.unshares)
 		}
 		if m.frozen > 0 && !m.machine {
 			t.Errorf("nsinit %q froze although it is not the machine's PID 1", words)

@@ -218,6 +218,14 @@ func TestDetect(t *testing.T) {
 			context:  "system_u:system_r:kernel_t:s0",
 		},
 		{
+			// nsinit unshare --boot from a host shell: not PID 1, the initial PID namespace,
+			// no SELINUXNS (unshare does not set it); the kernel's answer alone decides.
+			name:   "kernel says unshared to a host command without SELINUXNS",
+			change: func(f *fake) { f.unsharedErr = nil; f.unshared = true; f.initial = true },
+			want:   Unshared, signal: "lsm_get_self_attr(LSM_ATTR_UNSHARE) = 1", context: "kernel",
+			evidence: []string{"SELINUXNS not set", "pid 57 in the initial PID namespace"},
+		},
+		{
 			name:   "kernel says unshared even as PID 1 of the initial PID namespace",
 			change: func(f *fake) { f.unsharedErr = nil; f.unshared = true; f.pid = 1; f.initial = true },
 			want:   Unshared, signal: "= 1", context: "kernel",

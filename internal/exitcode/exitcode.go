@@ -35,7 +35,10 @@ type Code struct {
 // --help and nsinit(8) print.
 var Codes = []Code{
 	{OK, "OK", "Success. The bring-up itself never exits 0: it execs the init."},
-	{Failure, "Failure", "A subcommand failed (a load error, per-object relabel errors, ...)."},
+	{Failure, "Failure", "A subcommand failed (a load error, per-object relabel errors, ...), or nsinit unshare " +
+		"or --unshare could not give the program its own SELinux namespace: the failing step, its errno and " +
+		"the fix are printed, the program was not started and nothing outside nsinit's own new mount " +
+		"namespace was changed."},
 	{Usage, "Usage", "Bad flags or arguments."},
 	{Refused, "Refused", `nsinit refused to act on an SELinux namespace that is not its own: attr/current ` +
 		`is "kernel" but nsinit is not the boot PID 1 and nothing says the namespace was unshared for it.`},

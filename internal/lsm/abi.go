@@ -97,3 +97,9 @@ func IDName(id uint64) string {
 	}
 	return fmt.Sprintf("lsm-id-%d", id)
 }
+
+// UnshareCtxSize is the size nsinit passes to lsm_set_self_attr(LSM_ATTR_UNSHARE): a bare
+// struct lsm_ctx (no ctx bytes), as libselinux's selinux_unshare() on the selinuxns branch
+// does. The framework accepts size >= sizeof(struct lsm_ctx) and len <= size, len >=
+// sizeof(struct lsm_ctx) + ctx_len.
+const UnshareCtxSize = CtxHeaderSize

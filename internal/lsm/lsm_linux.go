@@ -123,3 +123,30 @@ func listModules(ids []uint64) (n int, size uint32, err error) {
 	}
 	return int(r), size, nil
 }
+
+// SetSelfAttr is the raw lsm_set_self_attr(2): set attribute attr of the calling thread
+// from the lsm_ctx in ctx (size = len(ctx)). It returns the errno on failure.
+func SetSelfAttr(attr uint64, ctx []byte, flags uint32) error {
+	var p unsafe.Pointer
+	if len(ctx) > 0 {
+		p = unsafe.Pointer(&ctx[0])
+	}
+	_, _, e := unix.Syscall6(unix.SYS_LSM_SET_SELF_ATTR, uintptr(attr), uintptr(p),
+		uintptr(len(ctx)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Unshare gives the calling thread (only it: the call changes its credentials) a new SELinux
+// namespace without a policy: lsm_set_self_attr(LSM_ATTR_UNSHARE, UnshareCtx(), 32, 0), what
+// libselinux's selinux_unshare() calls. Callers lock the goroutine to its OS thread and exec
+// from it. The error is an *os.SyscallError (UnshareOp) around the errno;
+// UnshareErrorMeaning explains it.
+func Unshare() error {
+	if err := SetSelfAttr(LSM_ATTR_UNSHARE, UnshareCtx(), 0); err != nil {
+		return os.NewSyscallError(UnshareOp, err)
+	}
+	return nil
+}

@@ -321,6 +321,13 @@ var Scenarios = []Scenario{
 		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_CONTAINERS=1"},
 		Check:   expectContainers,
 	},
+	{
+		Name: "unshare", ID: "14",
+		Summary: "testinit as the machine's PID 1 runs nsinit unshare -- CMD and nsinit unshare --boot on the host and nsinit --unshare as a container's PID 1, without a policy and with Debian's policy enforcing: on a kernel without SELinux namespaces each fails at lsm_set_self_attr(LSM_ATTR_UNSHARE) with exit 1 and the kernel's answer explained (ENOSYS before Linux 6.8, EOPNOTSUPP from 6.8 on, by the guest's release), the program never starts, and the host's policy, enforce, PID 1's context, /dev labels and selinuxfs mount never change",
+		SELinux: "enforcing",
+		Cmdline: []string{"STAGE0_INIT=/sbin/init", "TESTINIT_UNSHARE=1"},
+		Check:   expectUnshare,
+	},
 }
 
 // AppPath is where the images hold testapp (bin_t in Debian's file_contexts).

@@ -25,6 +25,9 @@ type containerCase struct {
 	name string
 	env  []string
 	args []string
+	// host runs nsinit in testinit's own namespaces, as an admin's command on the host,
+	// instead of as PID 1 of new PID and mount namespaces.
+	host bool
 }
 
 // runContainers runs every case of the three host states and reports, for each, a line
@@ -41,15 +44,15 @@ func runContainers() {
 	plain := []string{"--root", "/", "--", "/sbin/init"}
 	ns := []string{"SELINUXNS=1"}
 	phase := func(prefix string) []containerCase {
-		return []containerCase{{prefix, nil, plain}, {prefix + "-selinuxns", ns, plain}}
+		return []containerCase{{name: prefix, args: plain}, {name: prefix + "-selinuxns", env: ns, args: plain}}
 	}
 	run := func(cases []containerCase) {
 		for _, c := range cases {
 			runContainer(c)
 		}
 	}
-	run(append(phase("nopolicy"), containerCase{"nopolicy-selinuxns-fresh", ns,
-		append([]string{"--selinuxfs", freshDir}, plain...)}))
+	run(append(phase("nopolicy"), containerCase{name: "nopolicy-selinuxns-fresh", env: ns,
+		args: append([]string{"--selinuxfs", freshDir}, plain...)}))
 	for _, enforce := range []string{"0", "1"} {
 		if _, err := loadPolicy(policyPath, enforce); err != nil {
 			note("containers: load %s (enforce=%s): %v", policyPath, enforce, err)
@@ -66,7 +69,9 @@ func runContainer(c containerCase) {
 	before := hostState()
 	cmd := exec.Command("/sbin/nsinit", c.args...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TESTINIT_CHILD=1"}, c.env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Unshareflags: unix.CLONE_NEWNS}
+	if !c.host {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Unshareflags: unix.CLONE_NEWNS}
+	}
 	out, err := cmd.CombinedOutput()
 	code := 0
 	var ee *exec.ExitError
@@ -86,7 +91,8 @@ func runContainer(c containerCase) {
 
 // hostState is the host's SELinux state in one word: whether a policy is loaded (the
 // class directory is empty until the first load), enforce, PID 1's context, the labels of
-// /dev and /dev/null, and whether a selinuxfs is mounted at freshDir.
+// /dev and /dev/null, whether a selinuxfs is mounted at freshDir, and whether the host's
+// own selinuxfs is still mounted.
 func hostState() string {
 	classes := "none"
 	if ents, err := os.ReadDir(selinuxfs + "/class"); err == nil && len(ents) > 0 {
@@ -104,11 +110,14 @@ func hostState() string {
 		}
 		return l
 	}
-	fresh := "unmounted"
-	var st unix.Statfs_t
-	if unix.Statfs(freshDir, &st) == nil && uint32(st.Type) == uint32(unix.SELINUX_MAGIC) {
-		fresh = "selinuxfs"
+	mounted := func(dir, yes string) string {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && uint32(st.Type) == uint32(unix.SELINUX_MAGIC) {
+			return yes
+		}
+		return "unmounted"
 	}
-	return fmt.Sprintf("policy:%s,enforce:%s,init:%s,dev:%s,null:%s,fresh:%s",
-		classes, enforce, orNone(init), label("/dev"), label("/dev/null"), fresh)
+	return fmt.Sprintf("policy:%s,enforce:%s,init:%s,dev:%s,null:%s,fresh:%s,selinuxfs:%s",
+		classes, enforce, orNone(init), label("/dev"), label("/dev/null"), mounted(freshDir, "selinuxfs"),
+		mounted(selinuxfs, "mounted"))
 }

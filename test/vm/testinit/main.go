@@ -27,6 +27,9 @@
 // a policy loaded permissive, then enforcing, and reports each run and the host's SELinux
 // state around it. As the init of such a container (TESTINIT_CHILD=1) it only prints one
 // line and exits.
+//
+// Unshare (TESTINIT_UNSHARE=1, likewise): it runs nsinit's three ways into a new SELinux
+// namespace (unshare.go) without a policy and with one enforcing, reported as containers.
 package main
 
 import (
@@ -54,6 +57,9 @@ func main() {
 	mountIfMissing("/proc/self", "proc", "/proc", "proc")
 	if os.Getenv("TESTINIT_CONTAINERS") == "1" && os.Getpid() == 1 {
 		runContainers()
+	}
+	if os.Getenv("TESTINIT_UNSHARE") == "1" && os.Getpid() == 1 {
+		runUnshare()
 	}
 	ctx, err := readAttr("/proc/self/attr/current")
 	if err != nil {

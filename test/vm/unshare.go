@@ -1,0 +1,136 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nsinit/nsinit/internal/exitcode"
+)
+
+// releasePrefix starts testinit's line with the guest kernel's release (TESTINIT_UNSHARE).
+const releasePrefix = markerPrefix + "kernel release="
+
+// GuestRelease returns the kernel release testinit reported on a console, "" if none.
+func GuestRelease(console string) string {
+	for _, l := range strings.Split(console, "\n") {
+		if r, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), releasePrefix); ok {
+			return strings.TrimSpace(r)
+		}
+	}
+	return ""
+}
+
+// hasLSMSyscalls says whether Linux release rel (uname -r) has lsm_set_self_attr (6.8 and
+// later); ok is false when rel cannot be parsed. The test's own oracle, not nsinit's code.
+func hasLSMSyscalls(rel string) (has, ok bool) {
+	major, rest, found := strings.Cut(rel, ".")
+	if !found {
+		return false, false
+	}
+	minor := rest
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = rest[:i]
+	}
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return false, false
+	}
+	return ma > 6 || ma == 6 && mi >= 8, true
+}
+
+// unshareAnswer is what lsm_set_self_attr(LSM_ATTR_UNSHARE) must answer on a kernel without
+// SELinux namespaces, by its release: ENOSYS before 6.8, EOPNOTSUPP from 6.8 on (the
+// syscall exists, SELinux has no LSM_ATTR_UNSHARE).
+func unshareAnswer(rel string) ([]string, error) {
+	has, ok := hasLSMSyscalls(rel)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("guest kernel release %q not reported or not parsable", rel)
+	case has:
+		return []string{"lsm_set_self_attr(LSM_ATTR_UNSHARE): EOPNOTSUPP", "this kernel has no SELinux namespaces",
+			"CONFIG_SECURITY_SELINUX_NS", "not in upstream Linux as of 7.3"}, nil
+	default:
+		return []string{"lsm_set_self_attr(LSM_ATTR_UNSHARE): ENOSYS", "the kernel has no LSM syscalls: Linux older than 6.8"}, nil
+	}
+}
+
+// unshareWants are testinit's unshare cases (testinit/unshare.go) by name: what each must
+// print besides the kernel's answer.
+var unshareWants = []struct {
+	name string
+	out  []string
+}{
+	{"unshare-cmd", []string{"nsinit unshare: error: no new SELinux namespace for /sbin/init:",
+		"nsinit unshare: NOT started: /sbin/init;"}},
+	{"unshare-boot", []string{"nsinit unshare: error: no new SELinux namespace for the bring-up, then /sbin/init:",
+		"nsinit unshare: NOT started: the bring-up, then /sbin/init;"}},
+	{"unshare-entrypoint", []string{"nsinit boot: error: no new SELinux namespace for the bring-up, then /sbin/init:",
+		"nsinit boot: NOT started: the bring-up, then /sbin/init;"}},
+}
+
+// unsharePhases are the host states the cases run in, with the state each must leave as
+// it found it.
+var unsharePhases = []struct{ name, state string }{
+	{"nopolicy", "policy:none,enforce:0,init:kernel"},
+	{"enforcing", "policy:loaded,enforce:1,init:system_u:system_r:kernel_t"},
+}
+
+// expectUnshare checks every unshare case: exit status 1 (exitcode.Failure), the step that
+// failed with the errno the guest's kernel release calls for, the steps before it done, the
+// program never started, and the host's SELinux state (policy, enforce, PID 1's context,
+// /dev labels, its selinuxfs mount) unchanged.
+func expectUnshare(r *Result) error {
+	rel := GuestRelease(r.Console)
+	answer, err := unshareAnswer(rel)
+	if err != nil {
+		return err
+	}
+	runs := ContainerRuns(r.Console)
+	var errs []string
+	for _, p := range unsharePhases {
+		for _, w := range unshareWants {
+			name := p.name + "-" + w.name
+			c := runs[name]
+			if c == nil || !c.done {
+				errs = append(errs, name+": not reported")
+				continue
+			}
+			var bad []string
+			if c.Exit != exitcode.Failure {
+				bad = append(bad, fmt.Sprintf("exit %d, want %d", c.Exit, exitcode.Failure))
+			}
+			if c.Before != c.After {
+				bad = append(bad, fmt.Sprintf("the host's state changed: %s -> %s", c.Before, c.After))
+			}
+			if !strings.Contains(c.Before, p.state) || !strings.HasSuffix(c.After, ",selinuxfs:mounted") {
+				bad = append(bad, fmt.Sprintf("host state %s, want %s and its selinuxfs mounted", c.After, p.state))
+			}
+			out := strings.Join(c.Out, "\n")
+			want := append([]string{`step "unshare the SELinux namespace" failed`, "unshare the mount namespace",
+				"make the mount tree recursively private"}, answer...)
+			for _, s := range append(want, w.out...) {
+				if !strings.Contains(out, s) {
+					bad = append(bad, fmt.Sprintf("output lacks %q", s))
+				}
+			}
+			if strings.Contains(out, "container-child") {
+				bad = append(bad, "the program ran")
+			}
+			if len(bad) > 0 {
+				errs = append(errs, fmt.Sprintf("%s: %s\n  output:\n    %s", name, strings.Join(bad, "; "), strings.Join(c.Out, "\n    ")))
+			}
+		}
+	}
+	if n := len(unsharePhases) * len(unshareWants); len(runs) != n {
+		errs = append(errs, fmt.Sprintf("%d cases reported, want %d", len(runs), n))
+	}
+	if r.Marker == nil || !r.PoweredOff {
+		errs = append(errs, "testinit did not report and power off: "+r.Outcome())
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("unshare on Linux %s:\n%s", rel, strings.Join(errs, "\n"))
+	}
+	return nil
+}
