@@ -30,6 +30,8 @@ func requireInputs(t *testing.T, s Scenario) {
 			testutil.Minbase(t)
 		case NeedTrixie:
 			testutil.Trixie(t)
+		case NeedSidPolicy:
+			testutil.SidPolicyDir(t)
 		default:
 			t.Fatalf("scenario %s needs %q, which no gate knows", s.Name, n)
 		}
@@ -63,7 +65,11 @@ func TestScenarios(t *testing.T) {
 	if b.NSInit, err = e.BuildNSInit(); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range Scenarios {
+	scenarios, err := e.AllScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scenarios {
 		t.Run(s.ID+"-"+s.Name, func(t *testing.T) {
 			requireInputs(t, s)
 			r, err := s.Run(context.Background(), e, b, nil)
@@ -83,7 +89,7 @@ func TestScenarios(t *testing.T) {
 			for _, d := range r.Denials {
 				t.Logf("AVC: %s", d)
 			}
-			if err := s.Check(r); err != nil {
+			if err := s.Verify(r); err != nil {
 				t.Errorf("%v\n--- console ---\n%s--- end of console ---", err, r.Console)
 			}
 		})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -74,30 +73,10 @@ func Prepare(e Env, nsinit string) (Binaries, error) {
 // BuildNSInit builds ./cmd/nsinit, static, the way the Makefile does.
 func (e Env) BuildNSInit() (string, error) { return e.BuildGo("./cmd/nsinit") }
 
-// RootImage returns the scenarios' root filesystem: nsinit, testinit, Debian's policy
-// (SELINUXTYPE=default) with /etc/selinux/config saying SELINUX=mode, the mount points
-// nsinit and the kernel need, labelled with the policy's own file_contexts.
+// RootImage returns the scenarios' root filesystem with Debian 12's policy
+// (SELINUXTYPE=default): PolicyImage with Env.BookwormPolicy.
 func RootImage(e Env, b Binaries, mode string) (*Image, error) {
-	im := NewImage(64)
-	im.FileContexts = filepath.Join(e.PolicyDir(), "contexts", "files", "file_contexts")
-	for _, d := range []string{"dev", "proc", "sys", "run", "root", "etc", "usr/sbin", "sbin"} {
-		im.AddDir(d, 0o755)
-	}
-	im.AddDir("tmp", fs.ModeSticky|0o777)
-	if b.NSInit != "" {
-		im.AddHostFile("sbin/nsinit", 0o755, b.NSInit)
-	}
-	im.AddHostFile("sbin/init", 0o755, b.TestInit)
-	im.AddHostFile("usr/sbin/init", 0o755, b.TestInit)
-	if b.TestApp != "" {
-		im.AddHostFile("usr/bin/testapp", 0o755, b.TestApp)
-	}
-	im.AddFile("etc/selinux/config", 0o644, []byte(fmt.Sprintf(
-		"# written by nsinit's VM test harness (test/vm)\nSELINUX=%s\nSELINUXTYPE=default\n", mode)))
-	if err := im.AddTree("etc/selinux/default", e.PolicyDir()); err != nil {
-		return nil, err
-	}
-	return im, nil
+	return PolicyImage(e, b, e.BookwormPolicy(), mode)
 }
 
 // Scenario is one real-kernel boot of an issue's acceptance list.
@@ -109,8 +88,16 @@ type Scenario struct {
 	Summary string
 	// SELinux is the SELINUX= value of /etc/selinux/config.
 	SELinux string
-	// Change alters the standard image (RootImage), e.g. removes the policy.
+	// Policy is the policy directory of the image (PolicyImage); nil is Debian 12's
+	// (Env.BookwormPolicy), which the constants of this file describe.
+	Policy *Policy
+	// Change alters the standard image (PolicyImage), e.g. removes the policy.
 	Change func(e Env, im *Image) error
+	// Initramfs makes the image the machine's initramfs instead of an ext4 disk
+	// (Image.Initramfs): the root is rootfs itself, with no labels, no disk is attached, and
+	// the kernel runs /sbin/nsinit as PID 1 (rdinit=; as /init its comm would be "init", the
+	// init's own, and its AVC records could not be told from the init's).
+	Initramfs bool
 	// Cmdline holds extra kernel words; Args are nsinit's arguments (see Machine).
 	Cmdline, Args []string
 	// NoSELinux boots the kernel without security=selinux (see Machine).
@@ -119,11 +106,16 @@ type Scenario struct {
 	// scenario uses (NeedMinbase, NeedTrixie): tests gate on them.
 	Needs []string
 	// Inspect, if set, makes the boot writable: the guest boots a copy of the image, and
-	// after the power-off Inspect examines what it wrote (disk is the copy). Its summary
-	// and error land in Result.Inspection and Result.InspectErr.
-	Inspect func(e Env, im *Image, disk string) (string, error)
-	// Check returns what is wrong with the boot's result, or nil.
+	// after the power-off Inspect examines what it wrote (disk is the copy; "" for an
+	// Initramfs scenario, whose root is gone with the machine: r holds what the guest
+	// reported). Its summary and error land in Result.Inspection and Result.InspectErr.
+	Inspect func(e Env, im *Image, disk string, r *Result) (string, error)
+	// Check returns what is wrong with the boot's result, or nil. Verify adds the checks
+	// every boot must pass.
 	Check func(r *Result) error
+	// NSInitDenials lists the permissions the kernel may deny nsinit itself in this boot
+	// (an AVC record with comm="nsinit"): none unless the scenario provokes one.
+	NSInitDenials []string
 }
 
 // Provisioned inputs a Scenario may need (Scenario.Needs).
@@ -132,6 +124,8 @@ const (
 	NeedMinbase = "minbase"
 	// NeedTrixie is the policies written by newer compilers (Env.TrixiePolicy).
 	NeedTrixie = "trixie"
+	// NeedSidPolicy is Debian sid's built refpolicy (Env.SidPolicy).
+	NeedSidPolicy = "sid-policy"
 )
 
 // Scenarios are issue 2's acceptance scenarios (a)-(g), variants of them that reach other
@@ -228,6 +222,7 @@ var Scenarios = []Scenario{
 		Check: all(expectFailClosed("execute the init "+BinInitPath, "permission denied"),
 			expectLogged("exec "+BinInitPath+" as "+InitContext+" (--exec-context)"),
 			expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel), expectOnlyDenials("entrypoint")),
+		NSInitDenials: []string{"entrypoint"},
 	},
 	{
 		Name: "reference-loader", ID: "control",
@@ -242,7 +237,7 @@ var Scenarios = []Scenario{
 		SELinux: "enforcing",
 		Needs:   []string{NeedMinbase},
 		Change:  unlabelledMinbase(""),
-		Inspect: inspectRelabel(false),
+		Inspect: inspectRelabel(nil, false),
 		// The relabel keeps the bring-up running for seconds: stage0's signaller sends the
 		// machine's PID 1 every signal that does not abort the bring-up, meanwhile.
 		Cmdline: []string{"STAGE0_SIGNALS=1"},
@@ -256,7 +251,7 @@ var Scenarios = []Scenario{
 		SELinux: "enforcing",
 		Needs:   []string{NeedMinbase},
 		Change:  unlabelledMinbase("-F\n"),
-		Inspect: inspectRelabel(true),
+		Inspect: inspectRelabel(nil, true),
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
 			expectLogged(`"reason": "/`+autorelabel+` exists (requested, or an earlier relabel did not finish)", "force": true`), expectLogged("relabelled"), expectInspected),
 	},
@@ -338,20 +333,32 @@ func removePolicy(_ Env, im *Image) error {
 	return nil
 }
 
-// ScenarioByName returns the scenario called name.
-func ScenarioByName(name string) (Scenario, bool) {
-	for _, s := range Scenarios {
-		if s.Name == name || s.ID == name {
+// ScenarioByName returns the scenario of list called name, or the first with that ID.
+func ScenarioByName(list []Scenario, name string) (Scenario, bool) {
+	for _, s := range list {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	for _, s := range list {
+		if s.ID == name {
 			return s, true
 		}
 	}
 	return Scenario{}, false
 }
 
-// Run builds the scenario's image and boots it. console, if not nil, receives the console
-// as it arrives.
-func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer) (*Result, error) {
-	im, err := RootImage(e, b, s.SELinux)
+// policy returns the scenario's policy directory.
+func (s Scenario) policy(e Env) Policy {
+	if s.Policy != nil {
+		return *s.Policy
+	}
+	return e.BookwormPolicy()
+}
+
+// Image returns the scenario's image: PolicyImage with its policy and mode, then Change.
+func (s Scenario) Image(e Env, b Binaries) (*Image, error) {
+	im, err := PolicyImage(e, b, s.policy(e), s.SELinux)
 	if err != nil {
 		return nil, err
 	}
@@ -360,37 +367,66 @@ func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer)
 			return nil, err
 		}
 	}
-	disk, err := im.Build(e)
+	return im, nil
+}
+
+// Run builds the scenario's image and boots it. console, if not nil, receives the console
+// as it arrives.
+func (s Scenario) Run(ctx context.Context, e Env, b Binaries, console io.Writer) (*Result, error) {
+	im, err := s.Image(e, b)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{Env: e, Initrd: b.Initrd, Disk: disk, Cmdline: s.Cmdline, Args: s.Args,
+	m := &Machine{Env: e, Initrd: b.Initrd, Cmdline: s.Cmdline, Args: s.Args,
 		NoSELinux: s.NoSELinux, Console: console}
-	if s.Inspect == nil {
-		return m.Boot(ctx)
+	var disk string
+	switch {
+	case s.Initramfs:
+		if m.Initrd, err = im.Initramfs(e); err != nil {
+			return nil, err
+		}
+		m.RDInit = "/sbin/nsinit"
+	case s.Inspect == nil:
+		if m.Disk, err = im.Build(e); err != nil {
+			return nil, err
+		}
+	default:
+		if disk, err = im.Build(e); err != nil {
+			return nil, err
+		}
+		// The cached image must stay pristine: the guest writes to a copy.
+		f, err := os.CreateTemp(e.vmDir(), ".run-*.ext4")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		defer os.Remove(f.Name())
+		if err := run("cp", "--sparse=always", disk, f.Name()); err != nil {
+			return nil, err
+		}
+		disk = f.Name()
+		m.Disk, m.Writable = disk, true
 	}
-	// The cached image must stay pristine: the guest writes to a copy.
-	f, err := os.CreateTemp(e.vmDir(), ".run-*.ext4")
-	if err != nil {
-		return nil, err
-	}
-	f.Close()
-	defer os.Remove(f.Name())
-	if err := run("cp", "--sparse=always", disk, f.Name()); err != nil {
-		return nil, err
-	}
-	m.Disk, m.Writable = f.Name(), true
 	r, err := m.Boot(ctx)
-	if err != nil {
+	if err != nil || s.Inspect == nil {
 		return r, err
 	}
 	began := time.Now()
-	r.Inspection, r.InspectErr = s.Inspect(e, im, f.Name())
+	r.Inspection, r.InspectErr = s.Inspect(e, im, disk, r)
 	r.InspectTime = time.Since(began)
 	if r.Inspection == "" && r.InspectErr == nil {
 		r.InspectErr = errors.New("the inspection reported nothing")
 	}
 	return r, nil
+}
+
+// Verify returns what is wrong with the boot: the scenario's Check, then what every boot
+// must show, no AVC denial caused by nsinit itself beyond NSInitDenials.
+func (s Scenario) Verify(r *Result) error {
+	if err := s.Check(r); err != nil {
+		return err
+	}
+	return expectNoNSInitDenials(s.NSInitDenials...)(r)
 }
 
 // expectInit checks that the test init ran as PID 1 in context with the enforce value
@@ -512,6 +548,36 @@ func expectOnlyDenials(allowed ...string) func(*Result) error {
 		}
 		if len(bad) > 0 {
 			return fmt.Errorf("unexpected AVC denials:\n%s", strings.Join(bad, "\n"))
+		}
+		return nil
+	}
+}
+
+// expectNoNSInitDenials checks that the kernel denied nsinit itself (comm="nsinit")
+// nothing but the permissions in allowed, neither in the records testinit relayed nor on
+// the console. In a permissive boot the kernel logs (and grants) every denial: each is a
+// permission nsinit would lack when enforcing.
+func expectNoNSInitDenials(allowed ...string) func(*Result) error {
+	return func(r *Result) error {
+		var bad []string
+		seen := map[string]bool{}
+		add := func(src, rec string) {
+			if !strings.Contains(rec, "denied") || !strings.Contains(rec, `comm="nsinit"`) || deniesOneOf(rec, allowed) {
+				return
+			}
+			if _, avc, ok := strings.Cut(rec, "avc:"); ok && !seen[avc] {
+				seen[avc] = true
+				bad = append(bad, src+": "+rec)
+			}
+		}
+		for _, d := range r.Denials {
+			add("relayed", d)
+		}
+		for _, l := range consoleDenials(r) {
+			add("console", l)
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("%d AVC denials caused by nsinit itself:\n%s", len(bad), strings.Join(bad, "\n"))
 		}
 		return nil
 	}

@@ -47,21 +47,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if *list {
-		for _, s := range vm.Scenarios {
-			fmt.Fprintf(stdout, "%-8s %-26s %s\n", s.ID, s.Name, s.Summary)
-		}
-		return 0
-	}
-	var todo []vm.Scenario
-	if *scenario == "all" {
-		todo = vm.Scenarios
-	} else if s, ok := vm.ScenarioByName(*scenario); ok {
-		todo = []vm.Scenario{s}
-	} else {
-		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
-		return 2
-	}
 	repo, err := repoRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "vmrun: %v\n", err)
@@ -70,6 +55,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	e := vm.Env{Repo: repo, Cache: *cache}
 	if e.Cache == "" {
 		e.Cache = filepath.Join(repo, ".cache")
+	}
+	scenarios, err := e.AllScenarios()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: %v\n", err)
+		return 2
+	}
+	if *list {
+		for _, s := range scenarios {
+			fmt.Fprintf(stdout, "%-8s %-30s %s\n", s.ID, s.Name, s.Summary)
+		}
+		return 0
+	}
+	var todo []vm.Scenario
+	if *scenario == "all" {
+		todo = scenarios
+	} else if s, ok := vm.ScenarioByName(scenarios, *scenario); ok {
+		todo = []vm.Scenario{s}
+	} else {
+		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
+		return 2
 	}
 	if _, err := os.Stat(e.Vmlinuz()); err != nil {
 		fmt.Fprintf(stderr, "vmrun: no kernel in %s: run `make provision` first (%v)\n", e.Cache, err)
@@ -108,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vmrun: %v\n", err)
 			return 2
 		}
-		if err := s.Check(r); err != nil {
+		if err := s.Verify(r); err != nil {
 			if *quiet {
 				fmt.Fprint(stdout, r.Console)
 			}
