@@ -28,7 +28,7 @@ func console(lines ...string) *Result {
 // do not count, and one record seen twice is reported once.
 func TestNSInitDenials(t *testing.T) {
 	const (
-		associate = `[    5.3] audit: type=1400 audit(1796171153.864:3): avc:  denied  { associate } for  pid=1 comm="nsinit" name="etc" dev="rootfs" ino=5 scontext=system_u:object_r:etc_t:s0 tcontext=system_u:object_r:root_t:s0 tclass=filesystem permissive=1`
+		associate  = `[    5.3] audit: type=1400 audit(1796171153.864:3): avc:  denied  { associate } for  pid=1 comm="nsinit" name="etc" dev="rootfs" ino=5 scontext=system_u:object_r:etc_t:s0 tcontext=system_u:object_r:root_t:s0 tclass=filesystem permissive=1`
 		setenforce = `[    4.6] audit: type=1400 audit(1795641681.300:4): avc:  denied  { setenforce } for  pid=1 comm="nsinit" scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:object_r:security_t:s0 tclass=security permissive=1`
 		app        = `[    6.1] audit: type=1400 audit(1795641681.300:5): avc:  denied  { read } for  pid=80 comm="testapp" scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0`
 		granted    = `[    4.6] audit: type=1400 audit(1795641681.300:4): avc:  granted  { setexec } for  pid=1 comm="nsinit" scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:system_r:kernel_t:s0 tclass=process`
