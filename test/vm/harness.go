@@ -10,8 +10,9 @@
 // The pieces: Env (where the kernel, the policy and the cache are), Image (an ext4 root,
 // labelled on the host or not at all), Machine.Boot (qemu with a hard timeout, console
 // parsed into a Result), ImageLabels and SetfilesLabels (labels read back from an image
-// after a boot, and Debian's setfiles as their oracle) and the Scenarios of issues 2, 4, 5
-// and 6 with their checks, shared by the tests and the demo (cmd/vmrun).
+// after a boot, and the policy's setfiles as their oracle), the Scenarios of issues 2, 4, 5
+// and 6 with their checks, and the policy families of issue 12 (PolicyScenarios: the same
+// scenarios for any policy directory), shared by the tests and the demo (cmd/vmrun).
 // See docs/testing.md.
 package vm
 

@@ -6,6 +6,9 @@
 //	go run ./test/vm/cmd/vmrun -nsinit bin/nsinit -scenario policy-missing
 //	go run ./test/vm/cmd/vmrun -list
 //
+// The list holds the policy families too (sid-enforcing, ...); NSINIT_POLICY_DIR=/etc/selinux/NAME
+// adds the family of that policy directory (NAME-enforcing, ...; docs/testing.md).
+//
 // It needs what `make provision` caches (Debian's kernel and built policy) plus qemu,
 // setfiles and mkfs.ext4. Exit status: 0 when the scenario's check passed, 1 when it did
 // not, 2 for bad usage or a harness failure.
