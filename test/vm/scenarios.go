@@ -136,14 +136,14 @@ var Scenarios = []Scenario{
 		Name: "enforcing", ID: "a",
 		Summary: "SELINUX=enforcing: nsinit loads the policy, enforces and execs /sbin/init, which runs as PID 1 in init_t with enforce=1",
 		SELinux: "enforcing",
-		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("exec /sbin/init")),
+		Check:   all(expectInit(InitContext, "1", "/sbin/init"), expectLogged("exec /sbin/init"), expectNoWarnings),
 	},
 	{
 		Name: "permissive", ID: "b",
 		Summary: "--mode permissive over SELINUX=enforcing: the policy is loaded, enforce stays 0, the init runs (in init_t)",
 		SELinux: "enforcing",
 		Args:    []string{"--mode", "permissive"},
-		Check:   expectInit(InitContext, "0", "/sbin/init"),
+		Check:   all(expectInit(InitContext, "0", "/sbin/init"), expectNoWarnings),
 	},
 	{
 		Name: "disabled", ID: "c",
