@@ -129,11 +129,13 @@ const (
 	PolicySetfilesEnv = "NSINIT_POLICY_SETFILES"
 	// PolicyLibselinuxEnv names the oracle's libselinux.so.1 (default: ldd of setfiles).
 	PolicyLibselinuxEnv = "NSINIT_POLICY_LIBSELINUX"
+	// PolicyNameEnv names the family (default: the SELINUXTYPE, the directory's name).
+	PolicyNameEnv = "NSINIT_POLICY_NAME"
 )
 
 // DropInPolicy returns the policy directory named by getenv(PolicyDirEnv), whose family
-// scenarios run besides sid's, or false when it is not set. Its name is its SELINUXTYPE
-// ("targeted-enforcing").
+// scenarios run besides sid's, or false when it is not set. Its name is
+// getenv(PolicyNameEnv), else its SELINUXTYPE ("targeted-enforcing").
 func DropInPolicy(getenv func(string) string) (Policy, bool, error) {
 	dir := getenv(PolicyDirEnv)
 	if dir == "" {
@@ -144,7 +146,9 @@ func DropInPolicy(getenv func(string) string) (Policy, bool, error) {
 		return Policy{}, false, err
 	}
 	p := Policy{Dir: dir, Setfiles: getenv(PolicySetfilesEnv), Libselinux: getenv(PolicyLibselinuxEnv)}
-	p.Name = p.Type()
+	if p.Name = getenv(PolicyNameEnv); p.Name == "" {
+		p.Name = p.Type()
+	}
 	if _, err := os.Stat(p.FileContexts()); err != nil {
 		return p, true, fmt.Errorf("%s=%s is not a policy directory: %w", PolicyDirEnv, dir, err)
 	}

@@ -209,6 +209,9 @@ func TestDropInPolicy(t *testing.T) {
 	if v, err := p.PolicyVersion(); v != 35 || err != nil {
 		t.Errorf("PolicyVersion = %d, %v; want 35", v, err)
 	}
+	if p, _, _ := DropInPolicy(env(map[string]string{PolicyDirEnv: dir, PolicyNameEnv: "fedora"})); p.Name != "fedora" || p.Type() != "targeted" {
+		t.Errorf("with %s: name %q type %q, want fedora, targeted", PolicyNameEnv, p.Name, p.Type())
+	}
 	names := map[string]bool{}
 	for _, s := range PolicyScenarios(p) {
 		if names[s.Name] || !strings.HasPrefix(s.Name, "targeted-") || s.Policy == nil || s.Policy.Dir != dir {
