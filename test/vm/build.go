@@ -48,6 +48,8 @@ func (e Env) Missing(s Scenario) string {
 			probe = filepath.Join(e.Minbase(), ".done")
 		case NeedTrixie:
 			probe = filepath.Join(e.Cache, "trixie", ".done")
+		case NeedSidPolicy:
+			probe = filepath.Join(e.Cache, "sid-policy", ".done")
 		default:
 			return n + " (unknown input)"
 		}

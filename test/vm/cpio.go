@@ -18,9 +18,13 @@ type cpioWriter struct {
 // newcHeaderLen is the fixed part of a newc header: "070701" and 13 eight-digit hex fields.
 const newcHeaderLen = 6 + 13*8
 
-// Dir adds a directory.
+// Dir adds a directory (perm's sticky bit kept: /tmp).
 func (c *cpioWriter) Dir(name string, perm fs.FileMode) {
-	c.entry(name, 0o040000|uint32(perm.Perm()), 0, 0, nil)
+	mode := 0o040000 | uint32(perm.Perm())
+	if perm&fs.ModeSticky != 0 {
+		mode |= 0o1000 // S_ISVTX
+	}
+	c.entry(name, mode, 0, 0, nil)
 }
 
 // File adds a regular file with data.

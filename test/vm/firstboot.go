@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -52,13 +51,19 @@ const unlabeledContext = "system_u:object_r:unlabeled_t:s0"
 //
 // Objects at or under a mount point at boot (bootMounts) are unreachable for a relabel and
 // must still have no label.
-func inspectRelabel(force bool) func(e Env, im *Image, disk string) (string, error) {
-	return func(e Env, im *Image, disk string) (string, error) {
-		return checkRelabelled(e, im, disk, force)
+//
+// p is the scenario's policy (nil: Debian 12's); its setfiles is the oracle.
+func inspectRelabel(p *Policy, force bool) func(e Env, im *Image, disk string, r *Result) (string, error) {
+	return func(e Env, im *Image, disk string, _ *Result) (string, error) {
+		pol := e.BookwormPolicy()
+		if p != nil {
+			pol = *p
+		}
+		return checkRelabelled(e, pol, im, disk, force)
 	}
 }
 
-func checkRelabelled(e Env, im *Image, disk string, force bool) (string, error) {
+func checkRelabelled(e Env, p Policy, im *Image, disk string, force bool) (string, error) {
 	if out, err := exec.Command("e2fsck", "-fn", disk).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("e2fsck -fn on the written image: %v (the guest did not leave a clean filesystem)\n%s", err, out)
 	}
@@ -66,7 +71,7 @@ func checkRelabelled(e Env, im *Image, disk string, force bool) (string, error) 
 	if !strings.Contains(string(out), "File not found") {
 		return "", fmt.Errorf("/%s is still in the image after the boot:\n%s", autorelabel, out)
 	}
-	fc := filepath.Join(e.PolicyDir(), "contexts", "files", "file_contexts")
+	fc := p.FileContexts()
 	forced, err := SetfilesLabels(im, fc, "")
 	if err != nil {
 		return "", err

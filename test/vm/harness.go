@@ -11,9 +11,10 @@
 // The pieces: Env (where the policy and the cache are), Kernel (one kernel, Env.Kernel, chosen
 // per run), Image (an ext4 root, labelled on the host or not at all), Machine.Boot (qemu
 // with a hard timeout, console parsed into a Result), ImageLabels and SetfilesLabels (labels
-// read back from an image after a boot, and Debian's setfiles as their oracle) and the
-// Scenarios of issues 2, 4, 5 and 6 with their checks, shared by the tests and the demo
-// (cmd/vmrun). See docs/testing.md.
+// read back from an image after a boot, and the policy's setfiles as their oracle), the
+// Scenarios of issues 2, 4, 5 and 6 with their checks, and the policy families of issue 12
+// (PolicyScenarios: the same scenarios for any policy directory), shared by the tests and
+// the demo (cmd/vmrun). See docs/testing.md.
 package vm
 
 import (
@@ -61,8 +62,12 @@ type Machine struct {
 	// Initrd is the stage0 initramfs built for Kernel (Env.Initramfs).
 	Initrd string
 	// Disk is the root filesystem image, attached as /dev/vda with snapshot=on: the guest's
-	// writes go to a temporary overlay and the image is left as it was.
+	// writes go to a temporary overlay and the image is left as it was. Empty attaches no
+	// disk (the root is the initramfs).
 	Disk string
+	// RDInit is the program the kernel runs as PID 1 from the initramfs (rdinit=);
+	// empty is /init (stage0).
+	RDInit string
 	// Cmdline holds extra kernel command line words, before the "--" (KEY=VALUE words reach
 	// PID 1 as environment variables, e.g. STAGE0_INIT=/sbin/init).
 	Cmdline []string
@@ -93,6 +98,9 @@ type Result struct {
 	Marker *Marker
 	// Notes and Denials are testinit's "note:" lines and the AVC records it relayed.
 	Notes, Denials []string
+	// Labels maps a path to its label as the guest read it, from testinit's
+	// "label CONTEXT PATH" lines (TESTINIT_LABELS=1); nil when it printed none.
+	Labels map[string]string
 	// App holds the key=value words of testapp's "TESTAPP: " lines (a later line's key
 	// replaces an earlier one's); nil when the application never reported.
 	App map[string]string
@@ -210,11 +218,15 @@ func (m *Machine) kernelCmdline() (string, []string) {
 	if !m.NoSELinux {
 		words = append(words, "security=selinux") // built in, but AppArmor is the default
 	}
+	rdinit := m.RDInit
+	if rdinit == "" {
+		rdinit = "/init"
+	}
 	words = append(words,
 		"panic=-1",   // a panic reboots at once, and -no-reboot ends qemu
 		"loglevel=6", // AVC and audit records (KERN_NOTICE) but not the boot chatter
 		"sysctl.kernel.printk_ratelimit=0",
-		"rdinit=/init",
+		"rdinit="+rdinit,
 	)
 	words = append(words, m.Cmdline...)
 	for _, a := range m.Args {
@@ -266,8 +278,10 @@ func (m *Machine) Boot(ctx context.Context) (*Result, error) {
 		"-machine", "pc,accel=tcg", "-cpu", "qemu64", "-smp", "1", "-m", "768",
 		"-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
 		"-serial", "stdio",
-		"-kernel", m.Kernel.Vmlinuz, "-initrd", initrd, "-append", cmdline,
-		"-drive", m.drive())
+		"-kernel", m.Kernel.Vmlinuz, "-initrd", initrd, "-append", cmdline)
+	if m.Disk != "" {
+		cmd.Args = append(cmd.Args, "-drive", m.drive())
+	}
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -313,6 +327,13 @@ func (r *Result) classify(line string) (stop bool) {
 		r.Notes = append(r.Notes, strings.TrimPrefix(line, markerPrefix+"note: "))
 	case strings.HasPrefix(line, markerPrefix+"avc: "):
 		r.Denials = append(r.Denials, strings.TrimPrefix(line, markerPrefix+"avc: "))
+	case strings.HasPrefix(line, markerPrefix+"label "):
+		if ctx, path, ok := strings.Cut(strings.TrimPrefix(line, markerPrefix+"label "), " "); ok {
+			if r.Labels == nil {
+				r.Labels = map[string]string{}
+			}
+			r.Labels[path] = ctx
+		}
 	case strings.HasPrefix(line, appPrefix):
 		if r.App == nil {
 			r.App = map[string]string{}

@@ -211,7 +211,7 @@ func TestDenialChecks(t *testing.T) {
 		allowed    []string
 		wantOnly   bool // expectOnlyDenials(allowed...) passes
 		wantG2     bool // g2's expectKernelDenied passes
-		wantNoSelf bool // expectNoNsinitDenials passes
+		wantNoSelf bool // expectNoNSInitDenials() passes
 	}{
 		{"clean", boot("INFO\tnsinit\thanding off", granted), nil, true, false, true},
 		{"g2's boot", boot(entrypoint, "nsinit: freezing"), []string{"entrypoint"}, true, true, false},
@@ -227,8 +227,8 @@ func TestDenialChecks(t *testing.T) {
 			if err := expectOnlyDenials(tt.allowed...)(tt.r); (err == nil) != tt.wantOnly {
 				t.Errorf("expectOnlyDenials(%q) = %v, want pass=%v", tt.allowed, err, tt.wantOnly)
 			}
-			if err := expectNoNsinitDenials(tt.r); (err == nil) != tt.wantNoSelf {
-				t.Errorf("expectNoNsinitDenials = %v, want pass=%v", err, tt.wantNoSelf)
+			if err := expectNoNSInitDenials()(tt.r); (err == nil) != tt.wantNoSelf {
+				t.Errorf("expectNoNSInitDenials() = %v, want pass=%v", err, tt.wantNoSelf)
 			}
 			err := expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel)(tt.r)
 			if (err == nil) != tt.wantG2 {

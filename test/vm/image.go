@@ -1,8 +1,10 @@
 package vm
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -23,6 +25,9 @@ type Image struct {
 	// FileContexts is the file_contexts file that labels the tree; empty leaves the image
 	// unlabelled (every file reads unlabeled_t once a policy is loaded).
 	FileContexts string
+	// Setfiles is the setfiles command that labels the tree (the host's when empty): the
+	// policy's own oracle (Policy.Setfiles).
+	Setfiles string
 	// SizeMB is the size of the filesystem.
 	SizeMB int
 	// Skeleton, if set, is a host directory whose names are reproduced in the image before
@@ -131,7 +136,7 @@ func (im *Image) key() (string, error) {
 		return err
 	}
 	if im.FileContexts != "" {
-		fmt.Fprintf(h, "file_contexts\n")
+		fmt.Fprintf(h, "file_contexts labelled by %q\n", im.setfiles())
 		if err := hashFile(im.FileContexts); err != nil {
 			return "", err
 		}
@@ -176,7 +181,7 @@ func (im *Image) Build(e Env) (string, error) {
 	if im.FileContexts != "" {
 		// -m: do not read /proc/mounts (the tree is not a mount point); -F: set the whole
 		// context, not only the type; -r: the tree is the root the specs describe.
-		if err := run("setfiles", "-m", "-F", "-r", tree, im.FileContexts, tree); err != nil {
+		if err := run(im.setfiles(), "-m", "-F", "-r", tree, im.FileContexts, tree); err != nil {
 			return "", err
 		}
 	}
@@ -196,6 +201,14 @@ func (im *Image) Build(e Env) (string, error) {
 	}
 	e.prune("img", ".ext4")
 	return out, nil
+}
+
+// setfiles returns the command that labels the tree.
+func (im *Image) setfiles() string {
+	if im.Setfiles == "" {
+		return "setfiles"
+	}
+	return im.Setfiles
 }
 
 // Materialize writes the image's tree (the skeleton, then the entries) into the existing,
@@ -237,6 +250,59 @@ func (im *Image) Materialize(dir string) error {
 		}
 	}
 	return nil
+}
+
+// Initramfs returns the path of the image packed as an initramfs (newc cpio) under env's
+// cache: the entries (not the skeleton) with every parent directory, /dev/console
+// (without it the kernel starts PID 1 with no standard streams) and /dev/kmsg (testinit
+// relays the kernel's AVC records from it; no devtmpfs is mounted on an initramfs root). A cpio carries no xattrs:
+// once a policy is loaded every object has the label of rootfs itself.
+func (im *Image) Initramfs(e Env) (string, error) {
+	if im.Skeleton != "" {
+		return "", errors.New("an initramfs image cannot have a skeleton")
+	}
+	dirs := map[string]bool{"dev": true}
+	for _, p := range im.sortedPaths() {
+		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	names := im.sortedPaths()
+	for d := range dirs {
+		if _, ok := im.Entries[d]; !ok {
+			names = append(names, d)
+		}
+	}
+	names = append(names, "dev/console", "dev/kmsg")
+	sort.Strings(names) // parents first
+	var buf bytes.Buffer
+	c := &cpioWriter{w: &buf}
+	for _, p := range names {
+		ent, ok := im.Entries[p]
+		switch {
+		case p == "dev/console":
+			c.CharDev(p, 0o600, 5, 1)
+		case p == "dev/kmsg":
+			c.CharDev(p, 0o644, 1, 11)
+		case !ok:
+			c.Dir(p, 0o755)
+		case ent.Dir:
+			c.Dir(p, ent.Mode)
+		default:
+			data := ent.Data
+			if ent.Src != "" {
+				var err error
+				if data, err = os.ReadFile(ent.Src); err != nil {
+					return "", err
+				}
+			}
+			c.File(p, ent.Mode, data)
+		}
+	}
+	if err := c.Close(); err != nil {
+		return "", err
+	}
+	return e.cacheBytes("rootfs", ".cpio", buf.Bytes())
 }
 
 // run runs a host tool and returns its output with the error.

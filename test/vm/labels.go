@@ -91,7 +91,7 @@ func parseEaGet(out string, paths []string) (map[string]string, error) {
 }
 
 // SetfilesLabels materializes im's tree in a temporary directory, labels it on the host
-// with Debian's setfiles and returns every object's security.selinux value by its absolute
+// with its setfiles (Image.Setfiles) and returns every object's security.selinux value by its absolute
 // path inside the tree ("/" is the root; "" where setfiles set none): the oracle a guest's
 // first-boot relabel of the same tree is compared with.
 //
@@ -125,7 +125,7 @@ func SetfilesLabels(im *Image, fc, initial string) (map[string]string, error) {
 			return nil, err
 		}
 	}
-	if err := run("setfiles", args...); err != nil {
+	if err := run(im.setfiles(), args...); err != nil {
 		return nil, err
 	}
 	labels := map[string]string{}

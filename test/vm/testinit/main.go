@@ -13,6 +13,9 @@
 // the root read-only (so that a writable image is left clean for the host to read) and
 // powers off.
 //
+// With TESTINIT_LABELS=1 it prints, after the marker line, "TESTINIT: label CONTEXT PATH"
+// for every object of the root's filesystem.
+//
 // It mounts /proc, /sys and selinuxfs itself when they are missing, so it also works as the
 // first program the kernel runs; mounting them changes no SELinux state.
 //
@@ -37,7 +40,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +89,9 @@ func main() {
 	argv, _ := json.Marshal(os.Args)
 	fmt.Fprintf(os.Stdout, "%spid=%d context=%s enforce=%s label=%s exe=%s maxrss=%d argv=%s\n",
 		prefix, os.Getpid(), orNone(ctx), enforce, label, orNone(exe), ru.Maxrss, argv)
+	if os.Getenv("TESTINIT_LABELS") == "1" {
+		listLabels("/")
+	}
 	relayAVCs()
 	powerOff()
 }
@@ -144,6 +152,41 @@ func getLabel(path string) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(string(buf[:n]), "\x00"), nil
+}
+
+// listLabels prints "label CONTEXT PATH" for every object of root's filesystem (it
+// crosses no mount point: a root that is the initramfs itself, whose labels vanish with the
+// machine, is read here for the host to compare with its oracle).
+func listLabels(root string) {
+	var rootSt unix.Stat_t
+	if err := unix.Lstat(root, &rootSt); err != nil {
+		note("lstat %s: %v", root, err)
+		return
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			note("walk %s: %v", p, err)
+			return nil
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil || st.Dev != rootSt.Dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		buf := make([]byte, 256)
+		n, err := unix.Lgetxattr(p, "security.selinux", buf)
+		ctx := "none"
+		if err == nil {
+			ctx = strings.TrimRight(string(buf[:n]), "\x00")
+		}
+		fmt.Fprintf(os.Stdout, "%slabel %s %s\n", prefix, ctx, p)
+		return nil
+	})
+	if err != nil {
+		note("walk %s: %v", root, err)
+	}
 }
 
 // relayAVCs prints the AVC records in the kernel's log buffer. It uses raw read(2): the

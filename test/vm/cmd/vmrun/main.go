@@ -7,6 +7,9 @@
 //	go run ./test/vm/cmd/vmrun -kernel linux7 -scenario all   # the 7.x subset on sid's kernel
 //	go run ./test/vm/cmd/vmrun -list
 //
+// The list holds the policy families too (sid-enforcing, ...); NSINIT_POLICY_DIR=/etc/selinux/NAME
+// adds the family of that policy directory (NAME-enforcing, ...; docs/testing.md).
+//
 // It needs what `make provision` caches (Debian's kernel and built policy) plus qemu,
 // setfiles and mkfs.ext4. Exit status: 0 when the scenario's check passed, 1 when it did
 // not, 2 for bad usage or a harness failure.
@@ -49,25 +52,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if *list {
-		for _, s := range vm.Scenarios {
-			fmt.Fprintf(stdout, "%-8s %-26s %-14s %s\n", s.ID, s.Name, strings.Join(kernels(s), ","), s.Summary)
-		}
-		return 0
-	}
-	var todo []vm.Scenario
-	if *scenario == "all" {
-		for _, s := range vm.Scenarios {
-			if s.On(*kernel) {
-				todo = append(todo, s)
-			}
-		}
-	} else if s, ok := vm.ScenarioByName(*scenario); ok {
-		todo = []vm.Scenario{s}
-	} else {
-		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
-		return 2
-	}
 	repo, err := repoRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "vmrun: %v\n", err)
@@ -76,6 +60,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	e := vm.Env{Repo: repo, Cache: *cache}
 	if e.Cache == "" {
 		e.Cache = filepath.Join(repo, ".cache")
+	}
+	scenarios, err := e.AllScenarios()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmrun: %v\n", err)
+		return 2
+	}
+	if *list {
+		for _, s := range scenarios {
+			fmt.Fprintf(stdout, "%-8s %-30s %-14s %s\n", s.ID, s.Name, strings.Join(kernels(s), ","), s.Summary)
+		}
+		return 0
+	}
+	var todo []vm.Scenario
+	if *scenario == "all" {
+		for _, s := range scenarios {
+			if s.On(*kernel) {
+				todo = append(todo, s)
+			}
+		}
+	} else if s, ok := vm.ScenarioByName(scenarios, *scenario); ok {
+		todo = []vm.Scenario{s}
+	} else {
+		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
+		return 2
 	}
 	k, err := e.Kernel(*kernel)
 	if err != nil {
@@ -116,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vmrun: %v\n", err)
 			return 2
 		}
-		if err := s.Check(r); err != nil {
+		if err := s.Verify(r); err != nil {
 			if *quiet {
 				fmt.Fprint(stdout, r.Console)
 			}
