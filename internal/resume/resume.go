@@ -67,7 +67,7 @@ func writeAll(fd int, data []byte) error {
 // change), or one larger than Limit. procDir locates self/fd.
 func Read(procDir string, fd int) ([]byte, error) {
 	if fd <= 2 {
-		return nil, fmt.Errorf("resume descriptor %d: not a state memfd (0-2 are the standard streams)", fd)
+		return nil, fmt.Errorf("resume descriptor %d cannot be a state memfd (below 3: none, or a standard stream)", fd)
 	}
 	defer unix.Close(fd)
 	link := fmt.Sprintf("%s/self/fd/%d", procDir, fd)

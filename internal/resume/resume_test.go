@@ -60,7 +60,8 @@ func TestReadRefusesForgeries(t *testing.T) {
 		fd   int
 		want string
 	}{
-		{"stdin", 0, "standard streams"},
+		{"stdin", 0, "cannot be a state memfd"},
+		{"none", -1, "cannot be a state memfd"},
 		{"not open", 999, "999"},
 		{"a regular file", fileFD, "not nsinit's state memfd"},
 		{"another memfd's name", memfd(t, "other", []byte("{}"), seals), "not nsinit's state memfd"},
