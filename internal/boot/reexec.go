@@ -72,13 +72,15 @@ type resumeState struct {
 	Mode    config.Mode `json:"mode"`
 	Init    string      `json:"init"`
 	Summary []string    `json:"summary"`
-	Start   time.Time   `json:"start"`
+	// Start is when the bring-up began, Exec when stage 1 re-executed (for the log).
+	Start time.Time `json:"start"`
+	Exec  time.Time `json:"exec"`
 }
 
 func (b *bringUp) resumeState(d DomainFacts) resumeState {
 	return resumeState{Version: resumeVersion, PID: os.Getpid(), From: d.Current, Target: b.plan.Domain.Target,
 		SelinuxfsDir: b.o.SelinuxfsDir, Detection: b.facts.Detection, Mode: b.plan.Mode, Init: b.plan.Init.Path,
-		Summary: b.summary, Start: b.start}
+		Summary: b.summary, Start: b.start, Exec: time.Now()}
 }
 
 // resumed is what the second stage observes of itself, to check against the state.
@@ -160,7 +162,8 @@ func (b *bringUp) restore() error {
 	}
 	b.fs, b.loaded, b.start = fs, true, st.Start
 	b.summary = append(st.Summary, "re-executed into "+st.Target)
-	b.log.Info("resumed in the init's domain", zap.Int("pid", now.PID), zap.String("context", now.Context), zap.String("from", st.From))
+	b.log.Info("resumed in the init's domain", zap.Int("pid", now.PID), zap.String("context", now.Context), zap.String("from", st.From),
+		zap.Duration("reexec_took", time.Since(st.Exec).Round(time.Microsecond)))
 	return nil
 }
 
