@@ -319,6 +319,7 @@ func TestResumeRefusesForgeries(t *testing.T) {
 		{name: "still in the kernel's domain", state: keep, setup: func(w *world, _ *System) { w.context = kernelT }, want: "not in the domain"},
 		{name: "no policy loaded", state: keep, setup: func(w *world, _ *System) { os.RemoveAll(filepath.Join(w.sfs, "class", "process")) }, want: "no policy is loaded"},
 		{name: "no domain change", state: edit(func(st *resumeState) { st.Target = st.From }), want: "names no domain change"},
+		{name: "the label before any policy", state: edit(func(st *resumeState) { st.Target = "kernel" }), setup: func(w *world, _ *System) { w.context = "kernel" }, want: "names no domain change"},
 		{name: "a verdict that loads nothing", state: edit(func(st *resumeState) { st.Detection.Verdict = detect.Initialized }), want: "not one under which"},
 		{name: "another version", state: edit(func(st *resumeState) { st.Version = 99 }), want: "state version 99"},
 		{name: "another selinuxfs", state: edit(func(st *resumeState) { st.SelinuxfsDir = "/elsewhere" }), want: "/elsewhere"},

@@ -52,6 +52,10 @@ func (b *bringUp) enterDomain(context.Context) *Failure {
 	return nil
 }
 
+// noPolicyLabel is what attr/current reads while no policy is loaded (the kernel initial
+// SID's name; detect's labelKernel).
+const noPolicyLabel = "kernel"
+
 // resumeVersion is the version of resumeState; a stage 2 of another build refuses a state
 // it does not know.
 const resumeVersion = 1
@@ -103,7 +107,9 @@ func verifyResume(st resumeState, now resumed) error {
 		return fmt.Errorf("the state's verdict %v is not one under which nsinit loads a policy", st.Detection.Verdict)
 	case st.PID != now.PID:
 		return fmt.Errorf("the state was written by PID %d, this is PID %d", st.PID, now.PID)
-	case st.Target == "" || st.Target == st.From:
+	case st.Target == "" || st.Target == st.From || st.Target == noPolicyLabel:
+		// Without a policy attr/current reads "kernel": a target of that name would let
+		// a process of a namespace without a policy pass the context check.
 		return fmt.Errorf("the state names no domain change (%q to %q)", st.From, st.Target)
 	case now.Context != st.Target:
 		return fmt.Errorf("running in %q, not in the domain %q the state names", now.Context, st.Target)
