@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/boot"
@@ -90,9 +92,14 @@ Examples:
 			fs.StringVar(&o.StatusFile, "status-file", "", "write `FILE` when nsinit exits: one JSON line saying who decided the exit status, {\"by\":\"nsinit\"|\"application\",\"status\":N,\"reason\":...} (an application's status 3-6 looks like nsinit's own)")
 			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
 			fs.BoolVar(&f.unshare, unshareFlag, false, "first give nsinit its own SELinux namespace (as nsinit unshare --boot does), then run the bring-up in it: for a container's PID 1 on a kernel with SELinux namespaces, with CAP_SYS_ADMIN and a host policy that allows process2 { unshare_selinuxns }")
+			fs.IntVar(&o.ResumeFD, resumeFlag, 0, "internal: continue the bring-up from the sealed state in descriptor `FD` (nsinit's own re-exec into the init's domain)")
+			_ = fs.MarkHidden(resumeFlag)
 			f.log.bind(fs)
 			return func(e *env, _ []string) int {
 				f.words, f.command = splitAtDash(fs)
+				if fs.Changed(resumeFlag) && f.opts.ResumeFD == 0 {
+					f.opts.ResumeFD = -1 // given, so refused: 0 is the first stage's
+				}
 				if f.unshare {
 					return unshareBringUp(e, commands[bringUp], fs, f.command)
 				}
@@ -100,6 +107,27 @@ Examples:
 			}
 		},
 	})
+}
+
+// resumeFlag names the descriptor of the second stage's state. It is hidden: only nsinit
+// writes it, on the command line of its own re-exec into the init's domain, and a state the
+// kernel does not confirm is refused (boot's verifyResume).
+const resumeFlag = "resume-fd"
+
+// resumeArgv returns the second stage's command line: nsinit's own (args, argv[0]
+// first), with the bring-up named and the state's descriptor on the hidden flag, so that
+// the second stage parses the same flags and words.
+func resumeArgv(args []string) func(fd int) []string {
+	return func(fd int) []string {
+		name, rest := "nsinit", []string(nil)
+		if len(args) > 0 {
+			name, rest = args[0], args[1:]
+		}
+		if len(rest) > 0 && rest[0] == bringUp {
+			rest = rest[1:]
+		}
+		return append([]string{name, bringUp, "--" + resumeFlag + "=" + strconv.Itoa(fd)}, rest...)
+	}
 }
 
 // runBringUp builds the logger and signal handling, and runs the bring-up.
@@ -116,6 +144,7 @@ func runBringUp(e *env, f *bringUpFlags) int {
 	o.Args, o.Words = f.command, f.words
 	o.Log = log
 	o.Console = e.Stderr
+	o.ResumeArgv = resumeArgv(e.Args)
 	if format, _ := logging.ParseFormat(f.log.format); format == logging.JSON {
 		// One stream, one format: the emergency lines as JSON records too.
 		o.Console = logging.LineWriter(log)

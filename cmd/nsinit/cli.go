@@ -29,7 +29,10 @@ import (
 type env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Args is nsinit's command line, argv[0] first (os.Args): the bring-up re-executes
+	// itself with it into the init's domain.
+	Args   []string
+	Getenv func(string) string
 	// PID1 reports whether nsinit is where its container or machine starts (entrypoint):
 	// PID 1 of its PID namespace, or the child of a container's PID 1 (a runtime's --init).
 	// Only there does the bring-up run without being asked for.
@@ -58,7 +61,7 @@ type env struct {
 // osEnv is the env of the running process.
 func osEnv() *env {
 	return &env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Args: os.Args,
 		PID1:        func() bool { return entrypoint("/proc") },
 		MachinePID1: func() bool { return boot.KernelPID1("/proc") },
 		Freeze:      boot.RealSystem("/proc", selinuxfs.DefaultDir).Freeze,

@@ -14,6 +14,7 @@ import (
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/relabel"
+	"github.com/nsinit/nsinit/internal/resume"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 	"github.com/nsinit/nsinit/internal/unshare"
@@ -120,6 +121,8 @@ func (m *fakeMachine) system(procDir, selinuxfsDir string) boot.System {
 		},
 		CurrentContext: func() (string, error) { return "", errors.New("fake machine") },
 		FileContext:    func(string) (string, error) { return "", errors.New("fake machine") },
+		// The real reader: a typed --resume-fd names no state memfd of this process.
+		ReadResume: func(fd int) ([]byte, error) { return resume.Read("/proc", fd) },
 		Exec: func(t handoff.Target, _ []string, _ string) error {
 			m.inRoot(t.Path)
 			m.execs = append(m.execs, t)

@@ -47,7 +47,11 @@ func parseError(fs *pflag.FlagSet, err error) string {
 	var ne *pflag.NotExistError
 	if errors.As(err, &ne) && ne.GetSpecifiedShortnames() == "" {
 		var names []string
-		fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+		fs.VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
 		if s := suggest(ne.GetSpecifiedName(), names); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
 		}

@@ -205,6 +205,9 @@ func (m *roff) flags(c *command) {
 	c.Setup(fs)
 	n := 0
 	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden { // nsinit's own (--resume-fd), not the user's
+			return
+		}
 		if n == 0 && c.Name != bringUp {
 			m.printf(".PP\nFlags:\n")
 		}

@@ -47,6 +47,9 @@ func TestManPage(t *testing.T) {
 		fs := newFlagSet(c.Name)
 		c.Setup(fs)
 		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Hidden {
+				return
+			}
 			if want := `.TP` + "\n" + `\fB\-\-` + esc(f.Name) + `\fR`; !strings.Contains(page, want) {
 				t.Errorf("flag --%s of %q missing", f.Name, c.Name)
 			}

@@ -202,7 +202,9 @@ func reportPlan(row func(k, format string, args ...any), plan boot.Plan) {
 		row("plan", "%s", plan.Reason)
 	}
 	if plan.Load {
-		row("  then", "mount selinuxfs, load the policy, relabel where needed, set %s", plan.Mode)
+		row("  then", "mount selinuxfs, load the policy")
+		row("  then", "%s", plan.Domain.Why)
+		row("  then", "relabel where needed, set %s", plan.Mode)
 	}
 	row("  then", "exec %s", plan.Init.Path)
 }

@@ -78,6 +78,8 @@ type statusPlan struct {
 	Load    bool           `json:"load"`
 	Reason  string         `json:"reason"`
 	Problem *statusProblem `json:"problem"`
+	// Domain says what nsinit does about its own domain after the load.
+	Domain string `json:"domain"`
 }
 
 type statusProblem struct {
@@ -120,7 +122,7 @@ func writeStatusJSON(w io.Writer, f boot.Facts, plan boot.Plan, sfs selinuxfsSta
 		Selinuxfs:  statusSelinuxfs{Dir: sfs.Dir, Mounted: sfs.Mounted},
 		KernelMax:  f.KernelMax, PolicyError: errText(f.PolicyErr),
 		Init: statusInit{Argv: []string{}, Error: errText(f.InitErr)},
-		Plan: statusPlan{Outcome: "hand-off", Load: plan.Load, Reason: plan.Reason},
+		Plan: statusPlan{Outcome: "hand-off", Load: plan.Load, Reason: plan.Reason, Domain: plan.Domain.Why},
 		Exit: statusExit(f, plan),
 	}
 	if c := f.Config; c != nil {

@@ -104,6 +104,10 @@ func unshareBringUp(e *env, c *command, fs *pflag.FlagSet, command []string) int
 	if e.machine() {
 		return usageError(e, c, "--unshare is for a container's PID 1; the machine's PID 1 already has the initial SELinux namespace to itself")
 	}
+	if fs.Changed(resumeFlag) {
+		// Refused before anything changes; a fresh namespace has no bring-up to resume.
+		return usageError(e, c, "--"+resumeFlag+" is nsinit's own, for its re-exec into the init's domain; it is never typed")
+	}
 	self, err := e.Executable()
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "%s: error: cannot find nsinit's own executable to run the bring-up: %v; nothing was changed\n", flagSetName(c), err)

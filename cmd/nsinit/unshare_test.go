@@ -120,11 +120,26 @@ func TestUnshareForwardsFlags(t *testing.T) {
 	}
 	// Every bring-up flag is covered, so a new one cannot be left out of forwarding.
 	for name := range direct.flags {
-		if name == unshareFlag || name == versionFlag || name == "help" {
-			continue
+		if name == unshareFlag || name == versionFlag || name == "help" || name == resumeFlag {
+			continue // not forwarded; a typed --resume-fd is refused (TestUnshareRefusesResumeFlag)
 		}
 		if !strings.Contains(strings.Join(flags, " "), "--"+name) {
 			t.Errorf("bring-up flag --%s is not in this test", name)
+		}
+	}
+}
+
+// TestUnshareRefusesResumeFlag checks that the hidden flag of nsinit's own re-exec, typed
+// after unshare --boot or with the entrypoint's --unshare, is refused before anything changes.
+func TestUnshareRefusesResumeFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"unshare", "--boot", "--resume-fd=3", "--", "/sbin/init"},
+		{"boot", "--unshare", "--resume-fd=3", "--", "/sbin/init"},
+	} {
+		m := newFakeMachine(t)
+		code, _, stderr := m.run(args...)
+		if code != exitcode.Usage || len(m.unshares) != 0 || !strings.Contains(stderr, "--resume-fd is nsinit's own") {
+			t.Errorf("%q: status %d, %d unshares:\n%s", args, code, len(m.unshares), stderr)
 		}
 	}
 }

@@ -57,6 +57,11 @@ type Options struct {
 	// Relabel is --relabel and Jobs --jobs, for the first-boot relabel step.
 	Relabel firstboot.Policy
 	Jobs    int
+	// ResumeArgv is the command line that re-executes nsinit into the init's domain with
+	// its state in descriptor fd (nil: nsinit does not re-execute itself); ResumeFD, when
+	// not 0, makes this run the second stage, continuing from the state in that descriptor.
+	ResumeArgv func(fd int) []string
+	ResumeFD   int
 	// StatusFile, when set, receives a Report when nsinit exits (--status-file).
 	StatusFile string
 	// Log receives one line per step; Console receives the emergency message (the console
@@ -90,6 +95,9 @@ func execute(ctx context.Context, o Options, sys System) (int, Plan) {
 	b.facts = Facts{Root: o.Root, FlagMode: o.Mode, Supervised: o.Supervise != nil}
 	// Until the configuration is read the mode is unknown: failures fail closed.
 	b.plan = Plan{ModeSource: "unknown: configuration not read yet"}
+	if o.ResumeFD != 0 {
+		return b.resume(ctx), b.plan
+	}
 	status := b.run(ctx)
 	return status, b.plan
 }
@@ -106,6 +114,8 @@ type bringUp struct {
 	fs *selinuxfs.FS
 	// loaded is true once the policy is in the kernel.
 	loaded bool
+	// from is the first step to run (after domainStep in the second stage).
+	from int
 	// fields are what the running step reports in its log line.
 	fields []zap.Field
 	// summary collects the parts of the final summary line.
@@ -130,6 +140,7 @@ var sequence = []step{
 	{name: "mount selinuxfs", run: (*bringUp).mountSelinuxfs, selinux: true},
 	{name: "read the policy", run: (*bringUp).readPolicy, selinux: true},
 	{name: "load the policy", run: (*bringUp).loadPolicy, selinux: true},
+	{name: domainStep, run: (*bringUp).enterDomain, selinux: true},
 	{name: "relabel", run: (*bringUp).relabel, selinux: true},
 	{name: "set the mode", run: (*bringUp).setMode, selinux: true},
 }
@@ -140,7 +151,7 @@ func (b *bringUp) run(ctx context.Context) int {
 	if pid := os.Getpid(); pid != 1 && !b.facts.Supervised {
 		b.log.Warn("nsinit is not PID 1, so the init will not be either (systemd refuses to run as the system manager then; a runtime --init option puts another init first)", zap.Int("pid", pid))
 	}
-	for _, s := range sequence {
+	for _, s := range sequence[b.from:] {
 		if s.selinux && !b.plan.Load {
 			continue
 		}
@@ -237,7 +248,7 @@ func (b *bringUp) detect(context.Context) *Failure {
 // configure reads the config, the command line and the environment, chooses the init, and
 // makes the plan.
 func (b *bringUp) configure(context.Context) *Failure {
-	for _, w := range b.facts.observeConfig(b.o.ProcDir, b.sys.Getenv, handoff.Request{Command: b.o.Args, Words: b.o.Words}) {
+	for _, w := range b.facts.observeConfig(b.o.ProcDir, b.sys.Getenv, b.request()) {
 		b.log.Warn(w)
 	}
 	b.plan = Decide(b.facts)
@@ -249,6 +260,11 @@ func (b *bringUp) configure(context.Context) *Failure {
 		b.summary = append(b.summary, "policy already loaded")
 	}
 	return b.plan.Problem
+}
+
+// request is what the command line says about the init.
+func (b *bringUp) request() handoff.Request {
+	return handoff.Request{Command: b.o.Args, Words: b.o.Words}
 }
 
 // mountSelinuxfs mounts a fresh selinuxfs and makes sure the load runs permissive (a boot

@@ -38,11 +38,26 @@ type world struct {
 	mounted    bool
 	// relabel is the relabel step (nil: a no-op).
 	relabel func(ctx context.Context, req RelabelRequest) (string, error)
+	// context is nsinit's context, labels the files' labels (default init_exec_t), policy
+	// the loaded policy's answers (default: no transition anywhere).
+	context string
+	labels  map[string]string
+	policy  *fakePolicy
+	// reexecs records the re-execs: the target and the state.
+	reexecs []reexec
+}
+
+// reexec is one recorded System.Reexec.
+type reexec struct {
+	argv   []string
+	target string
+	state  []byte
 }
 
 func newWorld(t *testing.T, configText string) *world {
 	t.Helper()
-	w := &world{t: t, root: t.TempDir(), sfs: t.TempDir(), verdict: detect.Boot, pid1: true, env: map[string]string{}}
+	w := &world{t: t, root: t.TempDir(), sfs: t.TempDir(), verdict: detect.Boot, pid1: true, env: map[string]string{},
+		context: kernelT, labels: map[string]string{}}
 	w.write("etc/selinux/config", configText, 0o644)
 	w.write("etc/selinux/default/policy/policy.33", string(policytest.Image(33)), 0o644)
 	w.write("sbin/init", "#!/bin/sh\n", 0o755)
@@ -78,6 +93,8 @@ func (w *world) node(name string) string {
 
 var errFakeExec = errors.New("fake exec: process image would be replaced here")
 
+var errFakeReexec = errors.New("fake re-exec: nsinit would continue in its second stage here")
+
 func (w *world) system() System {
 	return System{
 		Getenv:     func(k string) string { return w.env[k] },
@@ -100,8 +117,24 @@ func (w *world) system() System {
 			}
 			return w.relabel(ctx, req)
 		},
-		CurrentContext: func() (string, error) { return "system_u:system_r:kernel_t:s0", nil },
-		FileContext:    func(string) (string, error) { return "system_u:object_r:init_exec_t:s0", nil },
+		CurrentContext: func() (string, error) { return w.context, nil },
+		FileContext: func(path string) (string, error) {
+			if l, ok := w.labels[path]; ok {
+				return l, nil
+			}
+			return initExecT, nil
+		},
+		Policy: func(*selinuxfs.FS) PolicyQuery {
+			if w.policy == nil {
+				return &fakePolicy{}
+			}
+			return w.policy
+		},
+		Reexec: func(argv func(int) []string, env []string, target string, state []byte) error {
+			w.reexecs = append(w.reexecs, reexec{argv: argv(9), target: target, state: state})
+			return errFakeReexec
+		},
+		ReadResume: func(int) ([]byte, error) { return nil, errors.New("fake: no resume state") },
 		Exec: func(t handoff.Target, env []string, execCtx string) error {
 			w.execed, w.execCtx = &t, execCtx
 			return errFakeExec

@@ -41,6 +41,11 @@ type Facts struct {
 	// unknown): the one loadability answer.
 	Policy    *loadpolicy.Image
 	PolicyErr error
+	// Domain is what the loaded policy says about the domain nsinit works in after the load
+	// (nil before the load); Resumed is true in the second stage, after nsinit re-executed
+	// itself into the init's domain.
+	Domain  *DomainFacts
+	Resumed bool
 }
 
 // Plan is what the bring-up will do, as Decide derives it from the Facts.
@@ -64,6 +69,8 @@ type Plan struct {
 	Policy *loadpolicy.Image
 	// MachinePID1: stopping freezes instead of exiting.
 	MachinePID1 bool
+	// Domain is the domain nsinit works in after the load.
+	Domain DomainPlan
 }
 
 // Failure is a failed step, or a plan that cannot be carried out.
@@ -117,6 +124,13 @@ func (p *Plan) Outcome(f Failure) Outcome {
 // Decide derives the plan from the facts. It is pure: the bring-up calls it as facts
 // arrive, `nsinit status` once on what it surveyed.
 func Decide(f Facts) Plan {
+	p := decide(f)
+	p.Domain = decideDomain(p, f)
+	return p
+}
+
+// decide is Decide without the domain after the load.
+func decide(f Facts) Plan {
 	p := Plan{Verdict: f.Detection.Verdict, Init: f.Init, MachinePID1: f.MachinePID1}
 	if f.Config != nil {
 		p.Layout = f.Config.Layout(f.Root)

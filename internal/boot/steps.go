@@ -50,7 +50,7 @@ func (b *bringUp) relabel(ctx context.Context) *Failure {
 	if sum != "" {
 		b.summary = append(b.summary, sum)
 	}
-	b.fields = append(b.fields, zap.String("result", sum))
+	b.fields = append(b.fields, zap.String("result", sum), zap.String("context", b.currentContext()))
 	return nil
 }
 
@@ -60,6 +60,6 @@ func (b *bringUp) setMode(context.Context) *Failure {
 		return &Failure{What: "set " + b.plan.Mode.String() + " mode", Err: err}
 	}
 	b.summary = append(b.summary, b.plan.Mode.String())
-	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode))
+	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("context", b.currentContext()))
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/resume"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
 )
@@ -33,7 +34,13 @@ type System struct {
 	// CurrentContext and FileContext read our context and a file's label.
 	CurrentContext func() (string, error)
 	FileContext    func(path string) (string, error)
-	Exec           handoff.ExecFunc
+	// Policy answers the domain decision's questions through the selinuxfs fs.
+	Policy func(fs *selinuxfs.FS) PolicyQuery
+	// Reexec re-executes nsinit as the same process in execContext with state
+	// (resume.Exec); ReadResume reads the state in the second stage (resume.Read).
+	Reexec     func(argv func(fd int) []string, env []string, execContext string, state []byte) error
+	ReadResume func(fd int) ([]byte, error)
+	Exec       handoff.ExecFunc
 	// Supervise runs the target as a supervised child and returns its exit status.
 	Supervise func(ctx context.Context, o supervise.Options) (int, error)
 	// BeforeHandoff runs right before the exec or the supervisor (stop the bring-up's own
@@ -72,6 +79,9 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		Relabel:        FirstBootRelabel,
 		CurrentContext: selinux.CurrentLabel,
 		FileContext:    selinux.FileLabel,
+		Policy:         func(fs *selinuxfs.FS) PolicyQuery { return fs },
+		Reexec:         resume.Exec,
+		ReadResume:     func(fd int) ([]byte, error) { return resume.Read(procDir, fd) },
 		Exec:           handoff.Exec,
 		Supervise:      supervise.Run,
 		PowerOff:       powerOff,

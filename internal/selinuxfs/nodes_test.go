@@ -37,3 +37,39 @@ func TestNamespaceSupport(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAccess(t *testing.T) {
+	for _, tt := range []struct {
+		reply string
+		want  uint32
+		ok    bool
+	}{
+		{"ffffffff ffffffff 0 ffffffff 1 0", 0xffffffff, true},
+		{"2 ffffffff 0 ffffffff 17 1", 2, true},
+		{"0 ffffffff 0 ffffffff 3 0\x00", 0, true},
+		{"", 0, false},
+		{"2 ffffffff 0", 0, false},
+		{"zz ffffffff 0 ffffffff 1 0", 0, false},
+		{"1ffffffff ffffffff 0 ffffffff 1 0", 0, false},
+	} {
+		got, err := parseAccess(tt.reply)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseAccess(%q) = %#x, %v; want %#x, ok %v", tt.reply, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestPermBit(t *testing.T) {
+	fs := fakeFS(t, map[string]string{"class/file/perms/entrypoint": "18\n", "class/file/perms/bad": "40", "class/file/perms/zero": "0"})
+	if bit, ok, err := fs.PermBit("file", "entrypoint"); bit != 1<<17 || !ok || err != nil {
+		t.Errorf("PermBit(file, entrypoint) = %#x, %v, %v", bit, ok, err)
+	}
+	if bit, ok, err := fs.PermBit("file", "map"); bit != 0 || ok || err != nil {
+		t.Errorf("PermBit of an undefined permission = %#x, %v, %v; want not defined, no error", bit, ok, err)
+	}
+	for _, perm := range []string{"bad", "zero", "../x", ""} {
+		if _, _, err := fs.PermBit("file", perm); err == nil {
+			t.Errorf("PermBit(file, %q) accepted", perm)
+		}
+	}
+}
