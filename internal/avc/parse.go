@@ -398,7 +398,7 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 		return Denial{}, errors.New("truncated: { permissions without }")
 	}
 	for _, p := range strings.Fields(string(s[1:end])) {
-		if !validName(p) {
+		if !ValidName(p) {
 			return Denial{}, fmt.Errorf("permission %q is not a name", p)
 		}
 		d.Perms = append(d.Perms, p)
@@ -424,7 +424,7 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 	if d.Target, err = contextType(d.Tcontext); err != nil {
 		return Denial{}, err
 	}
-	if !validName(d.Class) {
+	if !ValidName(d.Class) {
 		return Denial{}, fmt.Errorf("tclass %q is not a name", d.Class)
 	}
 	switch f["permissive"] {
@@ -443,15 +443,15 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 // contextType returns the type of user:role:type[:level].
 func contextType(ctx string) (string, error) {
 	parts := strings.SplitN(ctx, ":", 4)
-	if len(parts) < 3 || !validName(parts[2]) {
+	if len(parts) < 3 || !ValidName(parts[2]) {
 		return "", fmt.Errorf("%q is not a security context (user:role:type[:level])", ctx)
 	}
 	return parts[2], nil
 }
 
-// validName reports whether s can be a policy identifier (type, class, permission): what
+// ValidName reports whether s can be a policy identifier (type, class, permission): what
 // CIL and the .te language accept, so that no record can inject syntax into a module.
-func validName(s string) bool {
+func ValidName(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
 	}

@@ -185,7 +185,7 @@ func FuzzRead(f *testing.F) {
 		for _, ev := range res.Events {
 			for _, d := range ev.Denials {
 				for _, n := range append([]string{d.Source, d.Target, d.Class}, d.Perms...) {
-					if !validName(n) {
+					if !ValidName(n) {
 						t.Fatalf("invalid name %q kept", n)
 					}
 				}
