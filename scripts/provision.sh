@@ -49,7 +49,7 @@ CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 APT_PKGS="qemu-system-x86 cpio e2fsprogs busybox-static selinux-utils policycoreutils \
-semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace \
+semodule-utils checkpolicy secilc libselinux1-dev debootstrap gcc make strace \
 podman runc catatonit man-db"
 
 log() { echo "provision: $*" >&2; }
