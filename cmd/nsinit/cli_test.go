@@ -168,6 +168,8 @@ func TestArgumentOrder(t *testing.T) {
 		"version":    {[]unit{flagUnit("--short")}, []string{"--short"}},
 		"getenforce": {[]unit{flagUnit("--root", "/img"), flagUnit("--selinuxfs=/s")}, []string{"--root"}},
 		"man":        {nil, []string{"--help"}},
+		"denials": {[]unit{flagUnit("--policy", "P"), operand("a.log"), flagUnit("--merge=m.cil"), flagUnit("--source", "app_t"), operand("b.log")},
+			[]string{"--explain"}},
 	}
 	for _, c := range sortedCommands() {
 		tc, ok := table[c.Name]

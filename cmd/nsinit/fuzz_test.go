@@ -27,6 +27,7 @@ func FuzzDispatch(f *testing.F) {
 		"lookup\x00--batch\x00--mode\x00dir", "policy\x00inspect", "policy\x00--kernel-max\x00x\x00inspect",
 		"version\x00--short\x00extra", "man\x00-x", "status\x00--mode=x", "boot\x00-h", "boot\x00--log-level\x00x",
 		"/usr/bin/echo\x00x", "-s\x00emergency", "--=x", "---x", "-\x00--", "boot\x00--exec-context=\x00--\x00",
+		"denials\x00--since\x00x", "denials\x00--te\x00x.te\x00--name\x00",
 	} {
 		for _, role := range []struct{ pid1, machine bool }{{false, false}, {true, false}, {true, true}} {
 			f.Add(seed, role.pid1, role.machine)

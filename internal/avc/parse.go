@@ -210,11 +210,6 @@ func (rd *Reader) line(at Location, line []byte) {
 	if i := bytes.IndexByte(body, 0x1d); i >= 0 {
 		body = body[:i]
 	}
-	ev := rd.events[h.key]
-	if ev == nil {
-		ev = &event{Event: Event{Key: h.key, Time: time.UnixMilli(h.key.Milli)}}
-		rd.events[h.key] = ev
-	}
 	switch typ {
 	case "AVC", "USER_AVC":
 		d, err := parseAVC(body, typ == "USER_AVC", h.interpreted)
@@ -224,6 +219,7 @@ func (rd *Reader) line(at Location, line []byte) {
 		}
 		d.At = at
 		rd.counts.Records++
+		ev := rd.event(h.key)
 		ev.hasAVC = true
 		if id := d.identity(); ev.seen[id] {
 			rd.counts.Duplicates++
@@ -241,6 +237,7 @@ func (rd *Reader) line(at Location, line []byte) {
 			return
 		}
 		rd.counts.Records++
+		ev := rd.event(h.key)
 		kept := map[string]string{}
 		for _, k := range keptFields[typ] {
 			if v, ok := f[k]; ok {
@@ -261,6 +258,16 @@ func (rd *Reader) line(at Location, line []byte) {
 			ev.Cwd = kept["cwd"]
 		}
 	}
+}
+
+// event returns the event of key k, adding it on its first record.
+func (rd *Reader) event(k Key) *event {
+	ev := rd.events[k]
+	if ev == nil {
+		ev = &event{Event: Event{Key: k, Time: time.UnixMilli(k.Milli)}}
+		rd.events[k] = ev
+	}
+	return ev
 }
 
 // identity is what makes two AVC records of one event the same record.

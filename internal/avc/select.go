@@ -65,7 +65,7 @@ func (it Item) Object() string {
 func (it Item) String() string {
 	d, ev := it.Denial, it.Event
 	mode := map[int]string{1: "permissive=1", 0: "permissive=0 (enforced)", -1: "permissive unknown"}[d.Permissive]
-	s := fmt.Sprintf("%s audit(%s:%d) %s comm=%q { %s } %s → %s:%s %s", d.At, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Key.Serial,
+	s := fmt.Sprintf("%s audit(%s:%d) %s comm=%q { %s } %s → %s tclass=%s %s", d.At, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Key.Serial,
 		map[bool]string{true: "denied", false: "granted"}[d.Denied], it.Comm(), strings.Join(d.Perms, " "), d.Scontext, d.Tcontext, d.Class, mode)
 	if exe := ev.Syscall["exe"]; exe != "" {
 		s += " exe=" + strconv.Quote(exe)
