@@ -228,3 +228,28 @@ func TestWriteTE(t *testing.T) {
 	}
 	golden(t, "merged.te", b.String())
 }
+
+// FuzzParseCIL: no --merge input panics; whatever is accepted is written back as a module
+// that reads as the same rules.
+func FuzzParseCIL(f *testing.F) {
+	for _, s := range []string{"(allow a_t b_t (file (read)))", "; round 1: x\n(allow a b (c (d e)))\n", "(allow a b (c (all)))", "((", ")", "(allow a b (c (d))) ;x\n(allow a b (c (e)))", `"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		m, err := ParseCIL(in)
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		if err := m.WriteCIL(&b); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseCIL(b.String())
+		if err != nil {
+			t.Fatalf("%q: its own output %q does not read: %v", in, b.String(), err)
+		}
+		if !slices.EqualFunc(m.Rules(), again.Rules(), func(a, b Rule) bool { return a.CIL() == b.CIL() }) || len(again.Rounds) != len(m.Rounds) {
+			t.Fatalf("%q: rules or rounds changed through WriteCIL", in)
+		}
+	})
+}
