@@ -159,7 +159,7 @@ func runDenials(e *env, f *denialsFlags, args []string) int {
 			return fail("%v", err)
 		}
 	}
-	report(e.Stderr, f, m, res, sel, b, before, syms != nil)
+	report(e.Stderr, f, m, res, sel, b, before, syms)
 	return exitcode.OK
 }
 
@@ -260,7 +260,8 @@ func writeOutput(e *env, path string, write func(io.Writer) error) error {
 }
 
 // report writes what the round read, refused and added.
-func report(w io.Writer, f *denialsFlags, m *localmod.Module, res *avc.Result, sel avc.Selection, b localmod.Build, before int, checked bool) {
+func report(w io.Writer, f *denialsFlags, m *localmod.Module, res *avc.Result, sel avc.Selection, b localmod.Build, before int, syms *policydb.Symbols) {
+	checked := syms != nil
 	c := res.Counts
 	fmt.Fprintf(w, "nsinit denials: round %d: %d lines, %d records (%d events with AVC records, %d without), %d other audit records, %d other lines, %d duplicate records, %d malformed lines\n",
 		len(m.Rounds), c.Lines, c.Records, len(res.Events), c.Orphans, c.OtherRecords, c.NotRecords, c.Duplicates, len(res.Malformed))
@@ -278,6 +279,15 @@ func report(w io.Writer, f *denialsFlags, m *localmod.Module, res *avc.Result, s
 		r := b.Refused[i]
 		return r.Reason + "\n      " + r.Item.String()
 	})
+	if checked {
+		var stale []string
+		for _, r := range m.Rules() {
+			if why := localmod.Check(syms, r.Key, r.Perms); why != "" {
+				stale = append(stale, r.CIL()+": "+why)
+			}
+		}
+		list(w, "warning: rules of earlier rounds this policy cannot hold (kept, as --merge keeps every rule; semodule -i will refuse the module until they are removed by hand)", len(stale), func(i int) string { return stale[i] })
+	}
 	fmt.Fprintf(w, "  module: %d rules (%d before this round)\n", len(m.Rules()), before)
 	if len(b.Changes) == 0 {
 		fmt.Fprintln(w, "  nothing new this round")

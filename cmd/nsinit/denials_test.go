@@ -94,6 +94,21 @@ func TestDenialsUnchecked(t *testing.T) {
 	}
 }
 
+// TestDenialsStaleRules: a rule of an earlier round that the policy given now cannot hold is
+// kept (--merge keeps every rule) and reported, so that semodule's refusal is no surprise.
+func TestDenialsStaleRules(t *testing.T) {
+	mod := filepath.Join(t.TempDir(), "local.cil")
+	os.WriteFile(mod, []byte("(allow init_t file_t (file (read)))\n(allow ghost_t file_t (file (read)))\n"), 0o644)
+	rich := filepath.Join("..", "..", "internal", "policydb", "testdata", "rich.33")
+	code, out, errs := denials(t, "", "--policy", rich, "--merge", mod)
+	if code != exitcode.OK || !strings.Contains(out, "(allow ghost_t file_t (file (read)))") {
+		t.Fatalf("%d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "cannot hold") || !strings.Contains(errs, "(allow ghost_t file_t (file (read))): type ghost_t is not in the policy") || strings.Contains(errs, "(allow init_t file_t (file (read))):") {
+		t.Errorf("report:\n%s", errs)
+	}
+}
+
 func TestDenialsErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.cil")
