@@ -230,8 +230,11 @@ func readInput(e *env, rd *avc.Reader, name string) error {
 	return rd.Read(name, f)
 }
 
-// writeOutput writes what write produces to path ("" : standard output), replacing path
-// only once all is written (so that -o may name the --merge file).
+// writeOutput writes what write produces to path ("": standard output). A regular file (or
+// a new one) is replaced only once all is written, through PATH.tmp and a rename, so that -o
+// may name the --merge file; a symlink is followed, and the file it names replaced. Anything
+// else that exists (a device such as /dev/null or /dev/stdout, a FIFO) is written into:
+// renaming over it would replace the device node itself.
 func writeOutput(e *env, path string, write func(io.Writer) error) error {
 	if path == "" {
 		return write(e.Stdout)
@@ -240,15 +243,31 @@ func writeOutput(e *env, path string, write func(io.Writer) error) error {
 	if err := write(&buf); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	w, err := e.Create(tmp)
-	if err != nil {
+	put := func(p string) error {
+		w, err := e.Create(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(buf.Bytes())
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
-	_, err = w.Write(buf.Bytes())
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && !st.Mode().IsRegular():
+		if err := put(path); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return nil
+	case err == nil:
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return err
+		}
 	}
+	tmp := path + ".tmp"
+	err = put(tmp)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}

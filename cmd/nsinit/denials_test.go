@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsinit/nsinit/internal/exitcode"
 	"github.com/nsinit/nsinit/internal/testutil"
 )
@@ -106,6 +108,46 @@ func TestDenialsStaleRules(t *testing.T) {
 	}
 	if !strings.Contains(errs, "cannot hold") || !strings.Contains(errs, "(allow ghost_t file_t (file (read))): type ghost_t is not in the policy") || strings.Contains(errs, "(allow init_t file_t (file (read))):") {
 		t.Errorf("report:\n%s", errs)
+	}
+}
+
+// TestDenialsOutputNotRegular: -o naming a FIFO (as /dev/stdout or /dev/null would be a
+// device) writes into it; it must not be replaced by a regular file, which is what the
+// rename of a temporary file did (it replaced this machine's /dev/null once). A symlink
+// stays a symlink and its target gets the module.
+func TestDenialsOutputNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	if code, _, errs := denials(t, "", "-o", fifo, round2Log); code != exitcode.OK {
+		t.Fatalf("%d %s", code, errs)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced: %v %v", st.Mode(), err)
+	}
+	select {
+	case out := <-got:
+		if !strings.Contains(out, "(allow dhcpc_t etc_t (file (read write)))") {
+			t.Errorf("the FIFO got %q", out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was written to the FIFO")
+	}
+	target, link := filepath.Join(dir, "target.cil"), filepath.Join(dir, "link.cil")
+	os.WriteFile(target, nil, 0o644)
+	os.Symlink("target.cil", link)
+	if code, _, errs := denials(t, "", "-o", link, round2Log); code != exitcode.OK {
+		t.Fatalf("%d %s", code, errs)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 || !strings.Contains(readString(t, target), "(allow ") {
+		t.Errorf("symlink: %v %v, target %q", st.Mode(), err, readString(t, target))
 	}
 }
 
