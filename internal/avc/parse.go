@@ -36,11 +36,13 @@ var recordTypes = map[string]string{
 	"AVC": "AVC", "USER_AVC": "USER_AVC", "SYSCALL": "SYSCALL", "PATH": "PATH", "CWD": "CWD",
 }
 
-// keptFields are the fields kept of SYSCALL, PATH and CWD records: what --explain and the
-// unlabeled-file report show.
+// keptFields are the fields kept of each record type besides an AVC's decision: what
+// --explain, --comm and the unlabeled-file report use. The others are dropped as read, so
+// that what is kept of a log stays smaller than the log.
 var keptFields = map[string][]string{
-	"SYSCALL": {"pid", "comm", "exe", "syscall", "success", "exit"},
-	"PATH":    {"name", "inode", "dev", "nametype"},
+	"AVC":     {"pid", "comm", "exe", "name", "path", "dev", "ino", "capability"},
+	"SYSCALL": {"comm", "exe", "syscall"},
+	"PATH":    {"name", "inode", "dev"},
 	"CWD":     {"cwd"},
 }
 
@@ -55,19 +57,58 @@ type Key struct {
 	Serial uint64
 }
 
-// Denial is one AVC record: an access decision for one (scontext, tcontext, tclass).
-type Denial struct {
+// Fields are the kept fields of a record, decoded, in keptFields' order, in one string:
+// each field is one byte naming its key (fieldKeys) and the value, the fields separated by
+// NUL bytes (a slice of pairs per record would cost more than the record's line).
+type Fields string
+
+// fieldKeys are the keys of every kept field; a field's first byte is 'a'+its index.
+var fieldKeys = []string{"pid", "comm", "exe", "name", "path", "dev", "ino", "capability", "syscall", "inode", "cwd"}
+
+// Lookup returns the value of key and whether the record has it.
+func (fs Fields) Lookup(key string) (string, bool) {
+	i := slices.Index(fieldKeys, key)
+	if i < 0 || fs == "" {
+		return "", false
+	}
+	for f := range strings.SplitSeq(string(fs), "\x00") {
+		if f != "" && f[0] == byte('a'+i) {
+			return f[1:], true
+		}
+	}
+	return "", false
+}
+
+// Get returns the value of key, "" when the record has none.
+func (fs Fields) Get(key string) string {
+	v, _ := fs.Lookup(key)
+	return v
+}
+
+// Decision is what an AVC record decided, for one (scontext, tcontext, tclass). A log
+// repeats the same decisions: Reader keeps one copy of each, shared by its records.
+type Decision struct {
 	// Denied is false for a `granted` record (auditallow).
 	Denied bool
 	// User is true for a USER_AVC record (a userspace object manager: dbus, systemd).
-	User  bool
-	Perms []string
-	// Scontext and Tcontext are the contexts; Source and Target their types.
-	Scontext, Tcontext, Source, Target, Class string
+	User bool
 	// Permissive is 1 or 0 from permissive=, -1 when the record has none (older kernels).
 	Permissive int
-	// Fields are the record's other fields (pid, comm, name, dev, ino, path, ...), decoded.
-	Fields map[string]string
+	Perms      []string
+	// Scontext and Tcontext are the contexts; Source and Target their types.
+	Scontext, Tcontext, Source, Target, Class string
+}
+
+// key identifies the decision, for Reader's copy.
+func (d *Decision) key() string {
+	return fmt.Sprint(d.Denied, d.User, d.Permissive, d.Perms, d.Scontext, d.Tcontext, d.Class)
+}
+
+// Denial is one AVC record: its decision and what the record says about the access.
+type Denial struct {
+	*Decision
+	// Fields are the record's kept fields (pid, comm, exe, name, path, dev, ino, capability).
+	Fields Fields
 	// At is where the record was read.
 	At Location
 }
@@ -82,16 +123,48 @@ func (l Location) String() string { return fmt.Sprintf("%s:%d", l.File, l.Line) 
 
 // Event is one audit event that holds at least one AVC record.
 type Event struct {
-	Key  Key
-	Time time.Time
+	Key Key
 	// Denials are the event's AVC records, duplicates (the same event read twice, as from
 	// audit.log and the console) removed.
 	Denials []Denial
-	// Syscall, Paths and Cwd are the kept fields of the event's SYSCALL, PATH and CWD records.
-	Syscall map[string]string
-	Paths   []map[string]string
-	Cwd     string
+	// more holds what the event's other records said; nil for the bare AVC lines of a
+	// console, which are most of a large log: an event costs less than its line.
+	more *eventRecords
 }
+
+// eventRecords are the kept fields of an event's SYSCALL, PATH and CWD records.
+type eventRecords struct {
+	syscall Fields
+	paths   []Fields
+	cwd     string
+}
+
+// Syscall returns the kept fields of the event's SYSCALL record ("" without one).
+func (e *Event) Syscall() Fields {
+	if e.more == nil {
+		return ""
+	}
+	return e.more.syscall
+}
+
+// Paths returns the kept fields of the event's PATH records.
+func (e *Event) Paths() []Fields {
+	if e.more == nil {
+		return nil
+	}
+	return e.more.paths
+}
+
+// Cwd returns the directory of the event's CWD record ("" without one).
+func (e *Event) Cwd() string {
+	if e.more == nil {
+		return ""
+	}
+	return e.more.cwd
+}
+
+// Time is the event's time, from its audit(TIME:SERIAL) stamp.
+func (e *Event) Time() time.Time { return time.UnixMilli(e.Key.Milli) }
 
 // Malformed is a line that looks like an audit record but could not be read.
 type Malformed struct {
@@ -122,20 +195,48 @@ type Result struct {
 
 // Reader accumulates records from several inputs; Result groups them.
 type Reader struct {
-	events    map[Key]*event
+	events map[eventKey]*Event
+	// nodes numbers the node= names seen, for eventKey.
+	nodes map[string]uint32
+	// strs and decisions hold one copy of each repeating string and decision.
+	strs      map[string]string
+	decisions map[string]*Decision
 	malformed []Malformed
 	counts    Counts
 }
 
-// event is an Event being collected.
-type event struct {
-	Event
-	hasAVC bool
-	seen   map[string]bool
+// NewReader returns an empty Reader.
+func NewReader() *Reader {
+	return &Reader{events: map[eventKey]*Event{}, nodes: map[string]uint32{}, strs: map[string]string{}, decisions: map[string]*Decision{}}
 }
 
-// NewReader returns an empty Reader.
-func NewReader() *Reader { return &Reader{events: map[Key]*event{}} }
+// intern returns the Reader's copy of s.
+func (rd *Reader) intern(s string) string {
+	if c, ok := rd.strs[s]; ok {
+		return c
+	}
+	rd.strs[s] = s
+	return s
+}
+
+// keep returns the fields of f that keptFields lists for typ (a NUL in a decoded value
+// becomes "\\0"), interned when they repeat whole, as a SYSCALL's or PATH's often do.
+func (rd *Reader) keep(typ string, f map[string]string) Fields {
+	var b strings.Builder
+	for _, k := range keptFields[typ] {
+		if v, ok := f[k]; ok {
+			if b.Len() > 0 {
+				b.WriteByte(0)
+			}
+			b.WriteByte(byte('a' + slices.Index(fieldKeys, k)))
+			b.WriteString(strings.ReplaceAll(v, "\x00", `\0`))
+		}
+	}
+	if typ == "AVC" {
+		return Fields(b.String()) // its pid and inode make it unique
+	}
+	return Fields(rd.intern(b.String()))
+}
 
 // Read reads the lines of r, named name in messages. Only a read error is returned; every
 // line is counted, and those that look like records but cannot be read are Malformed. Memory
@@ -212,22 +313,21 @@ func (rd *Reader) line(at Location, line []byte) {
 	}
 	switch typ {
 	case "AVC", "USER_AVC":
-		d, err := parseAVC(body, typ == "USER_AVC", h.interpreted)
+		dec, f, err := parseAVC(body, typ == "USER_AVC", h.interpreted)
 		if err != nil {
 			rd.bad(at, err.Error(), line)
 			return
 		}
-		d.At = at
+		k := dec.key()
+		if rd.decisions[k] == nil {
+			rd.decisions[k] = dec
+		}
+		d := Denial{Decision: rd.decisions[k], Fields: rd.keep("AVC", f), At: at}
 		rd.counts.Records++
 		ev := rd.event(h.key)
-		ev.hasAVC = true
-		if id := d.identity(); ev.seen[id] {
+		if slices.ContainsFunc(ev.Denials, d.same) {
 			rd.counts.Duplicates++
 		} else {
-			if ev.seen == nil {
-				ev.seen = map[string]bool{}
-			}
-			ev.seen[id] = true
 			ev.Denials = append(ev.Denials, d)
 		}
 	default:
@@ -238,41 +338,52 @@ func (rd *Reader) line(at Location, line []byte) {
 		}
 		rd.counts.Records++
 		ev := rd.event(h.key)
-		kept := map[string]string{}
-		for _, k := range keptFields[typ] {
-			if v, ok := f[k]; ok {
-				kept[k] = v
-			}
+		kept := rd.keep(typ, f)
+		if ev.more == nil {
+			ev.more = &eventRecords{}
 		}
-		switch typ {
+		switch m := ev.more; typ {
 		case "SYSCALL":
-			if ev.Syscall != nil {
+			if m.syscall != "" {
 				rd.counts.Duplicates++
 			}
-			ev.Syscall = kept
+			m.syscall = kept
 		case "PATH":
-			if !slices.ContainsFunc(ev.Paths, func(p map[string]string) bool { return fmt.Sprint(p) == fmt.Sprint(kept) }) {
-				ev.Paths = append(ev.Paths, kept)
+			if !slices.Contains(m.paths, kept) {
+				m.paths = append(m.paths, kept)
 			}
 		case "CWD":
-			ev.Cwd = kept["cwd"]
+			m.cwd = kept.Get("cwd")
 		}
 	}
 }
 
+// eventKey is Key with the node numbered (Reader.nodes): a smaller map key, for the one map
+// entry every event costs.
+type eventKey struct {
+	milli, serial uint64
+	node          uint32
+}
+
 // event returns the event of key k, adding it on its first record.
-func (rd *Reader) event(k Key) *event {
-	ev := rd.events[k]
+func (rd *Reader) event(k Key) *Event {
+	n, ok := rd.nodes[k.Node]
+	if !ok {
+		n = uint32(len(rd.nodes))
+		rd.nodes[k.Node] = n
+	}
+	ek := eventKey{uint64(k.Milli), k.Serial, n}
+	ev := rd.events[ek]
 	if ev == nil {
-		ev = &event{Event: Event{Key: k, Time: time.UnixMilli(k.Milli)}}
-		rd.events[k] = ev
+		ev = &Event{Key: k}
+		rd.events[ek] = ev
 	}
 	return ev
 }
 
-// identity is what makes two AVC records of one event the same record.
-func (d Denial) identity() string {
-	return fmt.Sprint(d.Denied, d.User, d.Perms, d.Scontext, d.Tcontext, d.Class, d.Fields)
+// same reports whether d and o are the same AVC record (of one event, read twice).
+func (d Denial) same(o Denial) bool {
+	return d.Decision == o.Decision && d.Fields == o.Fields // decisions are shared: one pointer each
 }
 
 // header is the part of a record line before its fields.
@@ -371,11 +482,12 @@ func parseStamp(s string) (Key, bool, error) {
 }
 
 // parseAVC reads the body of an AVC or USER_AVC record:
-// `avc:  denied  { PERM... } for  FIELD=VALUE...` (a USER_AVC's sits in msg='…').
-func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
+// `avc:  denied  { PERM... } for  FIELD=VALUE...` (a USER_AVC's sits in msg='…'). It returns
+// the decision and the record's other fields.
+func parseAVC(body []byte, user, interpreted bool) (*Decision, map[string]string, error) {
 	i := bytes.Index(body, []byte("avc:"))
 	if i < 0 {
-		return Denial{}, errors.New("AVC record without avc:")
+		return nil, nil, errors.New("AVC record without avc:")
 	}
 	s := body[i+len("avc:"):]
 	if user {
@@ -386,7 +498,7 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 		}
 	}
 	s = bytes.TrimLeft(s, " ")
-	d := Denial{User: user, Permissive: -1}
+	d := &Decision{User: user, Permissive: -1}
 	switch {
 	case bytes.HasPrefix(s, []byte("denied")):
 		d.Denied = true
@@ -394,45 +506,45 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 	case bytes.HasPrefix(s, []byte("granted")):
 		s = s[len("granted"):]
 	default:
-		return Denial{}, errors.New("avc: neither denied nor granted")
+		return nil, nil, errors.New("avc: neither denied nor granted")
 	}
 	s = bytes.TrimLeft(s, " ")
 	if !bytes.HasPrefix(s, []byte("{")) {
-		return Denial{}, errors.New("avc: no { permissions }")
+		return nil, nil, errors.New("avc: no { permissions }")
 	}
 	end := bytes.IndexByte(s, '}')
 	if end < 0 {
-		return Denial{}, errors.New("truncated: { permissions without }")
+		return nil, nil, errors.New("truncated: { permissions without }")
 	}
 	for _, p := range strings.Fields(string(s[1:end])) {
 		if !ValidName(p) {
-			return Denial{}, fmt.Errorf("permission %q is not a name", p)
+			return nil, nil, fmt.Errorf("permission %q is not a name", p)
 		}
 		d.Perms = append(d.Perms, p)
 	}
 	if len(d.Perms) == 0 {
-		return Denial{}, errors.New("avc: empty { }")
+		return nil, nil, errors.New("avc: empty { }")
 	}
 	s = bytes.TrimLeft(s[end+1:], " ")
 	s = bytes.TrimPrefix(s, []byte("for"))
 	f, err := parseFields(s, interpreted)
 	if err != nil {
-		return Denial{}, err
+		return nil, nil, err
 	}
 	for _, k := range []string{"scontext", "tcontext", "tclass"} {
 		if f[k] == "" {
-			return Denial{}, fmt.Errorf("truncated or incomplete AVC record: no %s", k)
+			return nil, nil, fmt.Errorf("truncated or incomplete AVC record: no %s", k)
 		}
 	}
 	d.Scontext, d.Tcontext, d.Class = f["scontext"], f["tcontext"], f["tclass"]
 	if d.Source, err = contextType(d.Scontext); err != nil {
-		return Denial{}, err
+		return nil, nil, err
 	}
 	if d.Target, err = contextType(d.Tcontext); err != nil {
-		return Denial{}, err
+		return nil, nil, err
 	}
 	if !ValidName(d.Class) {
-		return Denial{}, fmt.Errorf("tclass %q is not a name", d.Class)
+		return nil, nil, fmt.Errorf("tclass %q is not a name", d.Class)
 	}
 	switch f["permissive"] {
 	case "1", "yes":
@@ -443,8 +555,7 @@ func parseAVC(body []byte, user, interpreted bool) (Denial, error) {
 	for _, k := range []string{"scontext", "tcontext", "tclass", "permissive"} {
 		delete(f, k)
 	}
-	d.Fields = f
-	return d, nil
+	return d, f, nil
 }
 
 // contextType returns the type of user:role:type[:level].
@@ -522,12 +633,11 @@ func parseFields(s []byte, interpreted bool) (map[string]string, error) {
 func (rd *Reader) Result() *Result {
 	res := &Result{Malformed: rd.malformed, Counts: rd.counts}
 	for _, ev := range rd.events {
-		if !ev.hasAVC {
+		if len(ev.Denials) == 0 {
 			res.Counts.Orphans++
 			continue
 		}
-		e := ev.Event
-		res.Events = append(res.Events, &e)
+		res.Events = append(res.Events, ev)
 	}
 	slices.SortFunc(res.Events, func(a, b *Event) int {
 		return cmp.Or(cmp.Compare(a.Key.Milli, b.Key.Milli), cmp.Compare(a.Key.Serial, b.Key.Serial), strings.Compare(a.Key.Node, b.Key.Node))

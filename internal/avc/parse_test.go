@@ -56,14 +56,14 @@ func TestForms(t *testing.T) {
 			}
 			d := ev.Denials[0]
 			if !d.Denied || d.Source != "app_t" || d.Target != "etc_t" || d.Class != "file" ||
-				strings.Join(d.Perms, " ") != "read open" || d.Permissive != 1 || d.Fields["comm"] != "cat" || d.Fields["ino"] != "1234" {
+				strings.Join(d.Perms, " ") != "read open" || d.Permissive != 1 || d.Fields.Get("comm") != "cat" || d.Fields.Get("ino") != "1234" {
 				t.Errorf("denial %+v", d)
 			}
-			if strings.Contains(tc.in, "SYSCALL") && ev.Syscall["exe"] != "/usr/bin/cat" {
-				t.Errorf("syscall %v", ev.Syscall)
+			if strings.Contains(tc.in, "SYSCALL") && ev.Syscall().Get("exe") != "/usr/bin/cat" {
+				t.Errorf("syscall %v", ev.Syscall())
 			}
-			if strings.Contains(tc.in, "PATH") && (len(ev.Paths) != 1 || ev.Paths[0]["name"] != "/etc/secret") {
-				t.Errorf("paths %v", ev.Paths)
+			if strings.Contains(tc.in, "PATH") && (len(ev.Paths()) != 1 || ev.Paths()[0].Get("name") != "/etc/secret") {
+				t.Errorf("paths %v", ev.Paths())
 			}
 		})
 	}
@@ -72,7 +72,7 @@ func TestForms(t *testing.T) {
 func TestUserAVC(t *testing.T) {
 	res := read(t, userAVC)
 	d := res.Events[0].Denials[0]
-	if !d.User || d.Source != "app_t" || d.Target != "init_t" || d.Class != "system" || d.Permissive != 0 || d.Fields["exe"] != "/usr/lib/systemd/systemd" || d.Fields["sauid"] != "0" {
+	if !d.User || d.Source != "app_t" || d.Target != "init_t" || d.Class != "system" || d.Permissive != 0 || d.Fields.Get("exe") != "/usr/lib/systemd/systemd" || d.Fields.Get("sauid") != "" {
 		t.Errorf("%+v", d)
 	}
 }
@@ -87,7 +87,7 @@ func TestInterleaved(t *testing.T) {
 		t.Fatalf("%d events", len(res.Events))
 	}
 	a, b := res.Events[0], res.Events[1]
-	if a.Key.Serial != 456 || b.Key.Serial != 457 || len(a.Denials) != 1 || b.Denials[0].Perms[0] != "write" || b.Syscall["pid"] != "813" || a.Syscall["pid"] != "812" || len(b.Paths) != 1 || len(a.Paths) != 0 {
+	if a.Key.Serial != 456 || b.Key.Serial != 457 || len(a.Denials) != 1 || b.Denials[0].Perms[0] != "write" || b.Denials[0].Fields.Get("pid") != "813" || a.Denials[0].Fields.Get("pid") != "812" || b.Syscall().Get("exe") != "/usr/bin/cat" || len(b.Paths()) != 1 || len(a.Paths()) != 0 {
 		t.Errorf("%+v\n%+v", a, b)
 	}
 	c := res.Counts
@@ -147,7 +147,7 @@ func TestSplitReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := rd.Result()
-	if len(res.Events) != 1 || res.Events[0].Syscall["comm"] != "cat" {
+	if len(res.Events) != 1 || res.Events[0].Syscall().Get("comm") != "cat" {
 		t.Fatalf("%+v", res)
 	}
 }
@@ -162,7 +162,7 @@ func TestReadError(t *testing.T) {
 func TestHexFields(t *testing.T) {
 	// A raw name with a space is hexadecimal; interpreted output has it decoded already.
 	res := read(t, strings.Replace(rawAVC, `name="secret"`, `name=6120622063`, 1))
-	if got := res.Events[0].Denials[0].Fields["name"]; got != "a b c" {
+	if got := res.Events[0].Denials[0].Fields.Get("name"); got != "a b c" {
 		t.Errorf("name %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package avc
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,10 +32,10 @@ type Item struct {
 
 // Comm is the record's command: the AVC's comm, else its event's SYSCALL's.
 func (it Item) Comm() string {
-	if c := it.Denial.Fields["comm"]; c != "" {
+	if c := it.Denial.Fields.Get("comm"); c != "" {
 		return c
 	}
-	return it.Event.Syscall["comm"]
+	return it.Event.Syscall().Get("comm")
 }
 
 // Object describes the object the record is about as the record names it: name, path, ino,
@@ -42,17 +43,17 @@ func (it Item) Comm() string {
 func (it Item) Object() string {
 	var parts []string
 	for _, k := range []string{"path", "name", "ino", "dev"} {
-		if v, ok := it.Denial.Fields[k]; ok {
+		if v, ok := it.Denial.Fields.Lookup(k); ok {
 			parts = append(parts, k+"="+strconv.Quote(v))
 		}
 	}
-	for _, p := range it.Event.Paths {
-		if n := p["name"]; n != "" {
-			parts = append(parts, "PATH name="+strconv.Quote(n)+" inode="+p["inode"]+" dev="+p["dev"])
+	for _, p := range it.Event.Paths() {
+		if n := p.Get("name"); n != "" {
+			parts = append(parts, "PATH name="+strconv.Quote(n)+" inode="+p.Get("inode")+" dev="+p.Get("dev"))
 		}
 	}
-	if it.Event.Cwd != "" {
-		parts = append(parts, "cwd="+strconv.Quote(it.Event.Cwd))
+	if it.Event.Cwd() != "" {
+		parts = append(parts, "cwd="+strconv.Quote(it.Event.Cwd()))
 	}
 	if len(parts) == 0 {
 		return "(the record names no file)"
@@ -65,13 +66,13 @@ func (it Item) Object() string {
 func (it Item) String() string {
 	d, ev := it.Denial, it.Event
 	mode := map[int]string{1: "permissive=1", 0: "permissive=0 (enforced)", -1: "permissive unknown"}[d.Permissive]
-	s := fmt.Sprintf("%s audit(%s:%d) %s comm=%q { %s } %s → %s tclass=%s %s", d.At, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Key.Serial,
+	s := fmt.Sprintf("%s audit(%s:%d) %s comm=%q { %s } %s → %s tclass=%s %s", d.At, ev.Time().UTC().Format("2006-01-02T15:04:05.000Z"), ev.Key.Serial,
 		map[bool]string{true: "denied", false: "granted"}[d.Denied], it.Comm(), strings.Join(d.Perms, " "), d.Scontext, d.Tcontext, d.Class, mode)
-	if exe := ev.Syscall["exe"]; exe != "" {
+	if exe := cmp.Or(d.Fields.Get("exe"), ev.Syscall().Get("exe")); exe != "" {
 		s += " exe=" + strconv.Quote(exe)
 	}
-	if ev.Syscall["syscall"] != "" {
-		s += " syscall=" + ev.Syscall["syscall"]
+	if sc := ev.Syscall().Get("syscall"); sc != "" {
+		s += " syscall=" + sc
 	}
 	if d.User {
 		s += " (USER_AVC)"
@@ -104,7 +105,7 @@ func (f Filter) Select(events []*Event) Selection {
 			switch {
 			case !d.Denied:
 				s.Granted++
-			case !f.Since.IsZero() && ev.Time.Before(f.Since), !f.Until.IsZero() && ev.Time.After(f.Until):
+			case !f.Since.IsZero() && ev.Time().Before(f.Since), !f.Until.IsZero() && ev.Time().After(f.Until):
 				s.OutOfRange++
 			case !matches(f.Sources, d.Source), !matches(f.Targets, d.Target), !matches(f.Comms, it.Comm()):
 				s.NotMatched++
@@ -119,9 +120,9 @@ func (f Filter) Select(events []*Event) Selection {
 					s.Enforced++
 				}
 				if s.First.IsZero() {
-					s.First = ev.Time
+					s.First = ev.Time()
 				}
-				s.Last = ev.Time
+				s.Last = ev.Time()
 			}
 		}
 	}
