@@ -150,7 +150,7 @@ func runDenials(e *env, f *denialsFlags, args []string) int {
 	res := rd.Result()
 	sel := filter.Select(res.Events)
 	before := len(m.Rules())
-	b := m.AddRound(sel, syms, localmod.Stats{Records: res.Counts.Records, Malformed: len(res.Malformed)})
+	b := m.AddRound(sel, syms, localmod.Stats{Records: res.Counts.Records, Malformed: res.Counts.Malformed})
 	if err := writeOutput(e, f.out, m.WriteCIL); err != nil {
 		return fail("%v", err)
 	}
@@ -283,10 +283,10 @@ func report(w io.Writer, f *denialsFlags, m *localmod.Module, res *avc.Result, s
 	checked := syms != nil
 	c := res.Counts
 	fmt.Fprintf(w, "nsinit denials: round %d: %d lines, %d records (%d events with AVC records, %d without), %d other audit records, %d other lines, %d duplicate records, %d malformed lines\n",
-		len(m.Rounds), c.Lines, c.Records, len(res.Events), c.Orphans, c.OtherRecords, c.NotRecords, c.Duplicates, len(res.Malformed))
+		len(m.Rounds), c.Lines, c.Records, len(res.Events), c.Orphans, c.OtherRecords, c.NotRecords, c.Duplicates, c.Malformed)
 	fmt.Fprintf(w, "  denials selected: %d (%d permissive=1, %d permissive=0 enforced); granted records %d, outside --since/--until %d, not matching --source/--target/--comm %d\n",
 		len(sel.Kept), sel.Permissive, sel.Enforced, sel.Granted, sel.OutOfRange, sel.NotMatched)
-	list(w, "malformed lines (skipped)", len(res.Malformed), func(i int) string { return res.Malformed[i].String() })
+	list(w, "malformed lines (skipped)", c.Malformed, func(i int) string { return res.Malformed[i].String() })
 	list(w, "refused: denials on unlabeled_t, files never labelled (relabel them: nsinit relabel or restorecon; --allow-unlabeled makes rules anyway)", len(sel.Unlabeled), func(i int) string {
 		it := sel.Unlabeled[i]
 		return it.Object() + "\n      " + it.String()

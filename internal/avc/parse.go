@@ -29,6 +29,11 @@ const MaxLine = 16 << 10
 // maxQuoted bounds what a Malformed entry quotes of its line.
 const maxQuoted = 80
 
+// MaxMalformed bounds the malformed lines described in a Result (Counts.Malformed counts them
+// all): a description is longer than a short bad line, and a file of them must not cost
+// more than its size.
+const MaxMalformed = 1000
+
 // Record types an event is built from, by name and by number (AUDIT_* in
 // include/uapi/linux/audit.h): the kernel log shows numbers, audit.log names.
 var recordTypes = map[string]string{
@@ -181,14 +186,16 @@ type Counts struct {
 	// Lines read; Records read of the kinds events are built from (AVC, USER_AVC, SYSCALL,
 	// PATH, CWD); OtherRecords are audit records of other types; NotRecords lines that are not
 	// audit records at all (console output, ausearch's ---- separators); Duplicates AVC
-	// records seen twice in one event; Orphans events (SYSCALL, PATH, ...) with no AVC record.
-	Lines, Records, OtherRecords, NotRecords, Duplicates, Orphans int
+	// records seen twice in one event; Orphans events (SYSCALL, PATH, ...) with no AVC record;
+	// Malformed lines that look like records but cannot be read.
+	Lines, Records, OtherRecords, NotRecords, Duplicates, Orphans, Malformed int
 }
 
 // Result is everything read.
 type Result struct {
 	// Events in time order (then serial, then node).
-	Events    []*Event
+	Events []*Event
+	// Malformed describes the first MaxMalformed malformed lines.
 	Malformed []Malformed
 	Counts    Counts
 }
@@ -275,7 +282,10 @@ func (rd *Reader) Read(name string, r io.Reader) error {
 
 // bad records a malformed line.
 func (rd *Reader) bad(at Location, reason string, line []byte) {
-	rd.malformed = append(rd.malformed, Malformed{At: at, Reason: reason, Text: quoteShort(line)})
+	rd.counts.Malformed++
+	if len(rd.malformed) < MaxMalformed {
+		rd.malformed = append(rd.malformed, Malformed{At: at, Reason: reason, Text: quoteShort(line)})
+	}
 }
 
 // quoteShort quotes b, cut to maxQuoted bytes (marked "…").

@@ -140,6 +140,14 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// TestManyMalformed: every malformed line is counted, the first MaxMalformed described.
+func TestManyMalformed(t *testing.T) {
+	res := read(t, strings.Repeat("type=AVC msg=audit(\n", MaxMalformed+5))
+	if res.Counts.Malformed != MaxMalformed+5 || len(res.Malformed) != MaxMalformed || res.Malformed[MaxMalformed-1].At.Line != MaxMalformed {
+		t.Errorf("counted %d, described %d", res.Counts.Malformed, len(res.Malformed))
+	}
+}
+
 // TestSplitReads: a reader returning one byte at a time, and a last line without a newline.
 func TestSplitReads(t *testing.T) {
 	rd := NewReader()
@@ -180,7 +188,7 @@ func FuzzRead(f *testing.F) {
 		}
 		res := rd.Result()
 		c := res.Counts
-		if got := c.Records + c.OtherRecords + c.NotRecords + len(res.Malformed); got < c.Lines {
+		if got := c.Records + c.OtherRecords + c.NotRecords + c.Malformed; got != c.Lines || len(res.Malformed) > MaxMalformed {
 			t.Fatalf("%d lines but %d accounted for", c.Lines, got)
 		}
 		for _, ev := range res.Events {

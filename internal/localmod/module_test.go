@@ -47,7 +47,7 @@ func round(t *testing.T, m *Module, logs ...string) Build {
 		f.Close()
 	}
 	res := rd.Result()
-	return m.AddRound(avc.Filter{}.Select(res.Events), syms, Stats{res.Counts.Records, len(res.Malformed)})
+	return m.AddRound(avc.Filter{}.Select(res.Events), syms, Stats{res.Counts.Records, res.Counts.Malformed})
 }
 
 func cil(t *testing.T, m *Module) string {
