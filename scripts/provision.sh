@@ -55,7 +55,7 @@ CACHE=$(cd "$CACHE" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 APT_PKGS="qemu-system-x86 cpio e2fsprogs busybox-static selinux-utils policycoreutils \
-semodule-utils checkpolicy libselinux1-dev debootstrap gcc make strace xz-utils \
+semodule-utils checkpolicy secilc libselinux1-dev debootstrap gcc make strace xz-utils \
 podman runc catatonit man-db"
 
 log() { echo "provision: $*" >&2; }

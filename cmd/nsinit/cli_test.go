@@ -170,6 +170,8 @@ func TestArgumentOrder(t *testing.T) {
 		"man":        {nil, []string{"--help"}},
 		"unshare": {[]unit{flagUnit("--boot"), flagUnit("--mode", "permissive"), flagUnit("--root=/img"), flagUnit("--log-level", "debug")},
 			[]string{"/sbin/init", "--no-private-mounts"}},
+		"denials": {[]unit{flagUnit("--policy", "P"), operand("a.log"), flagUnit("--merge=m.cil"), flagUnit("--source", "app_t"), operand("b.log")},
+			[]string{"--explain"}},
 	}
 	for _, c := range sortedCommands() {
 		tc, ok := table[c.Name]

@@ -29,6 +29,7 @@ func FuzzDispatch(f *testing.F) {
 		"/usr/bin/echo\x00x", "-s\x00emergency", "--=x", "---x", "-\x00--", "boot\x00--exec-context=\x00--\x00",
 		"unshare\x00--\x00/usr/bin/echo", "unshare\x00--boot\x00--mode\x00permissive", "--unshare\x00--\x00/sbin/init",
 		"unshare\x00--no-private-mounts\x00--boot", "boot\x00--unshare\x00--supervise",
+		"denials\x00--since\x00x", "denials\x00--te\x00x.te\x00--name\x00",
 	} {
 		for _, role := range []struct{ pid1, machine bool }{{false, false}, {true, false}, {true, true}} {
 			f.Add(seed, role.pid1, role.machine)

@@ -298,6 +298,11 @@ type walker struct {
 	// block and list say which conditional list avEntries is reading.
 	block uint32
 	list  int
+
+	// syms collects the declared names (ReadSymbols); nil for Analyze. permNames holds the
+	// names of the permissions perms read last.
+	syms      *Symbols
+	permNames []string
 }
 
 // indexEntry is one symbol-table entry's value as the kernel's *_index functions see it.
@@ -315,7 +320,10 @@ type indexEntry struct {
 // is the one reader: the admission check before every load, the downgrade and `policy
 // inspect`. It allocates nothing in proportion to a length or count field before the bytes
 // that field describes are known to be present. Errors are *HeaderError or *FormatError.
-func Analyze(data []byte) (*Analysis, error) {
+func Analyze(data []byte) (*Analysis, error) { return analyze(data, nil) }
+
+// analyze is Analyze, collecting the declared names into syms when it is not nil.
+func analyze(data []byte, syms *Symbols) (*Analysis, error) {
 	h, err := ParseHeader(data)
 	if err != nil {
 		return nil, err
@@ -323,7 +331,7 @@ func Analyze(data []byte) (*Analysis, error) {
 	if h.Version < VersionCompFtrans {
 		return nil, &FormatError{Offset: 16, Item: "header", Reason: fmt.Sprintf("version %d: only versions %d-%d are walked", h.Version, VersionCompFtrans, MaxVersion)}
 	}
-	w := &walker{r: reader{data: data, off: headerSize}, a: &Analysis{Header: h}, h: h}
+	w := &walker{r: reader{data: data, off: headerSize}, a: &Analysis{Header: h}, h: h, syms: syms}
 	for _, step := range []func() error{w.bitmaps, w.symtabs, w.avtab, w.condList, w.roleRules, w.filenameTrans, w.ocontexts, w.genfs, w.rangeTrans, w.typeAttrMap} {
 		if err := step(); err != nil {
 			return nil, err
@@ -652,6 +660,7 @@ func (w *walker) perms(nprim, n uint32) (trans bool, err error) {
 	}
 	var seen uint32
 	var names [maxPerms][]byte
+	w.permNames = w.permNames[:0]
 	for i := uint32(0); i < n; i++ {
 		var p [2]uint32
 		name, err := w.entry(p[:])
@@ -671,6 +680,9 @@ func (w *walker) perms(nprim, n uint32) (trans bool, err error) {
 			}
 		}
 		names[i] = name
+		if w.syms != nil {
+			w.permNames = append(w.permNames, string(name))
+		}
 		if s := string(name); s == "transition" || s == "dyntransition" {
 			trans = true
 		}
@@ -693,6 +705,9 @@ func (w *walker) common() error {
 		w.commons = map[string]bool{}
 	}
 	w.commons[string(name)] = trans
+	if w.syms != nil {
+		w.syms.commons[string(name)] = slices.Clone(w.permNames)
+	}
 	return nil
 }
 
@@ -720,6 +735,9 @@ func (w *walker) class() error {
 	}
 	if string(name) == "process" {
 		w.process, w.processTrans = true, trans || own
+	}
+	if w.syms != nil {
+		w.syms.Classes[string(name)] = append(slices.Clone(w.syms.commons[string(comkey)]), w.permNames...)
 	}
 	if err := w.constraints(c[5], false); err != nil {
 		return err
@@ -867,13 +885,19 @@ func (w *walker) typ() error {
 	}
 	w.last = symbol{t[1], name, t[2]&typeFlagPrimary != 0}
 	w.pendingTypes = append(w.pendingTypes, typeInfo{off: off, bounds: t[3], attribute: t[2]&typeFlagAttribute != 0})
+	kind := KindType
 	switch {
 	case t[2]&typeFlagPrimary == 0:
 		w.a.Aliases++
+		kind = KindAlias
 	case t[2]&typeFlagAttribute != 0:
 		w.a.Attributes++
+		kind = KindAttribute
 	default:
 		w.a.Types++
+	}
+	if w.syms != nil {
+		w.syms.Types[string(name)] = kind
 	}
 	return nil
 }
