@@ -1,7 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sync"
+
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/logging"
@@ -19,6 +26,8 @@ type bringUpFlags struct {
 	supervise      bool
 	sup            supervise.Options
 	log            logFlags
+	// cpuProfile is --cpuprofile: where the bring-up's CPU profile goes.
+	cpuProfile string
 }
 
 func init() {
@@ -88,6 +97,7 @@ Examples:
 			fs.BoolVar(&f.sup.ProcessGroup, "process-group", false, "with --supervise: relay signals to the application's whole process group")
 			fs.StringVar(&o.StatusFile, "status-file", "", "write `FILE` when nsinit exits: one JSON line saying who decided the exit status, {\"by\":\"nsinit\"|\"application\",\"status\":N,\"reason\":...} (an application's status 3-6 looks like nsinit's own)")
 			fs.DurationVar(&f.sup.Grace, "grace", 0, "with --supervise: send SIGKILL this `DURATION` after a relayed SIGTERM if the application still runs (0: never)")
+			fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the bring-up to `FILE`, closed before the exec (where the bring-up's time goes; docs/performance.md)")
 			f.log.bind(fs)
 			return func(e *env, _ []string) int {
 				f.words, f.command = splitAtDash(fs)
@@ -122,5 +132,41 @@ func runBringUp(e *env, f *bringUpFlags) int {
 	}
 	sys := e.System(o.ProcDir, o.SelinuxfsDir)
 	sys.BeforeHandoff = stopSignals
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			log.Warn("no CPU profile", zap.Error(err))
+		} else {
+			sys.BeforeHandoff = func() {
+				if err := stop(); err != nil {
+					log.Warn("CPU profile incomplete", zap.Error(err))
+				}
+				stopSignals()
+			}
+			defer stop()
+		}
+	}
 	return boot.Run(ctx, o, sys)
+}
+
+// startCPUProfile starts a CPU profile written to path; the function it returns stops it
+// and closes the file (again: a no-op). O_NOFOLLOW, as for --status-file.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	var once sync.Once
+	var cerr error
+	return func() error {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			cerr = f.Close()
+		})
+		return cerr
+	}, nil
 }

@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cache := fs.String("cache", os.Getenv("NSINIT_CACHE"), "provisioned cache directory (default $NSINIT_CACHE, else <repo>/.cache)")
 	quiet := fs.Bool("quiet", false, "do not stream the console; print it only when a check fails")
 	list := fs.Bool("list", false, "list the scenarios and exit")
+	cpuProfile := fs.String("cpuprofile", "", "boot with nsinit --cpuprofile and copy the bring-up's CPU profile from the disk to `FILE` (one scenario)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console (and for some scenarios the disk) against a scenario.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -54,12 +55,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var todo []vm.Scenario
-	if *scenario == "all" {
+	if *scenario == "all" && *cpuProfile == "" {
 		todo = vm.Scenarios
 	} else if s, ok := vm.ScenarioByName(*scenario); ok {
+		if *cpuProfile != "" {
+			s = vm.WithCPUProfile(s, *cpuProfile)
+		}
 		todo = []vm.Scenario{s}
 	} else {
-		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
+		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list; -cpuprofile takes one)\n", *scenario)
 		return 2
 	}
 	repo, err := repoRoot()
