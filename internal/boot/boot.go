@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -118,6 +119,9 @@ type step struct {
 	run  func(b *bringUp, ctx context.Context) *Failure
 	// selinux steps run only while the plan loads a policy.
 	selinux bool
+	// kernel steps (the load, the mode) are left out when the init loads the policy itself
+	// (Plan.InitLoads).
+	kernel bool
 }
 
 // sequence is the bring-up, in order. Detection comes first because it decides whether
@@ -129,9 +133,9 @@ var sequence = []step{
 	{name: "configure", run: (*bringUp).configure},
 	{name: "mount selinuxfs", run: (*bringUp).mountSelinuxfs, selinux: true},
 	{name: "read the policy", run: (*bringUp).readPolicy, selinux: true},
-	{name: "load the policy", run: (*bringUp).loadPolicy, selinux: true},
+	{name: "load the policy", run: (*bringUp).loadPolicy, selinux: true, kernel: true},
 	{name: "relabel", run: (*bringUp).relabel, selinux: true},
-	{name: "set the mode", run: (*bringUp).setMode, selinux: true},
+	{name: "set the mode", run: (*bringUp).setMode, selinux: true, kernel: true},
 }
 
 // run is the one loop: each step is timed and logged, and its failure goes through the
@@ -141,7 +145,7 @@ func (b *bringUp) run(ctx context.Context) int {
 		b.log.Warn("nsinit is not PID 1, so the init will not be either (systemd refuses to run as the system manager then; a runtime --init option puts another init first)", zap.Int("pid", pid))
 	}
 	for _, s := range sequence {
-		if s.selinux && !b.plan.Load {
+		if s.selinux && !b.plan.Load || s.kernel && b.plan.InitLoads {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -286,6 +290,12 @@ func (b *bringUp) readPolicy(context.Context) *Failure {
 		}
 		b.fields = append(b.fields, zap.String("file", img.Path), zap.Int("version", img.Header.Version),
 			zap.Bool("downgraded", img.Downgraded), zap.Int("kernel_max", kernelMax))
+	}
+	if b.plan.InitLoads {
+		// The init's libselinux loads this file and sets this mode after the exec: one load.
+		b.fields = append(b.fields, zap.String("load_left_to_init", b.facts.InitLoader))
+		b.summary = append(b.summary, fmt.Sprintf("policy load left to %s (libselinux loads %s, %s)",
+			b.plan.Init.Path, filepath.Base(b.plan.Policy.Path), b.plan.Mode))
 	}
 	return b.plan.Problem
 }
