@@ -132,6 +132,8 @@ const (
 	NeedMinbase = "minbase"
 	// NeedTrixie is the policies written by newer compilers (Env.TrixiePolicy).
 	NeedTrixie = "trixie"
+	// NeedSystemd is bookworm's minbase with systemd (Env.MinbaseSystemd).
+	NeedSystemd = "minbase-systemd"
 )
 
 // Scenarios are issue 2's acceptance scenarios (a)-(g), variants of them that reach other
@@ -228,6 +230,15 @@ var Scenarios = []Scenario{
 		Check: all(expectFailClosed("execute the init "+BinInitPath, "permission denied"),
 			expectLogged("exec "+BinInitPath+" as "+InitContext+" (--exec-context)"),
 			expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel), expectOnlyDenials("entrypoint")),
+	},
+	{
+		Name: "systemd", ID: "15",
+		Summary: "nsinit before bookworm's stock systemd 252 at boot, SELINUX=enforcing: nsinit checks the policy and execs systemd, which loads it once (one audit type=1403), runs in init_t and enforces",
+		SELinux: "enforcing",
+		Needs:   []string{NeedSystemd},
+		Change:  systemdImage,
+		Cmdline: []string{"systemd.unit=nsinit-check.service"},
+		Check:   expectOneLoad(InitContext, "1"),
 	},
 	{
 		Name: "reference-loader", ID: "control",
