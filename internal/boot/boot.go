@@ -107,8 +107,10 @@ type bringUp struct {
 	fs *selinuxfs.FS
 	// loaded is true once the policy is in the kernel.
 	loaded bool
-	// fields are what the running step reports in its log line.
-	fields []zap.Field
+	// fields are what the running step reports in its log line, details what it reports
+	// at debug level only (evidence, sizes, header fields): a boot console is slow, and
+	// every byte on it is bring-up time.
+	fields, details []zap.Field
 	// summary collects the parts of the final summary line.
 	summary []string
 }
@@ -152,7 +154,7 @@ func (b *bringUp) run(ctx context.Context) int {
 			return b.aborted(ctx)
 		}
 		t := time.Now()
-		b.fields = nil
+		b.fields, b.details = nil, nil
 		f := s.run(b, ctx)
 		if ctx.Err() != nil {
 			return b.aborted(ctx) // a step that was interrupted reports the interruption
@@ -167,6 +169,11 @@ func (b *bringUp) run(ctx context.Context) int {
 			continue
 		}
 		b.log.Info(s.name, append(b.fields, zap.Duration("took", time.Since(t).Round(time.Microsecond)))...)
+		if len(b.details) > 0 {
+			if ce := b.log.Check(zap.DebugLevel, s.name+": details"); ce != nil {
+				ce.Write(b.details...)
+			}
+		}
 	}
 	return b.handoff(ctx)
 }
@@ -225,7 +232,8 @@ func (b *bringUp) mountAPI(context.Context) *Failure {
 	}
 	b.facts.MachinePID1 = b.sys.KernelPID1()
 	b.plan.MachinePID1 = b.facts.MachinePID1
-	b.fields = append(b.fields, zap.Strings("mounted", mounted), zap.Bool("machine_pid1", b.facts.MachinePID1))
+	b.fields = append(b.fields, zap.Strings("mounted", mounted))
+	b.details = append(b.details, zap.Bool("machine_pid1", b.facts.MachinePID1))
 	return nil
 }
 
@@ -233,8 +241,8 @@ func (b *bringUp) mountAPI(context.Context) *Failure {
 func (b *bringUp) detect(context.Context) *Failure {
 	det := b.sys.Detect(detect.Options{AssumeOwnNamespace: b.o.AssumeOwnNamespace})
 	b.facts.Detection = det
-	b.fields = append(b.fields, zap.Stringer("verdict", det.Verdict), zap.String("signal", det.Signal),
-		zap.String("context", det.Context), zap.Strings("evidence", det.Evidence))
+	b.fields = append(b.fields, zap.Stringer("verdict", det.Verdict))
+	b.details = append(b.details, zap.String("signal", det.Signal), zap.String("context", det.Context), zap.Strings("evidence", det.Evidence))
 	return nil
 }
 
@@ -245,8 +253,8 @@ func (b *bringUp) configure(context.Context) *Failure {
 		b.log.Warn(w)
 	}
 	b.plan = Decide(b.facts)
-	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("from", string(b.plan.ModeSource)),
-		zap.String("policy", b.plan.Layout.Dir), zap.String("init", b.facts.Init.Path), zap.String("plan", b.plan.Reason))
+	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("from", string(b.plan.ModeSource)), zap.String("init", b.facts.Init.Path))
+	b.details = append(b.details, zap.String("policy", b.plan.Layout.Dir), zap.String("plan", b.plan.Reason))
 	if b.plan.Mode == config.ModeDisabled {
 		b.summary = append(b.summary, "disabled")
 	} else if b.plan.Verdict == detect.Initialized && b.plan.Problem == nil {
@@ -267,7 +275,7 @@ func (b *bringUp) mountSelinuxfs(context.Context) *Failure {
 		return &Failure{What: "mount selinuxfs", Err: err, Hint: "nsinit needs CAP_SYS_ADMIN in the initial user namespace to mount selinuxfs"}
 	}
 	b.fs = fs
-	b.fields = append(b.fields, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted), zap.String("privatized", mres.Privatized))
+	b.details = append(b.details, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted), zap.String("privatized", mres.Privatized))
 	if on, err := fs.Enforce(); err == nil && on {
 		if err := fs.SetEnforce(false); err != nil {
 			return &Failure{What: "switch to permissive for the policy load and relabel", Err: err}
@@ -288,8 +296,8 @@ func (b *bringUp) readPolicy(context.Context) *Failure {
 		for _, w := range img.Warnings {
 			b.log.Warn("policy", zap.String("warning", w))
 		}
-		b.fields = append(b.fields, zap.String("file", img.Path), zap.Int("version", img.Header.Version),
-			zap.Bool("downgraded", img.Downgraded), zap.Int("kernel_max", kernelMax))
+		b.fields = append(b.fields, zap.String("file", img.Path))
+		b.details = append(b.details, zap.Int("version", img.Header.Version), zap.Bool("downgraded", img.Downgraded), zap.Int("kernel_max", kernelMax))
 	}
 	if b.plan.InitLoads {
 		// The init's libselinux loads this file and sets this mode after the exec: one load.

@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("firstboot: %w", err)
 		}
-		log.Info("file_contexts lookup rules", zap.String("libselinux", why))
+		log.Debug("file_contexts lookup rules", zap.String("libselinux", why))
 		lab = h
 	}
 	types, err := relabel.LoadCustomizableTypes(o.CustomizableTypes)

@@ -22,13 +22,24 @@ type Env struct {
 	// Cache is the provisioned cache (scripts/provision.sh): kernel/, policy/, ...
 	// The harness keeps its own artefacts in Cache/vm.
 	Cache string
+	// Kernel is the directory holding vmlinuz and modules/ (empty: Cache/kernel, Debian
+	// 12's 6.1): the boot table of make bench takes it as a parameter.
+	Kernel string
 }
 
-// Vmlinuz is Debian's kernel image.
-func (e Env) Vmlinuz() string { return filepath.Join(e.Cache, "kernel", "vmlinuz") }
+// kernelDir is Kernel, or the provisioned default.
+func (e Env) kernelDir() string {
+	if e.Kernel != "" {
+		return e.Kernel
+	}
+	return filepath.Join(e.Cache, "kernel")
+}
+
+// Vmlinuz is the kernel image.
+func (e Env) Vmlinuz() string { return filepath.Join(e.kernelDir(), "vmlinuz") }
 
 // ModulesDir is the kernel's lib/modules/<version> tree.
-func (e Env) ModulesDir() string { return filepath.Join(e.Cache, "kernel", "modules") }
+func (e Env) ModulesDir() string { return filepath.Join(e.kernelDir(), "modules") }
 
 // PolicyDir is Debian's built policy tree, SELINUXTYPE=default: policy/, contexts/, ...
 func (e Env) PolicyDir() string {
