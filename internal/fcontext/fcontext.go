@@ -78,7 +78,10 @@ type Options struct {
 	// check) do not pay for compiling and indexing every spec. Lookups of the keys answer
 	// as a full handle does; lookups of other keys are wrong. The left-out specs are still
 	// parsed (a malformed line fails the load), but an invalid regex among them is not
-	// reported.
+	// reported. Such a handle reads the text form of an input when there is one, even
+	// when its .bin is newer: the text is what the .bin is compiled from, at a twentieth
+	// of the bytes (Debian's: 0.33 MB against 7.3 MB, which a cold boot disk reads at
+	// about 30 ms per MB under emulation); the .bin is used only without a text file.
 	Keys []string
 }
 
@@ -303,7 +306,9 @@ func (l *loader) input(path string) error {
 	if n == 0 {
 		return &os.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 	}
-	if n == 2 && mtimes[1] >= mtimes[0] { // newer .bin, or a tie: .bin first
+	// A newer .bin, or a tie: .bin first; except for a handle of a few keys, which reads
+	// the text the .bin was compiled from (Options.Keys).
+	if n == 2 && mtimes[1] >= mtimes[0] && l.only == nil {
 		found[0], found[1] = found[1], found[0]
 	}
 	var firstErr error
