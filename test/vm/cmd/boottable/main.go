@@ -121,11 +121,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			// The ratio's median is over the rounds' own ratios (a busy host slows the load
 			// and nsinit together), not the ratio of the medians.
 			m := median(all)
-			ratios := make([]float64, len(all))
+			ratios, others := make([]float64, len(all)), make([]float64, len(all))
 			for i, r := range all {
-				ratios[i] = r.ratio()
+				ratios[i], others[i] = r.ratio(), r.other()
 			}
 			cols := strings.Split(row("median", m), "\t")
+			// other and own/load are derived per round: their medians are of the rounds'
+			// values, not computed from the other columns' medians.
+			cols[len(steps)+1] = fmt.Sprintf("%.0f", medianOf(others))
 			cols[len(cols)-1] = fmt.Sprintf("%.2f (rounds %.2f-%.2f)", medianOf(ratios), slices.Min(ratios), slices.Max(ratios))
 			fmt.Fprintln(stdout, strings.Join(cols, "\t"))
 		}
