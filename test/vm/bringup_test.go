@@ -30,6 +30,8 @@ func requireInputs(t *testing.T, s Scenario) {
 			testutil.Minbase(t)
 		case NeedTrixie:
 			testutil.Trixie(t)
+		case NeedSystemd:
+			testutil.MinbaseSystemd(t)
 		default:
 			t.Fatalf("scenario %s needs %q, which no gate knows", s.Name, n)
 		}
