@@ -1,12 +1,17 @@
 package boot
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
 	"github.com/nsinit/nsinit/internal/loadpolicy"
+	"github.com/nsinit/nsinit/internal/testutil"
 )
 
 // TestInitLoads: the load is left to a stock systemd only when its libselinux loads the
@@ -55,6 +60,48 @@ func TestInitLoads(t *testing.T) {
 			}
 			if p.InitLoads && !p.Load {
 				t.Errorf("InitLoads without Load: the relabel and the policy check must still run")
+			}
+		})
+	}
+}
+
+// TestBringUpLeavesTheLoadToSystemd: before bookworm's systemd (its binary and the library
+// that needs libselinux copied into the fake root) the bring-up relabels and execs but
+// neither loads nor sets the mode; with --mode (nsinit's alone) it loads as before.
+func TestBringUpLeavesTheLoadToSystemd(t *testing.T) {
+	tree := testutil.MinbaseSystemd(t)
+	for _, tc := range []struct {
+		name     string
+		opts     Options
+		wantLoad bool
+	}{
+		{"mode from the config", Options{}, false},
+		{"--mode", Options{Mode: config.ModeEnforcing}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+			for _, rel := range []string{"lib/systemd/systemd", "usr/lib/x86_64-linux-gnu/systemd/libsystemd-core-252.so"} {
+				data, err := os.ReadFile(filepath.Join(tree, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.write(rel, string(data), 0o755)
+			}
+			os.Remove(filepath.Join(w.root, "sbin/init"))
+			if err := os.Symlink("/lib/systemd/systemd", filepath.Join(w.root, "sbin/init")); err != nil {
+				t.Fatal(err)
+			}
+			relabelled := false
+			w.relabel = func(context.Context, RelabelRequest) (string, error) { relabelled = true; return "", nil }
+			w.run(context.Background(), tc.opts)
+			if w.execed == nil || !relabelled {
+				t.Fatalf("exec %v, relabel %v: want both", w.execed, relabelled)
+			}
+			if loaded := w.node("load") != ""; loaded != tc.wantLoad {
+				t.Errorf("policy written to load: %v, want %v", loaded, tc.wantLoad)
+			}
+			if want := map[bool]string{true: "1", false: "0"}[tc.wantLoad]; strings.TrimSpace(w.node("enforce")) != want {
+				t.Errorf("enforce = %q, want %q (the mode is systemd's to set when it loads)", w.node("enforce"), want)
 			}
 		})
 	}
