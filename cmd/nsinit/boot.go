@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 
@@ -132,11 +131,7 @@ func runBringUp(e *env, f *bringUpFlags) int {
 		return usageError(e, commands[bringUp], "--process-group and --grace only apply with --supervise")
 	}
 	sys := e.System(o.ProcDir, o.SelinuxfsDir)
-	restoreGC := pauseGC()
-	sys.BeforeHandoff = func() {
-		restoreGC()
-		stopSignals()
-	}
+	sys.BeforeHandoff = stopSignals
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
@@ -146,31 +141,12 @@ func runBringUp(e *env, f *bringUpFlags) int {
 				if err := stop(); err != nil {
 					log.Warn("CPU profile incomplete", zap.Error(err))
 				}
-				restoreGC()
 				stopSignals()
 			}
 			defer stop()
 		}
 	}
 	return boot.Run(ctx, o, sys)
-}
-
-// bringUpHeapLimit bounds the heap while the collector is paused: a bring-up allocates
-// about 10 MB (the policy, its analysis, file_contexts), so the limit is never reached
-// unless something goes wrong, and then the collector runs again.
-const bringUpHeapLimit = 64 << 20
-
-// pauseGC turns the periodic collector off for the bring-up, which ends in an exec that
-// drops the whole heap: the cycles a 4 MB heap target triggers are pure cost (about 10%
-// of the bring-up's CPU under emulation, docs/performance.md). The function it returns
-// restores the settings, for the supervisor, which stays.
-func pauseGC() func() {
-	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(bringUpHeapLimit)
-	return func() {
-		debug.SetGCPercent(percent)
-		debug.SetMemoryLimit(limit)
-	}
 }
 
 // startCPUProfile starts a CPU profile written to path; the function it returns stops it

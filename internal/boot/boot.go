@@ -17,7 +17,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -91,8 +93,32 @@ func execute(ctx context.Context, o Options, sys System) (int, Plan) {
 	b.facts = Facts{Root: o.Root, FlagMode: o.Mode, Supervised: o.Supervise != nil}
 	// Until the configuration is read the mode is unknown: failures fail closed.
 	b.plan = Plan{ModeSource: "unknown: configuration not read yet"}
+	b.resumeGC = pauseGC()
+	defer b.resumeGC()
 	status := b.run(ctx)
 	return status, b.plan
+}
+
+// bringUpHeapLimit bounds the heap while the collector is paused: the steps before the
+// relabel allocate about 10 MB (the policy, its analysis), so the limit is reached only if
+// something goes wrong, and then the collector runs again.
+const bringUpHeapLimit = 64 << 20
+
+// pauseGC turns the periodic collector off until the relabel step: the cycles a 4 MB heap
+// target triggers while the policy is read and checked are pure cost (7 % of the
+// bring-up's CPU under emulation, docs/performance.md). The function it returns restores
+// the settings (idempotent): before the relabel, whose allocations grow with the tree, and
+// at the end of the bring-up for the supervisor, which stays.
+func pauseGC() func() {
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(bringUpHeapLimit)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			debug.SetGCPercent(percent)
+			debug.SetMemoryLimit(limit)
+		})
+	}
 }
 
 // bringUp carries the state of one bring-up.
@@ -113,6 +139,8 @@ type bringUp struct {
 	fields, details []zap.Field
 	// summary collects the parts of the final summary line.
 	summary []string
+	// resumeGC ends pauseGC's pause.
+	resumeGC func()
 }
 
 // step is one named stage of the bring-up. A step returns a Failure, or nil.

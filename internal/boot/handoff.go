@@ -28,6 +28,7 @@ func (b *bringUp) handoff(ctx context.Context) int {
 	b.log.Info(lead+line, zap.Strings("argv", target.Argv), zap.String("target_from", string(target.Source)))
 	_ = b.log.Sync()
 
+	b.resumeGC()
 	if b.sys.BeforeHandoff != nil {
 		b.sys.BeforeHandoff()
 	}

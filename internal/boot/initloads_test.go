@@ -2,8 +2,10 @@ package boot
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -104,5 +106,28 @@ func TestBringUpLeavesTheLoadToSystemd(t *testing.T) {
 				t.Errorf("enforce = %q, want %q (the mode is systemd's to set when it loads)", w.node("enforce"), want)
 			}
 		})
+	}
+}
+
+// TestPauseGC: the pause turns the collector off under a memory limit, and its resume
+// (twice: before the relabel and at the handoff) restores what was set before.
+func TestPauseGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(77))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	resume := pauseGC()
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Errorf("GC percent during the pause = %d, want -1 (off)", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l != bringUpHeapLimit {
+		t.Errorf("memory limit during the pause = %d, want %d", l, bringUpHeapLimit)
+	}
+	resume()
+	debug.SetGCPercent(5) // a later change must survive a second resume
+	resume()
+	if p := debug.SetGCPercent(5); p != 5 {
+		t.Errorf("GC percent after a second resume = %d, want 5 (the resume acts once)", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("memory limit after the resume = %d, want the previous %d", l, int64(math.MaxInt64))
 	}
 }

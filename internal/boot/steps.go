@@ -35,6 +35,7 @@ func (b *bringUp) loadPolicy(context.Context) *Failure {
 // relabel relabels what the policy load made stale: the first-boot relabel of the root,
 // and in a fresh namespace the API filesystems the runtime mounted with host labels.
 func (b *bringUp) relabel(ctx context.Context) *Failure {
+	b.resumeGC()
 	sum, err := b.sys.Relabel(ctx, RelabelRequest{
 		Root:      b.o.Root,
 		Layout:    b.plan.Layout,
