@@ -1,9 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"runtime/pprof"
 	"strconv"
+	"sync"
 
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/logging"
@@ -22,6 +28,8 @@ type bringUpFlags struct {
 	unshare        bool
 	sup            supervise.Options
 	log            logFlags
+	// cpuProfile is --cpuprofile: where the bring-up's CPU profile goes.
+	cpuProfile string
 }
 
 func init() {
@@ -94,6 +102,7 @@ Examples:
 			fs.BoolVar(&f.unshare, unshareFlag, false, "first give nsinit its own SELinux namespace (as nsinit unshare --boot does), then run the bring-up in it: for a container's PID 1 on a kernel with SELinux namespaces, with CAP_SYS_ADMIN and a host policy that allows process2 { unshare_selinuxns }")
 			fs.IntVar(&o.ResumeFD, resumeFlag, 0, "internal: continue the bring-up from the sealed state in descriptor `FD` (nsinit's own re-exec into the init's domain)")
 			_ = fs.MarkHidden(resumeFlag)
+			fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the bring-up to `FILE`, closed before the exec (where the bring-up's time goes; docs/performance.md)")
 			f.log.bind(fs)
 			return func(e *env, _ []string) int {
 				f.words, f.command = splitAtDash(fs)
@@ -156,5 +165,41 @@ func runBringUp(e *env, f *bringUpFlags) int {
 	}
 	sys := e.System(o.ProcDir, o.SelinuxfsDir)
 	sys.BeforeHandoff = stopSignals
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			log.Warn("no CPU profile", zap.Error(err))
+		} else {
+			sys.BeforeHandoff = func() {
+				if err := stop(); err != nil {
+					log.Warn("CPU profile incomplete", zap.Error(err))
+				}
+				stopSignals()
+			}
+			defer stop()
+		}
+	}
 	return boot.Run(ctx, o, sys)
+}
+
+// startCPUProfile starts a CPU profile written to path; the function it returns stops it
+// and closes the file (again: a no-op). O_NOFOLLOW, as for --status-file.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	var once sync.Once
+	var cerr error
+	return func() error {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			cerr = f.Close()
+		})
+		return cerr
+	}, nil
 }

@@ -104,7 +104,8 @@ func TestUnshareCommand(t *testing.T) {
 func TestUnshareForwardsFlags(t *testing.T) {
 	flags := []string{"--root", "/img", "--proc", "/p", "--sys", "/s", "--selinuxfs", "/sfs", "--mode", "enforcing",
 		"--exec-context", "system_u:system_r:init_t:s0", "--relabel", "always", "--jobs", "2", "--assume-own-namespace",
-		"--supervise", "--process-group", "--status-file", "/run/st", "--grace", "1m30s", "--log-format", "json", "--log-level", "warn"}
+		"--supervise", "--process-group", "--status-file", "/run/st", "--grace", "1m30s", "--log-format", "json", "--log-level", "warn",
+		"--cpuprofile", "/run/boot.pprof"}
 	m := newFakeMachine(t)
 	if code, _, stderr := m.run(append([]string{"unshare", "--boot"}, append(flags, "--", "/sbin/init")...)...); code != exitcode.Failure || len(m.unshares) != 1 {
 		t.Fatalf("status %d, %d unshares: %s", code, len(m.unshares), stderr)

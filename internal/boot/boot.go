@@ -16,7 +16,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -95,11 +98,35 @@ func execute(ctx context.Context, o Options, sys System) (int, Plan) {
 	b.facts = Facts{Root: o.Root, FlagMode: o.Mode, Supervised: o.Supervise != nil}
 	// Until the configuration is read the mode is unknown: failures fail closed.
 	b.plan = Plan{ModeSource: "unknown: configuration not read yet"}
+	b.resumeGC = pauseGC()
+	defer b.resumeGC()
 	if o.ResumeFD != 0 {
 		return b.resume(ctx), b.plan
 	}
 	status := b.run(ctx)
 	return status, b.plan
+}
+
+// bringUpHeapLimit bounds the heap while the collector is paused: the steps before the
+// relabel allocate about 10 MB (the policy, its analysis), so the limit is reached only if
+// something goes wrong, and then the collector runs again.
+const bringUpHeapLimit = 64 << 20
+
+// pauseGC turns the periodic collector off until the relabel step: the cycles a 4 MB heap
+// target triggers while the policy is read and checked are pure cost (7 % of the
+// bring-up's CPU under emulation, docs/performance.md). The function it returns restores
+// the settings (idempotent): before the relabel, whose allocations grow with the tree, and
+// at the end of the bring-up for the supervisor, which stays.
+func pauseGC() func() {
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(bringUpHeapLimit)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			debug.SetGCPercent(percent)
+			debug.SetMemoryLimit(limit)
+		})
+	}
 }
 
 // bringUp carries the state of one bring-up.
@@ -116,10 +143,14 @@ type bringUp struct {
 	loaded bool
 	// from is the first step to run (after domainStep in the second stage).
 	from int
-	// fields are what the running step reports in its log line.
-	fields []zap.Field
+	// fields are what the running step reports in its log line, details what it reports
+	// at debug level only (evidence, sizes, header fields): a boot console is slow, and
+	// every byte on it is bring-up time.
+	fields, details []zap.Field
 	// summary collects the parts of the final summary line.
 	summary []string
+	// resumeGC ends pauseGC's pause.
+	resumeGC func()
 }
 
 // step is one named stage of the bring-up. A step returns a Failure, or nil.
@@ -128,6 +159,9 @@ type step struct {
 	run  func(b *bringUp, ctx context.Context) *Failure
 	// selinux steps run only while the plan loads a policy.
 	selinux bool
+	// kernel steps (the load, the domain switch that needs it, the mode) are left out when
+	// the init loads the policy itself (Plan.InitLoads).
+	kernel bool
 }
 
 // sequence is the bring-up, in order. Detection comes first because it decides whether
@@ -139,10 +173,10 @@ var sequence = []step{
 	{name: "configure", run: (*bringUp).configure},
 	{name: "mount selinuxfs", run: (*bringUp).mountSelinuxfs, selinux: true},
 	{name: "read the policy", run: (*bringUp).readPolicy, selinux: true},
-	{name: "load the policy", run: (*bringUp).loadPolicy, selinux: true},
-	{name: domainStep, run: (*bringUp).enterDomain, selinux: true},
+	{name: "load the policy", run: (*bringUp).loadPolicy, selinux: true, kernel: true},
+	{name: domainStep, run: (*bringUp).enterDomain, selinux: true, kernel: true},
 	{name: "relabel", run: (*bringUp).relabel, selinux: true},
-	{name: "set the mode", run: (*bringUp).setMode, selinux: true},
+	{name: "set the mode", run: (*bringUp).setMode, selinux: true, kernel: true},
 }
 
 // run is the one loop: each step is timed and logged, and its failure goes through the
@@ -152,14 +186,14 @@ func (b *bringUp) run(ctx context.Context) int {
 		b.log.Warn("nsinit is not PID 1, so the init will not be either (systemd refuses to run as the system manager then; a runtime --init option puts another init first)", zap.Int("pid", pid))
 	}
 	for _, s := range sequence[b.from:] {
-		if s.selinux && !b.plan.Load {
+		if s.selinux && !b.plan.Load || s.kernel && b.plan.InitLoads {
 			continue
 		}
 		if ctx.Err() != nil {
 			return b.aborted(ctx)
 		}
 		t := time.Now()
-		b.fields = nil
+		b.fields, b.details = nil, nil
 		f := s.run(b, ctx)
 		if ctx.Err() != nil {
 			return b.aborted(ctx) // a step that was interrupted reports the interruption
@@ -174,6 +208,11 @@ func (b *bringUp) run(ctx context.Context) int {
 			continue
 		}
 		b.log.Info(s.name, append(b.fields, zap.Duration("took", time.Since(t).Round(time.Microsecond)))...)
+		if len(b.details) > 0 {
+			if ce := b.log.Check(zap.DebugLevel, s.name+": details"); ce != nil {
+				ce.Write(b.details...)
+			}
+		}
 	}
 	return b.handoff(ctx)
 }
@@ -232,7 +271,8 @@ func (b *bringUp) mountAPI(context.Context) *Failure {
 	}
 	b.facts.MachinePID1 = b.sys.KernelPID1()
 	b.plan.MachinePID1 = b.facts.MachinePID1
-	b.fields = append(b.fields, zap.Strings("mounted", mounted), zap.Bool("machine_pid1", b.facts.MachinePID1))
+	b.fields = append(b.fields, zap.Strings("mounted", mounted))
+	b.details = append(b.details, zap.Bool("machine_pid1", b.facts.MachinePID1))
 	return nil
 }
 
@@ -240,8 +280,8 @@ func (b *bringUp) mountAPI(context.Context) *Failure {
 func (b *bringUp) detect(context.Context) *Failure {
 	det := b.sys.Detect(detect.Options{AssumeOwnNamespace: b.o.AssumeOwnNamespace})
 	b.facts.Detection = det
-	b.fields = append(b.fields, zap.Stringer("verdict", det.Verdict), zap.String("signal", det.Signal),
-		zap.String("context", det.Context), zap.Strings("evidence", det.Evidence))
+	b.fields = append(b.fields, zap.Stringer("verdict", det.Verdict))
+	b.details = append(b.details, zap.String("signal", det.Signal), zap.String("context", det.Context), zap.Strings("evidence", det.Evidence))
 	return nil
 }
 
@@ -252,8 +292,8 @@ func (b *bringUp) configure(context.Context) *Failure {
 		b.log.Warn(w)
 	}
 	b.plan = Decide(b.facts)
-	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("from", string(b.plan.ModeSource)),
-		zap.String("policy", b.plan.Layout.Dir), zap.String("init", b.facts.Init.Path), zap.String("plan", b.plan.Reason))
+	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("from", string(b.plan.ModeSource)), zap.String("init", b.facts.Init.Path))
+	b.details = append(b.details, zap.String("policy", b.plan.Layout.Dir), zap.String("plan", b.plan.Reason))
 	if b.plan.Mode == config.ModeDisabled {
 		b.summary = append(b.summary, "disabled")
 	} else if b.plan.Verdict == detect.Initialized && b.plan.Problem == nil {
@@ -279,7 +319,7 @@ func (b *bringUp) mountSelinuxfs(context.Context) *Failure {
 		return &Failure{What: "mount selinuxfs", Err: err, Hint: "nsinit needs CAP_SYS_ADMIN in the initial user namespace to mount selinuxfs"}
 	}
 	b.fs = fs
-	b.fields = append(b.fields, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted), zap.String("privatized", mres.Privatized))
+	b.details = append(b.details, zap.String("dir", fs.Dir), zap.Bool("replaced_inherited", mres.Unmounted), zap.String("privatized", mres.Privatized))
 	if on, err := fs.Enforce(); err == nil && on {
 		if err := fs.SetEnforce(false); err != nil {
 			return &Failure{What: "switch to permissive for the policy load and relabel", Err: err}
@@ -300,8 +340,14 @@ func (b *bringUp) readPolicy(context.Context) *Failure {
 		for _, w := range img.Warnings {
 			b.log.Warn("policy", zap.String("warning", w))
 		}
-		b.fields = append(b.fields, zap.String("file", img.Path), zap.Int("version", img.Header.Version),
-			zap.Bool("downgraded", img.Downgraded), zap.Int("kernel_max", kernelMax))
+		b.fields = append(b.fields, zap.String("file", img.Path))
+		b.details = append(b.details, zap.Int("version", img.Header.Version), zap.Bool("downgraded", img.Downgraded), zap.Int("kernel_max", kernelMax))
+	}
+	if b.plan.InitLoads {
+		// The init's libselinux loads this file and sets this mode after the exec: one load.
+		b.fields = append(b.fields, zap.String("load_left_to_init", b.facts.InitLoader))
+		b.summary = append(b.summary, fmt.Sprintf("policy load left to %s (libselinux loads %s, %s)",
+			b.plan.Init.Path, filepath.Base(b.plan.Policy.Path), b.plan.Mode))
 	}
 	return b.plan.Problem
 }

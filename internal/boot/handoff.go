@@ -28,6 +28,7 @@ func (b *bringUp) handoff(ctx context.Context) int {
 	b.log.Info(lead+line, zap.Strings("argv", target.Argv), zap.String("target_from", string(target.Source)))
 	_ = b.log.Sync()
 
+	b.resumeGC()
 	if b.sys.BeforeHandoff != nil {
 		b.sys.BeforeHandoff()
 	}
@@ -82,7 +83,7 @@ func (b *bringUp) predict(target handoff.Target) string {
 		b.log.Error("the init would run in the kernel's own domain: it is probably mislabelled (expected a type such as init_exec_t), so the policy's init rules will not confine it", fields...)
 		fmt.Fprintf(b.o.Console, "nsinit: WARNING: %s (labelled %s) would run in %s, not an init domain: relabel it\n", target.Path, tr.FileContext, tr.Expected)
 	}
-	b.log.Info("target domain", fields...)
+	b.log.Debug("target domain", fields...)
 	return " as " + tr.Expected
 }
 

@@ -35,6 +35,9 @@ func (f *Facts) observeConfig(procDir string, getenv func(string) string, req ha
 	f.EnvMode = getenv(config.EnvVar)
 	req.CmdlineInit, req.Path = cmdlineInit, getenv("PATH")
 	f.Init, f.InitErr = handoff.Select(f.Root, req)
+	if f.InitErr == nil && f.MachinePID1 && !f.Supervised {
+		_, f.InitLoader = handoff.LoadsPolicy(f.Root, f.Init)
+	}
 	return warnings
 }
 

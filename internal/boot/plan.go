@@ -35,6 +35,10 @@ type Facts struct {
 	InitErr error
 	// Supervised is --supervise: the target is an application nsinit starts as its child.
 	Supervised bool
+	// InitLoader, when not empty, says why the init loads the policy itself as the
+	// machine's PID 1 (handoff.LoadsPolicy: a stock systemd); observed only as the
+	// machine's PID 1.
+	InitLoader string
 	// KernelMax is the kernel's maximum policy version, 0 while unknown.
 	KernelMax int
 	// Policy and PolicyErr are loadpolicy.Read's answer for KernelMax (both nil while it is
@@ -71,6 +75,10 @@ type Plan struct {
 	MachinePID1 bool
 	// Domain is the domain nsinit works in after the load.
 	Domain DomainPlan
+	// InitLoads is true when the policy load and the mode are left to the init (a stock
+	// systemd, which loads at every boot whoever loaded first): nsinit checks the policy,
+	// relabels and execs, and the kernel parses the policy once (docs/integration.md).
+	InitLoads bool
 }
 
 // Failure is a failed step, or a plan that cannot be carried out.
@@ -193,7 +201,21 @@ func (p Plan) claim(f Facts) Plan {
 			Hint: "install the policy for SELINUXTYPE in the image (" + p.Layout.PolicyDir() + "), or fix SELINUXTYPE in " + config.Path(f.Root)})
 	}
 	p.Policy = f.Policy
+	p.InitLoads = f.initLoads(p)
 	return p
+}
+
+// initLoads reports whether the load can be left to the init: a stock systemd as the
+// machine's PID 1 calls libselinux's selinux_init_load_policy, which loads whatever is
+// loaded already. It must then load exactly what nsinit would, in the same mode: the
+// same file (nsinit's choice is libselinux's search from the kernel's maximum down, and no
+// newer file exists that libselinux with libsepol would try first), no downgrade (nsinit
+// proves its downgrades safe, libsepol does not), and the mode from the command line or the
+// config (libselinux's own precedence; --mode and NSINIT_MODE are nsinit's alone).
+func (f Facts) initLoads(p Plan) bool {
+	return f.InitLoader != "" && f.MachinePID1 && p.Verdict == detect.Boot && !f.Supervised &&
+		f.FlagMode == config.ModeUnset && f.EnvMode == "" &&
+		f.Policy != nil && !f.Policy.Downgraded && f.Policy.Newest <= f.KernelMax
 }
 
 // noun names what the bring-up hands off to, for messages.

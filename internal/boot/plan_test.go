@@ -236,7 +236,7 @@ func TestStepLogsCarryFields(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.New(core), Console: &w.console}
 	Run(context.Background(), o, w.system())
-	for step, field := range map[string]string{"detect": "verdict", "configure": "mode", "read the policy": "file", "load the policy": "file_bytes", "set the mode": "mode"} {
+	for step, field := range map[string]string{"detect": "verdict", "configure": "mode", "read the policy": "file", "load the policy": "kernel_load", "set the mode": "mode"} {
 		entries := logs.FilterMessage(step).All()
 		if len(entries) != 1 {
 			t.Errorf("%d log lines for step %q, want 1", len(entries), step)
@@ -249,6 +249,30 @@ func TestStepLogsCarryFields(t *testing.T) {
 		if _, ok := ctx["took"]; !ok {
 			t.Errorf("step %q logged no duration", step)
 		}
+	}
+}
+
+// TestStepLogsAreShort: at the default level each step is one short line (every byte of a
+// boot console costs emulated UART time: the detect line with its evidence was 700 bytes),
+// and the evidence is there at debug level, in a "<step>: details" line.
+func TestStepLogsAreShort(t *testing.T) {
+	w := newWorld(t, "SELINUX=permissive\nSELINUXTYPE=default\n")
+	core, logs := observer.New(zap.DebugLevel)
+	o := Options{Root: w.root, ProcDir: "/x", SysDir: "/x", SelinuxfsDir: w.sfs, Log: zap.New(core), Console: &w.console}
+	Run(context.Background(), o, w.system())
+	for _, s := range sequence {
+		for _, e := range logs.FilterMessage(s.name).All() {
+			if e.Level != zap.InfoLevel {
+				continue
+			}
+			if n := len(e.Context); n > 4 {
+				t.Errorf("step %q logs %d fields at info level, want at most 4 (took included): %v", s.name, n, e.ContextMap())
+			}
+		}
+	}
+	details := logs.FilterMessage("detect: details").All()
+	if len(details) != 1 || details[0].Level != zap.DebugLevel || details[0].ContextMap()["evidence"] == nil {
+		t.Errorf("detect: details = %v, want one debug line with the evidence", details)
 	}
 }
 

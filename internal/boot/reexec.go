@@ -32,14 +32,17 @@ func (b *bringUp) enterDomain(context.Context) *Failure {
 	b.facts.Domain = &d
 	b.plan = Decide(b.facts)
 	dp := b.plan.Domain
-	b.fields = append(b.fields, zap.String("context", d.Current), zap.String("self_label", d.Self), zap.String("target", dp.Target),
-		zap.Bool("reexec", dp.Switch), zap.String("why", dp.Why))
+	b.fields = append(b.fields, zap.String("target", dp.Target), zap.Bool("reexec", dp.Switch), zap.String("why", dp.Why))
+	b.details = append(b.details, zap.String("context", d.Current), zap.String("self_label", d.Self))
 	if !dp.Switch {
 		return nil
 	}
 	state, err := json.Marshal(b.resumeState(d))
 	if err == nil {
 		b.log.Info(domainStep, b.fields...)
+		if ce := b.log.Check(zap.DebugLevel, domainStep+": details"); ce != nil {
+			ce.Write(b.details...)
+		}
 		_ = b.log.Sync()
 		if b.o.ResumeArgv == nil {
 			err = errors.New("no command line to re-execute nsinit with")

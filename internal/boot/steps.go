@@ -26,15 +26,16 @@ func (b *bringUp) loadPolicy(context.Context) *Failure {
 		what = fmt.Sprintf("%s (downgraded from %d to %d)", what, img.FileVersion, img.Header.Version)
 	}
 	b.summary = append(b.summary, what)
-	b.fields = append(b.fields, zap.String("file", img.Path), zap.Int("file_bytes", img.FileBytes), zap.Int("loaded_bytes", len(img.Data)),
-		zap.Int("version", img.Header.Version), zap.Bool("mls", img.Header.MLS),
-		zap.Stringer("handle_unknown", img.Header.HandleUnknown), zap.Duration("kernel_load", loadTime.Round(time.Microsecond)))
+	b.fields = append(b.fields, zap.Duration("kernel_load", loadTime.Round(time.Microsecond)))
+	b.details = append(b.details, zap.String("file", img.Path), zap.Int("file_bytes", img.FileBytes), zap.Int("loaded_bytes", len(img.Data)),
+		zap.Int("version", img.Header.Version), zap.Bool("mls", img.Header.MLS), zap.Stringer("handle_unknown", img.Header.HandleUnknown))
 	return nil
 }
 
 // relabel relabels what the policy load made stale: the first-boot relabel of the root,
 // and in a fresh namespace the API filesystems the runtime mounted with host labels.
 func (b *bringUp) relabel(ctx context.Context) *Failure {
+	b.resumeGC()
 	sum, err := b.sys.Relabel(ctx, RelabelRequest{
 		Root:      b.o.Root,
 		Layout:    b.plan.Layout,

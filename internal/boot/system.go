@@ -11,6 +11,7 @@ import (
 
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/procattr"
 	"github.com/nsinit/nsinit/internal/resume"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
@@ -74,10 +75,10 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
 			return selinuxfs.Mount(procDir, dir)
 		},
-		// go-selinux's attribute and xattr readers hold no cached selinuxfs state, so they
-		// are safe here (go-dependencies-and-pid1.md §1.2).
+		// go-selinux's xattr reader holds no cached selinuxfs state, so it is safe here
+		// (go-dependencies-and-pid1.md §1.2); our context is read directly (procattr).
 		Relabel:        FirstBootRelabel,
-		CurrentContext: selinux.CurrentLabel,
+		CurrentContext: procattr.Current,
 		FileContext:    selinux.FileLabel,
 		Policy:         func(fs *selinuxfs.FS) PolicyQuery { return fs },
 		Reexec:         resume.Exec,

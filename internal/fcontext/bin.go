@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -193,6 +194,9 @@ func (l *loader) parseBinV5(data []byte, file string, mapped bool) error {
 		if r.err != nil {
 			break
 		}
+		if l.leavesOut(unsafe.String(&re[0], len(re))) {
+			continue
+		}
 		stem := ""
 		if stemID >= 0 && int(stemID) < len(stems) {
 			stem = stems[stemID]
@@ -307,10 +311,14 @@ func (l *loader) parseBinV6(data []byte, file string, mapped bool) error {
 	sort.SliceStable(regexes, func(i, j int) bool { return regexes[i].line < regexes[j].line })
 	l.reserve(len(regexes) + len(literals))
 	for _, s := range regexes {
-		l.add(s.regex, s.ctx, s.mode, file, int(s.line))
+		if !l.leavesOut(s.regex) {
+			l.add(s.regex, s.ctx, s.mode, file, int(s.line))
+		}
 	}
 	for _, s := range literals {
-		l.add(s.regex, s.ctx, s.mode, file, 0)
+		if !l.leavesOut(s.regex) {
+			l.add(s.regex, s.ctx, s.mode, file, 0)
+		}
 	}
 	return nil
 }

@@ -161,7 +161,9 @@ func (l *loader) parseLine(line string, file string, lineno int) error {
 		}
 		mode, ctx = m, fields[2]
 	}
-	l.add(re, ctx, mode, file, lineno)
+	if !l.leavesOut(re) {
+		l.add(re, ctx, mode, file, lineno)
+	}
 	return nil
 }
 

@@ -44,6 +44,10 @@ type Image struct {
 	Warnings []string
 	// ReadTime is the time spent reading, validating and downgrading.
 	ReadTime time.Duration
+	// Newest is the highest N of the policy.N files in the directory (Read): a loader that
+	// searches from a higher version than the kernel's (libselinux with libsepol) opens
+	// the same file only when Newest is at most the kernel's maximum.
+	Newest int
 }
 
 // NoPolicyError means no policy.N the kernel can load exists in Dir.
@@ -123,7 +127,7 @@ func Read(dir string, kernelMax int) (*Image, error) {
 		if img.Header.Version > kernelMax {
 			return nil, &InvalidError{Path: img.Path, Err: fmt.Errorf("its header says version %d but the kernel supports ≤ %d", img.Header.Version, kernelMax)}
 		}
-		img.ReadTime = time.Since(start)
+		img.ReadTime, img.Newest = time.Since(start), newest(present, v)
 		return img, nil
 	}
 	noPolicy := &NoPolicyError{Dir: dir, KernelMax: kernelMax, Present: present, Refusals: dangling}
@@ -148,7 +152,7 @@ func Read(dir string, kernelMax int) (*Image, error) {
 			// A malformed image stops the search, as a libsepol parse failure does.
 			return nil, err
 		}
-		img.ReadTime = time.Since(start)
+		img.ReadTime, img.Newest = time.Since(start), newest(present, v)
 		return img, nil
 	}
 	return nil, noPolicy
@@ -202,6 +206,15 @@ func ReadFile(path string, v int) (*Image, error) {
 		img.Warnings = append(img.Warnings, fmt.Sprintf("%s: file name says version %d, header says %d (the header is what the kernel reads)", path, v, h.Version))
 	}
 	return img, nil
+}
+
+// newest is the highest of the listed versions and v, the one opened (which a listing
+// taken just before may lack).
+func newest(present []int, v int) int {
+	if n := len(present); n > 0 && present[n-1] > v {
+		return present[n-1]
+	}
+	return v
 }
 
 // versions lists the N of every policy.N in dir, ascending. (os.ReadDir opens dir with

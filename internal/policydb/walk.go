@@ -390,7 +390,10 @@ func (w *walker) symtabs() error {
 			w.nTypes = hdr[0]
 		}
 		w.tables[i] = table{off: w.r.off, nel: hdr[1], nprim: hdr[0]}
-		w.entries, w.names = w.entries[:0], map[string]struct{}{}
+		// Sized once (growing the set by rehashing was a tenth of the walk), by the count
+		// the file claims but never beyond what its remaining bytes can hold (an entry
+		// takes more than 8).
+		w.entries, w.names = w.entries[:0], make(map[string]struct{}, min(uint64(hdr[1]), uint64(len(w.r.data)-w.r.off)/8))
 		for j := uint32(0); j < hdr[1]; j++ {
 			w.r.atEntry(symNames[i], j)
 			off := w.r.off
@@ -529,18 +532,18 @@ func (w *walker) crossCheck() error {
 		}
 	}
 	for i, r := range w.roles {
-		item := fmt.Sprintf("roles value %d", i+1)
+		item := valueItem{"roles", i}
 		if r.dominates.max() >= int64(nRoles) || r.tps.max() >= int64(nTypes) {
-			return failAt(r.off, item, "dominated roles or types beyond the table")
+			return failAt(r.off, item.String(), "dominated roles or types beyond the table")
 		}
 		if err := chain(i, r.off, item, func(v int) uint32 { return w.roles[v].bounds }); err != nil {
 			return err
 		}
 	}
 	for i, t := range w.types {
-		item := fmt.Sprintf("types value %d", i+1)
+		item := valueItem{"types", i} // formatted only on a failure: the types loop runs for every type
 		if t.bounds != 0 && w.types[t.bounds-1].attribute {
-			return failAt(t.off, item, "bounded by an attribute (type %d)", t.bounds)
+			return failAt(t.off, item.String(), "bounded by an attribute (type %d)", t.bounds)
 		}
 		if err := chain(i, t.off, item, func(v int) uint32 { return w.types[v].bounds }); err != nil {
 			return err
@@ -552,22 +555,22 @@ func (w *walker) crossCheck() error {
 		}
 	}
 	for i, u := range w.users {
-		item := fmt.Sprintf("users value %d", i+1)
+		item := valueItem{"users", i}
 		if u.roles.max() >= int64(nRoles) {
-			return failAt(u.off, item, "role %d beyond the %d roles", u.roles.max()+1, nRoles)
+			return failAt(u.off, item.String(), "role %d beyond the %d roles", u.roles.max()+1, nRoles)
 		}
 		if err := chain(i, u.off, item, func(v int) uint32 { return w.users[v].bounds }); err != nil {
 			return err
 		}
 		if w.h.MLS {
 			if why := w.rangeInvalid(u.rng); why != "" {
-				return failAt(u.off, item, "range: %s", why)
+				return failAt(u.off, item.String(), "range: %s", why)
 			}
 			if why := w.levelInvalid(u.dflt); why != "" {
-				return failAt(u.off, item, "default level: %s", why)
+				return failAt(u.off, item.String(), "default level: %s", why)
 			}
 			if !dominates(u.dflt, u.rng.low) || !dominates(u.rng.high, u.dflt) {
-				return failAt(u.off, item, "default level outside the user's range")
+				return failAt(u.off, item.String(), "default level outside the user's range")
 			}
 		}
 	}
@@ -579,7 +582,7 @@ func (w *walker) crossCheck() error {
 
 // chain fails when the bounds chain from value index i is longer than the kernel allows or
 // loops (bounds(v) is the bound of value index v, 0 for none).
-func chain(i, off int, item string, bounds func(v int) uint32) error {
+func chain(i, off int, item valueItem, bounds func(v int) uint32) error {
 	v := i
 	for depth := 0; ; depth++ {
 		b := bounds(v)
@@ -587,11 +590,19 @@ func chain(i, off int, item string, bounds func(v int) uint32) error {
 			return nil
 		}
 		if depth+1 >= boundsMaxDepth {
-			return failAt(off, item, "bounds chain too deep or looped")
+			return failAt(off, item.String(), "bounds chain too deep or looped")
 		}
 		v = int(b) - 1
 	}
 }
+
+// valueItem is value i+1 of a symbol table, as a failure names it ("types value 12").
+type valueItem struct {
+	table string
+	i     int
+}
+
+func (v valueItem) String() string { return fmt.Sprintf("%s value %d", v.table, v.i+1) }
 
 // levelInvalid says why l is not a valid level of this policy (mls_level_isvalid: a defined
 // sensitivity, categories allowed at it).

@@ -1,4 +1,4 @@
-// Package procattr writes the calling thread's SELinux process attributes
+// Package procattr reads and writes the calling thread's SELinux process attributes
 // (/proc/thread-self/attr/*; the kernel's security/selinux/hooks.c selinux_setprocattr).
 // They are per thread: callers lock their goroutine to its OS thread around a write and the
 // exec or fork that consumes it.
@@ -6,6 +6,7 @@ package procattr
 
 import (
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,4 +43,35 @@ func SetExec(ctx string) error {
 		return &os.PathError{Op: op, Path: ExecPath, Err: err}
 	}
 	return nil
+}
+
+// CurrentPath is the calling thread's current context.
+const CurrentPath = "/proc/thread-self/attr/current"
+
+// maxContext bounds a context read from the kernel (a page: the kernel's own limit for
+// what it hands out through these nodes).
+const maxContext = 4096
+
+// Current returns the calling thread's context (libselinux getcon_raw), without the
+// kernel's trailing NUL. It reads the node directly: go-selinux's reader first builds a
+// private procfs instance (fsopen, fsmount) on first use, a mount at boot that costs more
+// than everything else the handoff does under emulation.
+func Current() (string, error) {
+	fd, err := unix.Open(CurrentPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: CurrentPath, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, maxContext)
+	var n int
+	for {
+		n, err = unix.Read(fd, buf)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return "", &os.PathError{Op: "read", Path: CurrentPath, Err: err}
+	}
+	return strings.TrimRight(string(buf[:n]), "\x00\n"), nil
 }

@@ -22,3 +22,20 @@ func TestSetExecWithoutSELinux(t *testing.T) {
 		t.Fatalf("SetExec on a kernel without SELinux = %v", err)
 	}
 }
+
+// TestCurrent: Current reads what the node says, without the trailing NUL or newline, and
+// an unreadable node is an error naming it.
+func TestCurrent(t *testing.T) {
+	raw, rerr := os.ReadFile(CurrentPath)
+	got, err := Current()
+	switch {
+	case rerr != nil:
+		if err == nil || !strings.Contains(err.Error(), CurrentPath) {
+			t.Errorf("Current() = %q, %v; want an error naming %s (reading it fails: %v)", got, err, CurrentPath, rerr)
+		}
+	case err != nil:
+		t.Errorf("Current(): %v; the node reads %q", err, raw)
+	case got != strings.TrimRight(string(raw), "\x00\n") || strings.ContainsAny(got, "\x00\n"):
+		t.Errorf("Current() = %q; the node reads %q", got, raw)
+	}
+}

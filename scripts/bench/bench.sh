@@ -20,13 +20,17 @@
 # Environment: NSINIT_CACHE (default <repo>/.cache), ROUNDS (7), LOOKUP_SECS (0.5: minimum
 # time of one lookup measurement), PROFILE_RUNS (8), SCALE (1: relabel generated trees of 10k,
 # 100k and 1M objects for max RSS; 0: skip), NSINIT_BENCH_REV (build nsinit from this git
-# revision, e.g. HEAD, instead of the working tree).
+# revision, e.g. HEAD, instead of the working tree), BOOT_KERNELS (space-separated kernel names
+# for the boot table, test/vm's linux6 (Debian 12's 6.1) and linux7 (sid's 7.x); default both),
+# BOOT_ROUNDS (5; 0 skips the boot table).
 set -euo pipefail
 
 T_START=$(date +%s)
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${NSINIT_CACHE:-$REPO/.cache}
 ROUNDS=${ROUNDS:-7}
+BOOT_ROUNDS=${BOOT_ROUNDS:-5}
+BOOT_KERNELS=${BOOT_KERNELS:-linux6 linux7}
 LOOKUP_SECS=${LOOKUP_SECS:-0.5}
 PROFILE_RUNS=${PROFILE_RUNS:-8}
 SCALE=${SCALE:-1}
@@ -287,6 +291,16 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s, 200 lo
 "$GODRV" lookup -cpuprofile "$W/prof/lookup.pprof" "$FC" 1 3 < "$W/keys/bigtree.keys" > "$W/prof/lookup.run"
 "$GODRV" lookup -cpuprofile "$W/prof/load.pprof" "$FC" 200 0 < /dev/null > "$W/prof/load.run"
 
+# The boot table: nsinit as PID 1 under qemu, per step, own time against the kernel's load.
+: > "$W/boot.txt"
+if [ "$BOOT_ROUNDS" -gt 0 ]; then
+	for k in $BOOT_KERNELS; do
+		log "boot table ($k, $BOOT_ROUNDS rounds)"
+		(cd "$SRC" && NSINIT_CACHE=$CACHE go run ./test/vm/cmd/boottable -nsinit "$NSINIT" -kernel "$k" -rounds "$BOOT_ROUNDS") >> "$W/boot.txt" ||
+			log "boot table for $k failed (see $W/boot.txt)"
+	done
+fi
+
 # --- report --------------------------------------------------------------------------------
 {
 	echo "# nsinit benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -297,6 +311,7 @@ log "pprof profiles (bigtree relabel x$PROFILE_RUNS, bigtree lookups 3 s, 200 lo
 	echo "objects labelled differently from nsinit relabel --force (stripped trees, every object's security.selinux):$LABEL_DIFFS"
 	"$BT" table -ratios "$W/ratios" "$RES"
 	echo
+	cat "$W/boot.txt"
 	if [ $HAVE_PERF = 1 ]; then
 		for t in minbase bigtree; do
 			eval "n=\$N_$t"

@@ -33,6 +33,8 @@ func requireInputs(t *testing.T, s Scenario) {
 			testutil.Trixie(t)
 		case NeedSidPolicy:
 			testutil.SidPolicyDir(t)
+		case NeedSystemd:
+			testutil.MinbaseSystemd(t)
 		default:
 			t.Fatalf("scenario %s needs %q, which no gate knows", s.Name, n)
 		}

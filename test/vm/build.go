@@ -32,6 +32,10 @@ func (e Env) PolicyDir() string {
 // Minbase is the debootstrap --variant=minbase tree (never modified: images copy its names).
 func (e Env) Minbase() string { return filepath.Join(e.Cache, "minbase") }
 
+// MinbaseSystemd is the minbase tree plus systemd, systemd-sysv and dbus (provisioning step
+// "systemd"; never modified: images copy it).
+func (e Env) MinbaseSystemd() string { return filepath.Join(e.Cache, "minbase-systemd") }
+
 // TrixiePolicy is one of the policy files the provisioning step "trixie" wrote with newer
 // compilers: policy.34, policy.35 (Debian's policy at those versions), condxperm.34.
 func (e Env) TrixiePolicy(name string) string {
@@ -50,6 +54,8 @@ func (e Env) Missing(s Scenario) string {
 			probe = filepath.Join(e.Cache, "trixie", ".done")
 		case NeedSidPolicy:
 			probe = filepath.Join(e.Cache, "sid-policy", ".done")
+		case NeedSystemd:
+			probe = filepath.Join(e.MinbaseSystemd(), ".done")
 		default:
 			return n + " (unknown input)"
 		}

@@ -36,6 +36,9 @@ type Image struct {
 	// the file type only). Device nodes, FIFOs and sockets are left out. It gives the
 	// image a real distribution's layout at a fraction of its size.
 	Skeleton string
+	// Contents keeps the skeleton's file contents: the image is the distribution itself
+	// (the systemd scenario boots bookworm's systemd).
+	Contents bool
 }
 
 // Entry is one object of an Image: a directory, or a regular file whose content is Data or,
@@ -118,7 +121,7 @@ func (im *Image) key() (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "nsinit-vm-image v1 size=%d\n", im.SizeMB)
 	if im.Skeleton != "" {
-		fmt.Fprintf(h, "skeleton\n")
+		fmt.Fprintf(h, "skeleton contents=%v\n", im.Contents)
 		if err := walkSkeleton(im.Skeleton, func(rel string, info fs.FileInfo, target string, link string) error {
 			fmt.Fprintf(h, "%q %v %q %q\n", rel, info.Mode(), target, link)
 			return nil
@@ -216,7 +219,7 @@ func (im *Image) setfiles() string {
 // to compare with a guest's work.
 func (im *Image) Materialize(dir string) error {
 	if im.Skeleton != "" {
-		if err := copySkeleton(im.Skeleton, dir); err != nil {
+		if err := copySkeleton(im.Skeleton, dir, im.Contents); err != nil {
 			return err
 		}
 	}
@@ -359,8 +362,9 @@ func walkSkeleton(src string, fn func(rel string, info fs.FileInfo, target, link
 	})
 }
 
-// copySkeleton reproduces src's names below dst (see Image.Skeleton).
-func copySkeleton(src, dst string) error {
+// copySkeleton reproduces src's names below dst (see Image.Skeleton), and with contents
+// the regular files' bytes too.
+func copySkeleton(src, dst string, contents bool) error {
 	return walkSkeleton(src, func(rel string, info fs.FileInfo, target, link string) error {
 		p := filepath.Join(dst, rel)
 		switch {
@@ -377,6 +381,12 @@ func copySkeleton(src, dst string) error {
 			if err != nil {
 				return err
 			}
+			if contents {
+				if err := copyContents(f, filepath.Join(src, rel)); err != nil {
+					f.Close()
+					return err
+				}
+			}
 			if err := f.Close(); err != nil {
 				return err
 			}
@@ -384,4 +394,15 @@ func copySkeleton(src, dst string) error {
 		// Chmod after creation: the umask does not apply, and setuid bits are kept.
 		return os.Chmod(p, info.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 	})
+}
+
+// copyContents copies the host file src into f.
+func copyContents(f *os.File, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	_, err = io.Copy(f, in)
+	return err
 }

@@ -142,6 +142,8 @@ const (
 	NeedTrixie = "trixie"
 	// NeedSidPolicy is Debian sid's built refpolicy (Env.SidPolicy).
 	NeedSidPolicy = "sid-policy"
+	// NeedSystemd is bookworm's minbase with systemd (Env.MinbaseSystemd).
+	NeedSystemd = "minbase-systemd"
 )
 
 // Scenarios are issue 2's acceptance scenarios (a)-(g), variants of them that reach other
@@ -242,6 +244,15 @@ var Scenarios = []Scenario{
 			expectLogged("exec "+BinInitPath+" as "+InitContext+" (--exec-context)"),
 			expectKernelDenied("entrypoint", "scontext="+InitContext, "tcontext="+BinLabel), expectOnlyDenials("entrypoint")),
 		NSInitDenials: []string{"entrypoint"},
+	},
+	{
+		Name: "systemd", ID: "15",
+		Summary: "nsinit before bookworm's stock systemd 252 at boot, SELINUX=enforcing: nsinit checks the policy and execs systemd, which loads it once (one audit type=1403), runs in init_t and enforces",
+		SELinux: "enforcing",
+		Needs:   []string{NeedSystemd},
+		Change:  systemdImage,
+		Cmdline: []string{"systemd.unit=nsinit-check.service"},
+		Check:   expectOneLoad(InitContext, "1"),
 	},
 	{
 		Name: "reference-loader", ID: "control",

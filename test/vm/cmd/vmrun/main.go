@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "do not stream the console; print it only when a check fails")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	kernel := fs.String("kernel", vm.Linux6, "kernel to boot: "+vm.Linux6+" (Debian bookworm's 6.1) or "+vm.Linux7+" (Debian sid's 7.x, provisioning step kernel7)")
+	cpuProfile := fs.String("cpuprofile", "", "boot with nsinit --cpuprofile and copy the bring-up's CPU profile from the disk to `FILE` (one scenario)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: vmrun [flags]\n\nBoot Debian's kernel under qemu with SELinux, nsinit as PID 1 from a labelled ext4 image,\nand check the console (and for some scenarios the disk) against a scenario.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -73,16 +74,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var todo []vm.Scenario
-	if *scenario == "all" {
+	if *scenario == "all" && *cpuProfile == "" {
 		for _, s := range scenarios {
 			if s.On(*kernel) {
 				todo = append(todo, s)
 			}
 		}
 	} else if s, ok := vm.ScenarioByName(scenarios, *scenario); ok {
+		if *cpuProfile != "" {
+			s = vm.WithCPUProfile(s, *cpuProfile)
+		}
 		todo = []vm.Scenario{s}
 	} else {
-		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list)\n", *scenario)
+		fmt.Fprintf(stderr, "vmrun: unknown scenario %q (see -list; -cpuprofile takes one)\n", *scenario)
 		return 2
 	}
 	k, err := e.Kernel(*kernel)
