@@ -210,6 +210,8 @@ func PolicyScenarios(p Policy) []Scenario {
 			Name: p.Name + "-enforcing", ID: "12a",
 			Summary: "policy " + p.Dir + ", SELINUX=enforcing: nsinit loads it (downgraded in memory where the kernel's maximum is lower), enforces and execs /sbin/init, which runs in init_t with enforce=1; no warning, no AVC denial caused by nsinit",
 			SELinux: "enforcing", Policy: pp, Needs: needs(),
+			// Debug: expectLoaded reads the version and kernel maximum, debug-level details.
+			Args:    []string{"--log-level", "debug"},
 			Kernels: bothKernels,
 			Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
 				expectLogged("exec /sbin/init"), expectLoaded, expectNoWarnings),
@@ -218,6 +220,8 @@ func PolicyScenarios(p Policy) []Scenario {
 			Name: p.Name + "-permissive", ID: "12b",
 			Summary: "policy " + p.Dir + ", SELINUX=permissive: loaded, enforce stays 0, the init runs in init_t; no warning, no AVC denial caused by nsinit (a permissive boot logs every denial it would have made)",
 			SELinux: "permissive", Policy: pp, Needs: needs(),
+			// Debug: expectLoaded reads the version and kernel maximum, debug-level details.
+			Args:    []string{"--log-level", "debug"},
 			Kernels: bothKernels,
 			Check: all(expectInit(InitContext, "0", "/sbin/init"), expectInitLabel(InitExecLabel),
 				expectLoaded, expectNoWarnings),
@@ -226,6 +230,8 @@ func PolicyScenarios(p Policy) []Scenario {
 			Name: p.Name + "-first-boot-relabel", ID: "12c",
 			Summary: "policy " + p.Dir + ": an unlabelled ext4 root (minbase's names) with an empty /.autorelabel: nsinit relabels, enforces, the init runs in init_t; after the power-off every label equals the policy's own setfiles on the same tree",
 			SELinux: "enforcing", Policy: pp, Needs: needs(NeedMinbase),
+			// Debug: expectLoaded reads the version and kernel maximum, debug-level details.
+			Args:    []string{"--log-level", "debug"},
 			Change:  unlabelledMinbase(""),
 			Inspect: inspectRelabel(pp, false),
 			Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),
@@ -252,26 +258,32 @@ func (e Env) AllScenarios() ([]Scenario, error) {
 	return out, nil
 }
 
-// expectLoaded checks nsinit's policy read against the file it chose (the "file" it
-// logged, policy.N) and the kernel's maximum it logged: the version read is the lower of
-// the two, and the policy is downgraded in memory exactly when the file's is higher
-// ("(downgraded from N to K)").
+// expectLoaded checks nsinit's policy read against the file it chose (the "file" of the
+// "read the policy" line, policy.N) and the kernel's maximum (its debug-level details, so
+// the scenario runs at --log-level debug): the version read is the lower of the two, and
+// the policy is downgraded in memory exactly when the file's is higher ("(downgraded from
+// N to K)").
 func expectLoaded(r *Result) error {
-	var line string
+	var line, fileLine string
 	for _, l := range strings.Split(r.Console, "\n") {
-		if strings.Contains(l, "\tnsinit\t") && strings.Contains(l, `"kernel_max": `) {
+		if !strings.Contains(l, "\tnsinit\t") {
+			continue
+		}
+		if line == "" && strings.Contains(l, `"kernel_max": `) {
 			line = l
-			break
+		}
+		if fileLine == "" && strings.Contains(l, "\tread the policy\t") && strings.Contains(l, `"file": "`) {
+			fileLine = l
 		}
 	}
 	if line == "" {
-		return errors.New("no nsinit log line names the kernel's maximum policy version")
+		return errors.New("no nsinit log line names the kernel's maximum policy version (--log-level debug)")
 	}
-	_, rest, _ := strings.Cut(line, `"file": "`)
+	_, rest, _ := strings.Cut(fileLine, `"file": "`)
 	path, _, _ := strings.Cut(rest, `"`)
 	file, err := strconv.Atoi(strings.TrimPrefix(filepath.Ext(path), "."))
 	if err != nil {
-		return fmt.Errorf("no policy.N file in %q", line)
+		return fmt.Errorf("no policy.N file in the \"read the policy\" line %q", fileLine)
 	}
 	version, kmax := jsonInt(line, "version"), jsonInt(line, "kernel_max")
 	downgraded := strings.Contains(line, `"downgraded": true`)

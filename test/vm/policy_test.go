@@ -75,6 +75,11 @@ func TestExpectLoaded(t *testing.T) {
 		return "INFO\tnsinit\tread the policy\t{\"file\": \"/etc/selinux/default/policy/policy." + file + "\", \"version\": " + version +
 			", \"downgraded\": " + downgraded + ", \"kernel_max\": " + kmax + ", \"took\": \"425.64ms\"}"
 	}
+	// Today's form: the file at info level, the rest in the debug-level details line.
+	split := func(file, version, kmax, downgraded string) string {
+		return "INFO\tnsinit\tread the policy\t{\"file\": \"/etc/selinux/default/policy/policy." + file + "\", \"took\": \"425.64ms\"}\n" +
+			"DEBUG\tnsinit\tread the policy: details\t{\"version\": " + version + ", \"downgraded\": " + downgraded + ", \"kernel_max\": " + kmax + "}"
+	}
 	const summary = "INFO\tnsinit\thanding off: policy.35, 1.8 MB, loaded in 612ms (downgraded from 35 to 33); enforcing"
 	tests := []struct {
 		name string
@@ -87,6 +92,10 @@ func TestExpectLoaded(t *testing.T) {
 		{"35 on 33 without the summary", console(line("35", "33", "33", "true")), false},
 		{"35 on 33 not downgraded", console(line("35", "35", "33", "false")), false},
 		{"34 on 35 downgraded", console(line("34", "33", "35", "true")), false},
+		{"split, 35 on 33, downgraded", console(split("35", "33", "33", "true"), summary), true},
+		{"split, 35 on 35, native", console(split("35", "35", "35", "false")), true},
+		{"split, 35 on 33 not downgraded", console(split("35", "35", "33", "false")), false},
+		{"details only", console("DEBUG\tnsinit\tread the policy: details\t{\"version\": 33, \"downgraded\": false, \"kernel_max\": 33}"), false},
 		{"no policy read", console("INFO\tnsinit\tconfigure\t{}"), false},
 	}
 	for _, tt := range tests {
