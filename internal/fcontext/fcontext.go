@@ -63,8 +63,8 @@ type Handle struct {
 	maxNode  int                       // length of the longest node key
 	stems    map[string]int32          // the specs' stems, numbered
 	progs    []atomic.Pointer[program] // compiled regexes (matchRegex entries), filled on first use
-	subs     []sub                     // .subs, last line first
-	distSubs []sub                     // .subs_dist, last line first
+	subs     *subIndex                 // .subs, last line first
+	distSubs *subIndex                 // .subs_dist, last line first
 	sources  []string
 	sem      Semantics
 }
@@ -123,7 +123,7 @@ func LoadOptions(path string, opt Options) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.subs, h.distSubs = subs, distSubs
+	h.subs, h.distSubs = indexSubs(subs), indexSubs(distSubs)
 	return h, nil
 }
 
@@ -719,12 +719,12 @@ func (h *Handle) lookupEntry(path string, mode uint32) *entry {
 	if !ok || len(h.entries) == 0 {
 		return nil
 	}
-	if s, ok := applySub(h.subs, key); ok {
-		if d, ok := applySub(h.distSubs, s); ok {
+	if s, ok := h.subs.apply(key); ok {
+		if d, ok := h.distSubs.apply(s); ok {
 			s = d
 		}
 		key = s
-	} else if d, ok := applySub(h.distSubs, key); ok {
+	} else if d, ok := h.distSubs.apply(key); ok {
 		key = d
 	}
 	return h.match(key, mode&sIFMT)

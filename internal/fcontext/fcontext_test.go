@@ -531,3 +531,21 @@ func TestCandidatesKeepEveryMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSubIndex checks that a substitution index answers as its whole list does: aliases in
+// the key's bucket in order, short aliases in every bucket, short keys against all.
+func TestSubIndex(t *testing.T) {
+	list := parseSubs("/usr/lib64 /usr/lib\n/usr/local/lib /usr/lib\n/u /srv\n/var/run /run\n/ /root\n/usr/lib64/x /opt\n")
+	x := indexSubs(list)
+	for _, key := range []string{"/", "/u", "/u/x", "/usr/lib64/x/y", "/usr/lib64/z", "/usr/local/lib/a", "/var/run/x", "/var/runx",
+		"/etc/x", "u", "", "/usr", "/usr/lib6"} {
+		got, gotOK := x.apply(key)
+		want, wantOK := applySub(list, key)
+		if got != want || gotOK != wantOK {
+			t.Errorf("apply(%q) = %q, %v; the whole list gives %q, %v", key, got, gotOK, want, wantOK)
+		}
+	}
+	if got, ok := (*subIndex)(nil).apply("/a"); got != "/a" || ok {
+		t.Errorf("nil index: %q, %v", got, ok)
+	}
+}
