@@ -76,12 +76,13 @@ demo: provision build
 vmtest: provision
 	NSINIT_REQUIRE_REAL=1 $(GO) test -count=1 -v -timeout 20m ./test/vm/
 
-## bench: nsinit against libselinux/setfiles 3.4 (bookworm) and 3.8 (trixie) and the syscall
+## bench: nsinit against libselinux/setfiles 3.4 (bookworm), 3.8 (trixie), 3.11 (sid) and the syscall
 ## floor, side by side: lookups, load, relabel, syscalls per object, profiles (as root, about
-## 10 min; the first run also fetches trixie's libselinux and debootstraps a larger tree).
+## 10 min; the first run also fetches trixie's and sid's libselinux/setfiles and debootstraps a
+## larger tree).
 ## See docs/performance.md.
 bench:
-	scripts/provision.sh $(CACHE) apt policy minbase trixie_bench bigtree
+	scripts/provision.sh $(CACHE) apt policy minbase trixie_bench sid_bench bigtree
 	scripts/bench/bench.sh
 
 ## release: static, stripped, reproducible dist/nsinit with its sha256 and man page

@@ -6,7 +6,7 @@
 #
 # Steps: apt kernel kernel7 policy minbase systemd trixie sid_libselinux sid_policy trixie_policy
 # trixie_bench (default: these; trixie_bench is also the 3.8 oracle of `relabel -v`), and for
-# `make bench` only: bigtree. Layout of CACHE_DIR (default .cache):
+# `make bench` only: sid_bench bigtree. Layout of CACHE_DIR (default .cache):
 #   kernel/vmlinuz            Debian bookworm's linux-image-*-amd64 kernel (SELinux built in)
 #   kernel/modules/           its lib/modules/<version> tree (virtio, ext4 are modules)
 #   kernel7/vmlinuz           Debian sid's Linux 7.x (linux-image-amd64 -> linux-image-V, an empty
@@ -34,6 +34,7 @@
 #                             need to run (libc6, libpcre2-8-0, libsepol2, libaudit1, ...),
 #                             unpacked; bin/setfiles runs trixie's setfiles through its loader;
 #                             versions names the libselinux1 and policycoreutils versions.
+#   sid-bench/                the same for Debian sid: libselinux 3.11, setfiles 3.11.
 #   sid-libselinux/           Debian sid's libselinux1 3.11 with libpcre2-8-0 and libc6, unpacked
 #                             (not installed): the 3.11 lookup oracle (testutil.SidLibselinuxOracle)
 #                             is built against bookworm's headers and run through sid's loader,
@@ -231,19 +232,19 @@ scratch_apt() {
 	APT_CONFIG="$1/apt.conf" apt-get -qq update
 }
 
-# step_trixie_bench: the fastest peer for scripts/bench, and the 3.8 oracle of nsinit relabel -v
-# (testutil.TrixieSetfiles): Debian 13's libselinux 3.8 and setfiles, unpacked (not installed),
-# run through trixie's own loader (glibc >= 2.38).
-step_trixie_bench() {
-	[ -f "$CACHE/trixie-bench/.done" ] && return 0
-	log "fetching trixie's libselinux/setfiles into $CACHE/trixie-bench"
-	a="$CACHE/trixie-bench.apt"
-	rm -rf "$CACHE/trixie-bench" "$a" && mkdir -p "$a/dl"
-	scratch_apt "$a" trixie
-	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download libselinux1/trixie \
-		libselinux1-dev/trixie selinux-utils/trixie policycoreutils/trixie libpcre2-8-0/trixie \
-		libsepol2/trixie libaudit1/trixie libcap-ng0/trixie libc6/trixie)
-	root="$CACHE/trixie-bench"
+# bench_peer SUITE: a peer for scripts/bench: SUITE's libselinux (lib, headers), setfiles and
+# what they need to run, unpacked into $CACHE/SUITE-bench (not installed), run through SUITE's
+# own loader (trixie's glibc 2.38, sid's 2.43: bookworm has 2.36).
+bench_peer() {
+	root="$CACHE/$1-bench"
+	[ -f "$root/.done" ] && return 0
+	log "fetching $1's libselinux/setfiles into $root"
+	a="$CACHE/$1-bench.apt"
+	rm -rf "$root" "$a" && mkdir -p "$a/dl"
+	scratch_apt "$a" "$1"
+	(cd "$a/dl" && APT_CONFIG="$a/apt.conf" apt-get -qq download libselinux1/"$1" \
+		libselinux1-dev/"$1" selinux-utils/"$1" policycoreutils/"$1" libpcre2-8-0/"$1" \
+		libsepol2/"$1" libaudit1/"$1" libcap-ng0/"$1" libc6/"$1")
 	for d in "$a"/dl/*.deb; do dpkg-deb -x "$d" "$root"; done
 	for d in "$a"/dl/libselinux1_*.deb "$a"/dl/policycoreutils_*.deb; do
 		dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"
@@ -258,11 +259,18 @@ step_trixie_bench() {
 		chmod +x "$root/bin/${t%%:*}"
 	done
 	"$root/bin/setfiles" 2>&1 | grep -qi usage || {
-		log "trixie setfiles does not run"; exit 1; }
+		log "$1 setfiles does not run"; exit 1; }
 	ls "$lib"/libselinux.so.1 "$root/usr/include/selinux/label.h" >/dev/null
 	rm -rf "$a"
 	touch "$root/.done"
 }
+
+# step_trixie_bench: Debian 13's libselinux/setfiles 3.8 (bench_peer): the fastest peer of
+# scripts/bench and the 3.8 oracle of nsinit relabel -v (testutil.TrixieSetfiles).
+step_trixie_bench() { bench_peer trixie; }
+
+# step_sid_bench: Debian sid's libselinux/setfiles 3.11 (policycoreutils 3.11; bench_peer).
+step_sid_bench() { bench_peer sid; }
 
 # step_sid_libselinux: the 3.11 side of the lookup conformance tests: sid's libselinux1 and what
 # it loads, unpacked, and a wrapper running a program through sid's own loader with sid's

@@ -63,8 +63,8 @@ type Handle struct {
 	maxNode  int                       // length of the longest node key
 	stems    map[string]int32          // the specs' stems, numbered
 	progs    []atomic.Pointer[program] // compiled regexes (matchRegex entries), filled on first use
-	subs     []sub                     // .subs, last line first
-	distSubs []sub                     // .subs_dist, last line first
+	subs     *subIndex                 // .subs, last line first
+	distSubs *subIndex                 // .subs_dist, last line first
 	sources  []string
 	sem      Semantics
 }
@@ -88,8 +88,21 @@ type Options struct {
 // node is a directory prefix with the regex entries filed under it.
 type node struct {
 	dir  string
-	own  []int32                 // the entries filed under dir, descending
-	list atomic.Pointer[[]int32] // own merged with the ancestors' lists, descending; built on first use
+	own  []int32                  // the entries filed under dir, descending
+	list atomic.Pointer[[]int32]  // own merged with the ancestors' lists, descending; built on first use
+	sel  atomic.Pointer[selector] // list split by the byte after dir; built on first use
+}
+
+// selector is a node's candidate list split by the key's byte after the node's directory:
+// an entry only matches keys that start with its prefix, so one whose prefix goes on past
+// the directory is a candidate only for keys with its next byte there, and one whose prefix
+// leaves the directory's path (an ancestor's entry for a sibling) is never one. A lookup
+// under a large directory (/usr/bin/, 240 entries with ancestors' on Debian) then tests a
+// handful of prefixes instead of all.
+type selector struct {
+	any []int32     // entries whose prefix ends within dir: candidates for every key, descending
+	at  [256]uint16 // byte → 1 + index in by; 0: no entry's prefix continues with that byte
+	by  [][]int32   // entries whose prefix continues past dir with one byte, descending
 }
 
 // Load reads a file_contexts file and its companions exactly as libselinux's file backend
@@ -102,14 +115,15 @@ func Load(path string) (*Handle, error) { return LoadOptions(path, Options{}) }
 
 // LoadOptions is Load with the rules of opt.Semantics.
 func LoadOptions(path string, opt Options) (*Handle, error) {
-	distSubs, err := loadSubs(path + ".subs_dist")
+	distList, err := loadSubs(path + ".subs_dist")
 	if err != nil {
 		return nil, err
 	}
-	subs, err := loadSubs(path + ".subs")
+	subList, err := loadSubs(path + ".subs")
 	if err != nil {
 		return nil, err
 	}
+	subs, distSubs := indexSubs(subList), indexSubs(distList)
 	l := newLoader()
 	if opt.Keys != nil {
 		l.only = []string{}
@@ -532,6 +546,35 @@ func (h *Handle) list(id int32) []int32 {
 	return l
 }
 
+// selector returns the candidate lists of node id split by the byte after its directory,
+// building them on first use (concurrent first uses may build twice; the results are equal).
+func (h *Handle) selector(id int32) *selector {
+	n := &h.nodeTab[id]
+	if s := n.sel.Load(); s != nil {
+		return s
+	}
+	s := &selector{}
+	d := n.dir
+	for _, i := range h.list(id) {
+		p := h.entries[i].prefix
+		switch {
+		case len(p) <= len(d):
+			if p == d[:len(p)] {
+				s.any = append(s.any, i)
+			}
+		case p[:len(d)] == d:
+			c := p[len(d)]
+			if s.at[c] == 0 {
+				s.by = append(s.by, nil)
+				s.at[c] = uint16(len(s.by))
+			}
+			s.by[s.at[c]-1] = append(s.by[s.at[c]-1], i)
+		}
+	}
+	n.sel.Store(s)
+	return s
+}
+
 // ancestor returns the deepest node that is a proper directory prefix of d, or -1.
 func (h *Handle) ancestor(d string) int32 {
 	if d == "" {
@@ -738,12 +781,12 @@ func (h *Handle) key(path string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if s, ok := applySub(h.subs, key); ok {
-		if d, ok := applySub(h.distSubs, s); ok {
+	if s, ok := h.subs.apply(key); ok {
+		if d, ok := h.distSubs.apply(s); ok {
 			s = d
 		}
 		key = s
-	} else if d, ok := applySub(h.distSubs, key); ok {
+	} else if d, ok := h.distSubs.apply(key); ok {
 		key = d
 	}
 	return key, true
@@ -764,7 +807,14 @@ func (h *Handle) match(key string, mode uint32) *entry {
 		h.bestExact(key[:n-1], mode, stem, &best)
 	}
 	k := probe{key: key}
-	for _, i := range h.candidates(key) {
+	// The two candidate lists (candidates), merged on the fly: both descend.
+	for any, by := h.candidates(key); len(any) > 0 || len(by) > 0; {
+		var i int32
+		if len(by) == 0 || len(any) > 0 && any[0] > by[0] {
+			i, any = any[0], any[1:]
+		} else {
+			i, by = by[0], by[1:]
+		}
 		if i < best {
 			break
 		}
@@ -799,20 +849,28 @@ func (e *entry) applies(mode uint32, stem int32) bool {
 	return (e.mode == 0 || mode == 0 || e.mode == mode) && (e.stemID < 0 || e.stemID == stem)
 }
 
-// candidates returns the regex entries that could match key: those filed under the deepest
-// directory prefix of key that has a node (that list includes the ancestors' entries).
-func (h *Handle) candidates(key string) []int32 {
-	for i := min(len(key), h.maxNode) - 1; i >= 0; i-- {
+// candidates returns the regex entries that could match key, as two descending lists: those
+// filed under the deepest directory prefix of key that has a node or under its ancestors,
+// less those whose prefix key cannot have (selector).
+func (h *Handle) candidates(key string) (any, by []int32) {
+	id, ok := int32(-1), false
+	for i := min(len(key), h.maxNode) - 1; i >= 0 && !ok; i-- {
 		if key[i] == '/' {
-			if id, ok := h.nodes[key[:i+1]]; ok {
-				return h.list(id)
-			}
+			id, ok = h.nodes[key[:i+1]]
 		}
 	}
-	if id, ok := h.nodes[""]; ok {
-		return h.list(id)
+	if !ok {
+		if id, ok = h.nodes[""]; !ok {
+			return nil, nil
+		}
 	}
-	return nil
+	s := h.selector(id)
+	if d := len(h.nodeTab[id].dir); len(key) > d {
+		if j := s.at[key[d]]; j > 0 {
+			by = s.by[j-1]
+		}
+	}
+	return s.any, by
 }
 
 // normalize is lookup_all's key clean-up: every run of "/" becomes one "/", and one trailing

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -499,5 +500,52 @@ func TestPlainRun(t *testing.T) {
 			b[i] = alphabet[rng.IntN(len(alphabet))]
 		}
 		check(string(b), 0)
+	}
+}
+
+// TestCandidatesKeepEveryMatch checks the selector's invariant on Debian's policy: every
+// regex entry that matches a key (spec keys and the minbase tree) is among its candidates,
+// whatever directory node and byte the key selects.
+func TestCandidatesKeepEveryMatch(t *testing.T) {
+	h, err := Load(filepath.Join(testutil.DebianPolicyDir(t), "contexts", "files", "file_contexts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := append(specKeys(h), treeKeys(t, testutil.Minbase(t))...)
+	keys = append(keys, lookupKey{"/", 0}, lookupKey{"/usr", 0}, lookupKey{"/usr/bin", 0}, lookupKey{"/usr/bin/", 0})
+	for _, k := range keys {
+		key, ok := normalize(k.path)
+		if !ok {
+			continue
+		}
+		any, by := h.candidates(key)
+		in := map[int32]bool{}
+		for _, i := range append(slices.Clone(any), by...) {
+			in[i] = true
+		}
+		p := probe{key: key}
+		for i := range h.entries {
+			if e := &h.entries[i]; e.kind != matchExact && h.matches(e, &p) && !in[int32(i)] {
+				t.Errorf("%q matches %q (line %d of the regex block) but is not a candidate", e.regex, key, i)
+			}
+		}
+	}
+}
+
+// TestSubIndex checks that a substitution index answers as its whole list does: aliases in
+// the key's bucket in order, short aliases in every bucket, short keys against all.
+func TestSubIndex(t *testing.T) {
+	list := parseSubs("/usr/lib64 /usr/lib\n/usr/local/lib /usr/lib\n/u /srv\n/var/run /run\n/ /root\n/usr/lib64/x /opt\n")
+	x := indexSubs(list)
+	for _, key := range []string{"/", "/u", "/u/x", "/usr/lib64/x/y", "/usr/lib64/z", "/usr/local/lib/a", "/var/run/x", "/var/runx",
+		"/etc/x", "u", "", "/usr", "/usr/lib6"} {
+		got, gotOK := x.apply(key)
+		want, wantOK := applySub(list, key)
+		if got != want || gotOK != wantOK {
+			t.Errorf("apply(%q) = %q, %v; the whole list gives %q, %v", key, got, gotOK, want, wantOK)
+		}
+	}
+	if got, ok := (*subIndex)(nil).apply("/a"); got != "/a" || ok {
+		t.Errorf("nil index: %q, %v", got, ok)
 	}
 }

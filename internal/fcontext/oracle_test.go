@@ -129,7 +129,11 @@ func contains(list []string, s string) bool {
 // home directories, odd normalisation cases and non-ASCII bytes.
 func extraKeys(h *Handle, tree []lookupKey) []lookupKey {
 	var keys []lookupKey
-	for _, s := range h.distSubs {
+	var dist []sub
+	if h.distSubs != nil {
+		dist = h.distSubs.all
+	}
+	for _, s := range dist {
 		keys = append(keys, lookupKey{s.src, 0}, lookupKey{s.src + "/", sIFDIR}, lookupKey{s.src + "/x", sIFREG})
 		n := 0
 		for _, k := range tree {

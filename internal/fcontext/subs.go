@@ -135,3 +135,40 @@ func applySub(list []sub, key string) (string, bool) {
 	}
 	return key, false
 }
+
+// subIndex is a substitution list (last line first) split by the byte after each alias's
+// first one: an alias of two bytes or more only rewrites keys that have its second byte
+// there, so a lookup tries the aliases of its bucket (Debian's .subs_dist: 6 of 21 for a key
+// under /usr) instead of all.
+type subIndex struct {
+	all []sub
+	by  [256][]sub // by[b]: the entries of all, in order, whose alias is shorter than 2 bytes or has b at index 1
+}
+
+// indexSubs returns list's index, nil for an empty list.
+func indexSubs(list []sub) *subIndex {
+	if len(list) == 0 {
+		return nil
+	}
+	x := &subIndex{all: list}
+	for b := range x.by {
+		for _, s := range list {
+			if len(s.src) < 2 || s.src[1] == byte(b) {
+				x.by[b] = append(x.by[b], s)
+			}
+		}
+	}
+	return x
+}
+
+// apply is applySub over the aliases that can rewrite key.
+func (x *subIndex) apply(key string) (string, bool) {
+	if x == nil {
+		return key, false
+	}
+	list := x.all
+	if len(key) >= 2 {
+		list = x.by[key[1]]
+	}
+	return applySub(list, key)
+}

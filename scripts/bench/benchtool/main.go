@@ -23,9 +23,10 @@
 //	    table per section: the median of every metric with its range over the rounds. With
 //	    -ratios, also the target ratios, one per line of FILE:
 //	      LABEL|SECTION|METRIC|NUMERATOR|DENOMINATOR|OP|TARGET
-//	    NUMERATOR and DENOMINATOR are rows, or "min(ROW,ROW...)"; the ratio is computed in
+//	    NUMERATOR and DENOMINATOR are rows, or "min(ROW,ROW...)", or (DENOMINATOR) a number,
+//	    to hold one value against an absolute bound; the ratio is computed in
 //	    every round (rows of one round ran back to back), and its median is checked against
-//	    OP (>= or <=) TARGET.
+//	    OP (>= or <=) TARGET. Lines whose SECTION has no results are left out.
 package main
 
 import (
@@ -423,6 +424,9 @@ func table(w io.Writer, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %q: %w", *ratios, line, err)
 		}
+		if _, ok := r.rows[f[1]]; !ok {
+			continue // a part of the benchmark that did not run (bench.sh PARTS)
+		}
 		var rs []float64
 		for round := range r.vals[[3]string{f[1], firstRow(f[3]), f[2]}] {
 			a, ok1 := r.value(f[1], f[3], f[2], round)
@@ -453,8 +457,12 @@ func firstRow(spec string) string {
 	return spec
 }
 
-// value returns the metric of a row (or the minimum over "min(A,B,...)") in one round.
+// value returns the metric of a row (or the minimum over "min(A,B,...)") in one round, or
+// the number spec itself.
 func (r *results) value(sec, spec, metric, round string) (float64, bool) {
+	if v, err := strconv.ParseFloat(spec, 64); err == nil {
+		return v, true
+	}
 	rows := []string{spec}
 	if s, ok := strings.CutPrefix(spec, "min("); ok {
 		rows = strings.Split(strings.TrimSuffix(s, ")"), ",")
