@@ -311,7 +311,8 @@ func main() {
 	// notified exits 2 on SIGPIPE. Notify (not Ignore): a handled signal is reset to its
 	// default at exec, an ignored one would be inherited by the init.
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
-	// As PID 1, catch every signal from the first instruction on (sigpolicy.Table): a
+	// As PID 1, catch every signal from main's first statement on (sigpolicy.Table; the
+	// runtime's start before it is the window docs/supervise.md describes): a
 	// kill -SEGV before the bring-up installs its own handling must not crash the machine's
 	// init. Elsewhere the admin commands keep the default (Ctrl-C stops them).
 	if os.Getpid() == 1 {

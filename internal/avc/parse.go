@@ -497,7 +497,7 @@ func parseStamp(s string) (Key, bool, error) {
 func parseAVC(body []byte, user, interpreted bool) (*Decision, map[string]string, error) {
 	i := bytes.Index(body, []byte("avc:"))
 	if i < 0 {
-		return nil, nil, errors.New("AVC record without avc:")
+		return nil, nil, errors.New(`AVC record without the "avc:" text`)
 	}
 	s := body[i+len("avc:"):]
 	if user {

@@ -108,7 +108,7 @@ func TestMalformed(t *testing.T) {
 		{"no millis", `type=AVC msg=audit(1764633600:5): avc:`, "milliseconds"},
 		{"bad date", `type=AVC msg=audit(yesterday 00:00:00.123:5) : avc:`, "date format"},
 		{"no colon", `type=AVC msg=audit(1764633600.123:5) avc:`, "no ':'"},
-		{"no avc", `type=AVC msg=audit(1764633600.123:5): denied`, "without avc:"},
+		{"no avc", `type=AVC msg=audit(1764633600.123:5): denied`, `without the "avc:" text`},
 		{"neither", `type=AVC msg=audit(1764633600.123:5): avc:  maybe { read }`, "neither"},
 		{"empty perms", `type=AVC msg=audit(1764633600.123:5): avc:  denied { } for scontext=a:b:c_t tcontext=a:b:c_t tclass=file`, "empty"},
 		{"bad context", strings.Replace(rawAVC, "system_u:system_r:app_t:s0", "app_t", 1), "not a security context"},

@@ -2,53 +2,19 @@ package vm
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
 )
 
-// releasePrefix starts testinit's line with the guest kernel's release (TESTINIT_UNSHARE).
-const releasePrefix = markerPrefix + "kernel release="
-
-// GuestRelease returns the kernel release testinit reported on a console, "" if none.
-func GuestRelease(console string) string {
-	for _, l := range strings.Split(console, "\n") {
-		if r, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), releasePrefix); ok {
-			return strings.TrimSpace(r)
-		}
-	}
-	return ""
-}
-
-// hasLSMSyscalls says whether Linux release rel (uname -r) has lsm_set_self_attr (6.8 and
-// later); ok is false when rel cannot be parsed. The test's own oracle, not nsinit's code.
-func hasLSMSyscalls(rel string) (has, ok bool) {
-	major, rest, found := strings.Cut(rel, ".")
-	if !found {
-		return false, false
-	}
-	minor := rest
-	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-		minor = rest[:i]
-	}
-	ma, err1 := strconv.Atoi(major)
-	mi, err2 := strconv.Atoi(minor)
-	if err1 != nil || err2 != nil {
-		return false, false
-	}
-	return ma > 6 || ma == 6 && mi >= 8, true
-}
-
-// unshareAnswer is what lsm_set_self_attr(LSM_ATTR_UNSHARE) must answer on a kernel without
-// SELinux namespaces, by its release: ENOSYS before 6.8, EOPNOTSUPP from 6.8 on (the
-// syscall exists, SELinux has no LSM_ATTR_UNSHARE).
-func unshareAnswer(rel string) ([]string, error) {
-	has, ok := hasLSMSyscalls(rel)
+// unshareAnswer is what lsm_set_self_attr(LSM_ATTR_UNSHARE) must answer on kernel k, which
+// has no SELinux namespaces: ENOSYS without the LSM syscalls (before 6.8), EOPNOTSUPP with
+// them (the syscall exists, SELinux has no LSM_ATTR_UNSHARE).
+func unshareAnswer(k Kernel) ([]string, error) {
 	switch {
-	case !ok:
-		return nil, fmt.Errorf("guest kernel release %q not reported or not parsable", rel)
-	case has:
+	case k.Name == "":
+		return nil, fmt.Errorf("the result names no kernel")
+	case k.LSMSyscalls:
 		return []string{"lsm_set_self_attr(LSM_ATTR_UNSHARE): EOPNOTSUPP", "this kernel has no SELinux namespaces",
 			"CONFIG_SECURITY_SELINUX_NS", "not in upstream Linux as of 7.3"}, nil
 	default:
@@ -78,12 +44,11 @@ var unsharePhases = []struct{ name, state string }{
 }
 
 // expectUnshare checks every unshare case: exit status 1 (exitcode.Failure), the step that
-// failed with the errno the guest's kernel release calls for, the steps before it done, the
+// failed with the errno the booted kernel calls for (Kernel.LSMSyscalls), the steps before it done, the
 // program never started, and the host's SELinux state (policy, enforce, PID 1's context,
 // /dev labels, its selinuxfs mount) unchanged.
 func expectUnshare(r *Result) error {
-	rel := GuestRelease(r.Console)
-	answer, err := unshareAnswer(rel)
+	answer, err := unshareAnswer(r.Kernel)
 	if err != nil {
 		return err
 	}
@@ -130,7 +95,7 @@ func expectUnshare(r *Result) error {
 		errs = append(errs, "testinit did not report and power off: "+r.Outcome())
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("unshare on Linux %s:\n%s", rel, strings.Join(errs, "\n"))
+		return fmt.Errorf("unshare on %s (%s):\n%s", r.Kernel.Name, r.Kernel.Release, strings.Join(errs, "\n"))
 	}
 	return nil
 }
