@@ -345,7 +345,8 @@ func initramfsScenario(p *Policy, id string, needs []string) Scenario {
 		Summary: of + ": the root is the initramfs itself (rootfs, no labels: every object reads as rootfs's label, file_contexts' label for / too), nsinit as PID 1 (rdinit=/sbin/nsinit) with --relabel=auto, SELINUX=enforcing: the auto decision looks past / and relabels, the init runs in init_t with enforce=1, and every object's label as the guest reads it equals the policy's setfiles on the same tree",
 		SELinux: "enforcing", Policy: p, Needs: needs, Initramfs: true,
 		Kernels: bothKernels,
-		Args:    []string{"--relabel=auto"},
+		// Debug: expectLoaded reads the version and kernel maximum, debug-level details.
+		Args:    []string{"--relabel=auto", "--log-level", "debug"},
 		Cmdline: []string{"TESTINIT_LABELS=1"},
 		Inspect: inspectInitramfs(p),
 		Check: all(expectInit(InitContext, "1", "/sbin/init"), expectInitLabel(InitExecLabel),

@@ -41,7 +41,8 @@ func runContainers() {
 	if err := os.MkdirAll(freshDir, 0o755); err != nil {
 		note("mkdir %s: %v", freshDir, err)
 	}
-	plain := []string{"--root", "/", "--", "/sbin/init"}
+	// Debug: the checks read detection's evidence, a debug-level detail of the bring-up.
+	plain := []string{"--log-level", "debug", "--root", "/", "--", "/sbin/init"}
 	ns := []string{"SELINUXNS=1"}
 	phase := func(prefix string) []containerCase {
 		return []containerCase{{name: prefix, args: plain}, {name: prefix + "-selinuxns", env: ns, args: plain}}
