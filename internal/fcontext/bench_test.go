@@ -46,7 +46,10 @@ func BenchmarkLookupMinbaseParallel(b *testing.B) {
 }
 
 // BenchmarkLoad loads Debian's file_contexts (+ .homedirs, .subs_dist) from text and .bin.
-func BenchmarkLoad(b *testing.B) {
+func BenchmarkLoad(b *testing.B) { benchmarkLoad(b, Options{}) }
+
+// benchmarkLoad loads Debian's file_contexts with opt, from text and from .bin.
+func benchmarkLoad(b *testing.B, opt Options) {
 	for _, bin := range []bool{false, true} {
 		name := "text"
 		if bin {
@@ -56,7 +59,7 @@ func BenchmarkLoad(b *testing.B) {
 			fc := benchPolicyCopy(b, bin)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := Load(fc); err != nil {
+				if _, err := LoadOptions(fc, opt); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -101,19 +101,5 @@ func TestKeysHandleDebian(t *testing.T) {
 // (--relabel=auto's check): the specs that cannot match them are parsed, not kept.
 func BenchmarkLoadKeys(b *testing.B) {
 	probes := []string{"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/bin", "/sbin", "/lib", "/var", "/sbin/init"}
-	for _, bin := range []bool{false, true} {
-		name := "text"
-		if bin {
-			name = "bin"
-		}
-		b.Run(name, func(b *testing.B) {
-			fc := benchPolicyCopy(b, bin)
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := LoadOptions(fc, Options{Keys: probes}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchmarkLoad(b, Options{Keys: probes})
 }

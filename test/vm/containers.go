@@ -26,6 +26,29 @@ type ContainerRun struct {
 	done bool
 }
 
+// problems returns what is wrong with the run against the checks every case shares: exit
+// status exit, the host's state unchanged, the state before holding state and the state
+// after holding also, and every one of out in the output.
+func (c *ContainerRun) problems(exit int, state, also string, out []string) []string {
+	var bad []string
+	if c.Exit != exit {
+		bad = append(bad, fmt.Sprintf("exit %d, want %d", c.Exit, exit))
+	}
+	if c.Before != c.After {
+		bad = append(bad, fmt.Sprintf("the host's state changed: %s -> %s", c.Before, c.After))
+	}
+	if !strings.Contains(c.Before, state) || !strings.Contains(c.After, also) {
+		bad = append(bad, fmt.Sprintf("host state %s, want %s and %s", c.After, state, also))
+	}
+	joined := strings.Join(c.Out, "\n")
+	for _, s := range out {
+		if !strings.Contains(joined, s) {
+			bad = append(bad, fmt.Sprintf("output lacks %q", s))
+		}
+	}
+	return bad
+}
+
 // ContainerRuns parses testinit's container lines from a console, by case name.
 func ContainerRuns(console string) map[string]*ContainerRun {
 	runs := map[string]*ContainerRun{}
@@ -105,23 +128,7 @@ func expectContainers(r *Result) error {
 			errs = append(errs, w.name+": not reported")
 			continue
 		}
-		var bad []string
-		if c.Exit != w.exit {
-			bad = append(bad, fmt.Sprintf("exit %d, want %d", c.Exit, w.exit))
-		}
-		if c.Before != c.After {
-			bad = append(bad, fmt.Sprintf("the host's state changed: %s -> %s", c.Before, c.After))
-		}
-		if !strings.Contains(c.Before, w.state) || !strings.Contains(c.After, "fresh:unmounted") {
-			bad = append(bad, fmt.Sprintf("host state %s, want %s and fresh:unmounted", c.After, w.state))
-		}
-		out := strings.Join(c.Out, "\n")
-		for _, s := range w.out {
-			if !strings.Contains(out, s) {
-				bad = append(bad, fmt.Sprintf("output lacks %q", s))
-			}
-		}
-		if len(bad) > 0 {
+		if bad := c.problems(w.exit, w.state, "fresh:unmounted", w.out); len(bad) > 0 {
 			errs = append(errs, fmt.Sprintf("%s: %s\n  output:\n    %s", w.name, strings.Join(bad, "; "), strings.Join(c.Out, "\n    ")))
 		}
 	}

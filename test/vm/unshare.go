@@ -62,24 +62,10 @@ func expectUnshare(r *Result) error {
 				errs = append(errs, name+": not reported")
 				continue
 			}
-			var bad []string
-			if c.Exit != exitcode.Failure {
-				bad = append(bad, fmt.Sprintf("exit %d, want %d", c.Exit, exitcode.Failure))
-			}
-			if c.Before != c.After {
-				bad = append(bad, fmt.Sprintf("the host's state changed: %s -> %s", c.Before, c.After))
-			}
-			if !strings.Contains(c.Before, p.state) || !strings.HasSuffix(c.After, ",selinuxfs:mounted") {
-				bad = append(bad, fmt.Sprintf("host state %s, want %s and its selinuxfs mounted", c.After, p.state))
-			}
-			out := strings.Join(c.Out, "\n")
 			want := append([]string{`step "unshare the SELinux namespace" failed`, "unshare the mount namespace",
 				"make the mount tree recursively private"}, answer...)
-			for _, s := range append(want, w.out...) {
-				if !strings.Contains(out, s) {
-					bad = append(bad, fmt.Sprintf("output lacks %q", s))
-				}
-			}
+			bad := c.problems(exitcode.Failure, p.state, ",selinuxfs:mounted", append(want, w.out...))
+			out := strings.Join(c.Out, "\n")
 			if strings.Contains(out, "container-child") {
 				bad = append(bad, "the program ran")
 			}
