@@ -70,7 +70,9 @@ func TestMakeInstall(t *testing.T) {
 	tmp := t.TempDir()
 	src, dest := filepath.Join(tmp, "src"), filepath.Join(tmp, "dest")
 	for _, args := range [][]string{
-		{"clone", "-q", "--no-checkout", root, src},
+		// --no-tags: a tag of the checkout on HEAD (an annotated release tag) would win
+		// git describe over the test's own.
+		{"clone", "-q", "--no-tags", "--no-checkout", root, src},
 		{"-C", src, "checkout", "-q", "--detach", rev},
 		{"-C", src, "tag", tag},
 	} {
