@@ -2,14 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/procattr"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/unshare"
 )
@@ -165,11 +164,11 @@ func realUnshare(needs unshare.Needs, procDir string, o unshare.Options) error {
 // callerDomain returns the SELinux type of the calling thread ("unconfined_t"), for the
 // policy rule a denial asks for; "" when it cannot be read or no policy is loaded.
 func callerDomain(procDir string) string {
-	b, err := os.ReadFile(filepath.Join(procDir, "thread-self", "attr", "current"))
+	ctx, err := procattr.CurrentIn(procDir)
 	if err != nil {
 		return ""
 	}
-	parts := strings.Split(strings.TrimRight(string(b), "\x00\n"), ":")
+	parts := strings.Split(ctx, ":")
 	if len(parts) < 3 {
 		return ""
 	}

@@ -6,6 +6,7 @@ package procattr
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -45,9 +46,6 @@ func SetExec(ctx string) error {
 	return nil
 }
 
-// CurrentPath is the calling thread's current context.
-const CurrentPath = "/proc/thread-self/attr/current"
-
 // maxContext bounds a context read from the kernel (a page: the kernel's own limit for
 // what it hands out through these nodes).
 const maxContext = 4096
@@ -56,10 +54,14 @@ const maxContext = 4096
 // kernel's trailing NUL. It reads the node directly: go-selinux's reader first builds a
 // private procfs instance (fsopen, fsmount) on first use, a mount at boot that costs more
 // than everything else the handoff does under emulation.
-func Current() (string, error) {
-	fd, err := unix.Open(CurrentPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func Current() (string, error) { return CurrentIn("/proc") }
+
+// CurrentIn is Current with procfs mounted at procDir (<procDir>/thread-self/attr/current).
+func CurrentIn(procDir string) (string, error) {
+	path := filepath.Join(procDir, "thread-self", "attr", "current")
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", &os.PathError{Op: "open", Path: CurrentPath, Err: err}
+		return "", &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, maxContext)
@@ -71,7 +73,7 @@ func Current() (string, error) {
 		}
 	}
 	if err != nil {
-		return "", &os.PathError{Op: "read", Path: CurrentPath, Err: err}
+		return "", &os.PathError{Op: "read", Path: path, Err: err}
 	}
 	return strings.TrimRight(string(buf[:n]), "\x00\n"), nil
 }

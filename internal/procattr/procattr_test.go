@@ -26,12 +26,12 @@ func TestSetExecWithoutSELinux(t *testing.T) {
 // TestCurrent: Current reads what the node says, without the trailing NUL or newline, and
 // an unreadable node is an error naming it.
 func TestCurrent(t *testing.T) {
-	raw, rerr := os.ReadFile(CurrentPath)
+	raw, rerr := os.ReadFile(currentPath)
 	got, err := Current()
 	switch {
 	case rerr != nil:
-		if err == nil || !strings.Contains(err.Error(), CurrentPath) {
-			t.Errorf("Current() = %q, %v; want an error naming %s (reading it fails: %v)", got, err, CurrentPath, rerr)
+		if err == nil || !strings.Contains(err.Error(), currentPath) {
+			t.Errorf("Current() = %q, %v; want an error naming %s (reading it fails: %v)", got, err, currentPath, rerr)
 		}
 	case err != nil:
 		t.Errorf("Current(): %v; the node reads %q", err, raw)
@@ -39,3 +39,6 @@ func TestCurrent(t *testing.T) {
 		t.Errorf("Current() = %q; the node reads %q", got, raw)
 	}
 }
+
+// currentPath is the node Current reads.
+const currentPath = "/proc/thread-self/attr/current"
