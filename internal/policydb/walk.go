@@ -289,10 +289,10 @@ type walker struct {
 	permissive, neveraudit bitmap
 	bitmapsOff             int
 
-	// avKeys are the unconditional avtab keys, sorted once the table is read (a radix sort
-	// is several times cheaper than a set, or a comparison sort, for Debian's 100,000 rules); avSeen is the set used
-	// only to find where a duplicate is; condTypes are the conditional type rules' keys.
-	avKeys    []uint64
+	// av holds the unconditional avtab keys, ordered once the table is read (avorder.go);
+	// avSeen is the set used only to find where a duplicate is; condTypes are the
+	// conditional type rules' keys.
+	av        avIndex
 	avSeen    map[uint64]struct{}
 	condTypes map[uint64]condRule
 	// block and list say which conditional list avEntries is reading.
@@ -324,6 +324,16 @@ func Analyze(data []byte) (*Analysis, error) { return analyze(data, nil) }
 
 // analyze is Analyze, collecting the declared names into syms when it is not nil.
 func analyze(data []byte, syms *Symbols) (*Analysis, error) {
+	w, err := walk(data, syms)
+	if err != nil {
+		return nil, err
+	}
+	return w.a, nil
+}
+
+// walk reads data from the header to its last byte and returns the walker with what it
+// learnt.
+func walk(data []byte, syms *Symbols) (*walker, error) {
 	h, err := ParseHeader(data)
 	if err != nil {
 		return nil, err
@@ -341,7 +351,7 @@ func analyze(data []byte, syms *Symbols) (*Analysis, error) {
 		w.r.at("end of policy")
 		return nil, w.r.errorf("%d unexpected trailing bytes", len(data)-w.r.off)
 	}
-	return w.a, nil
+	return w, nil
 }
 
 // failAt returns a *FormatError for the item at off.
@@ -1083,25 +1093,22 @@ func (w *walker) avtab() error {
 	if err := w.r.need(uint64(n) * 12); err != nil {
 		return err
 	}
-	w.avKeys = make([]uint64, 0, n)
+	w.av.keys = make([]uint64, 0, n)
 	w.a.Rules = int(n)
 	start := w.r.off
 	if err := w.avEntries(n, "avtab", false, nil); err != nil {
 		return err
 	}
-	radixSort(w.avKeys)
-	for i := 1; i < len(w.avKeys); i++ {
-		if w.avKeys[i] == w.avKeys[i-1] {
-			// Walk the table again with a set to say where the duplicate is.
-			end := w.r.off
-			w.r.off, w.avSeen = start, map[uint64]struct{}{}
-			if err := w.avEntries(n, "avtab", false, nil); err != nil {
-				return err
-			}
-			w.r.off, w.avSeen = end, nil
-			w.r.at("avtab")
-			return w.r.errorf("duplicate entry")
+	if w.av.checkUnique(n) {
+		// Walk the table again with a set to say where the duplicate is.
+		end := w.r.off
+		w.r.off, w.avSeen = start, map[uint64]struct{}{}
+		if err := w.avEntries(n, "avtab", false, nil); err != nil {
+			return err
 		}
+		w.r.off, w.avSeen = end, nil
+		w.r.at("avtab")
+		return w.r.errorf("duplicate entry")
 	}
 	return nil
 }
@@ -1131,7 +1138,7 @@ func (w *walker) avEntries(n uint32, where string, cond bool, bools []uint32) er
 		if !w.typeValid(uint32(key[0])) || !w.typeValid(uint32(key[1])) || !w.classValid(uint32(key[2])) {
 			return w.r.errorf("invalid type or class (source %d, target %d, class %d)", key[0], key[1], key[2])
 		}
-		k := uint64(key[0]) | uint64(key[1])<<16 | uint64(key[2])<<32 | uint64(spec&avtabKinds)<<48
+		k := avKey(key[0], key[1], key[2], spec&avtabKinds)
 		if spec&avtabXperms == 0 {
 			datum, err := w.r.u32()
 			if err != nil {
@@ -1178,7 +1185,7 @@ func (w *walker) avEntries(n uint32, where string, cond bool, bools []uint32) er
 func (w *walker) admitKey(k uint64, spec uint16, cond bool) error {
 	if !cond {
 		if w.avSeen == nil {
-			w.avKeys = append(w.avKeys, k)
+			w.av.keys = append(w.av.keys, k)
 			return nil
 		}
 		if _, dup := w.avSeen[k]; dup {
@@ -1190,7 +1197,7 @@ func (w *walker) admitKey(k uint64, spec uint16, cond bool) error {
 	if spec&avtabType == 0 {
 		return nil
 	}
-	if _, dup := slices.BinarySearch(w.avKeys, k); dup {
+	if w.av.has(k) {
 		return w.r.errorf("type rule already exists outside of a conditional")
 	}
 	if w.condTypes == nil {
