@@ -113,16 +113,28 @@ func advTree(t *testing.T, root, outside string) int {
 	must(os.WriteFile(filepath.Join(outside, "secret"), nil, 0o600))
 	mount(t, outside, filepath.Join(root, "srv/bind"), "", unix.MS_BIND, "")
 	t.Cleanup(func() { unix.Unmount(filepath.Join(root, "srv/bind"), unix.MNT_DETACH) })
+	// A file bind mount, as a runtime mounts /etc/hosts: neither it nor its source is labelled.
+	file("etc/hosts")
+	must(os.WriteFile(filepath.Join(outside, "hosts"), nil, 0o644))
+	mount(t, filepath.Join(outside, "hosts"), filepath.Join(root, "etc/hosts"), "", unix.MS_BIND, "")
+	t.Cleanup(func() { unix.Unmount(filepath.Join(root, "etc/hosts"), unix.MNT_DETACH) })
 	return deep
+}
+
+// bound reports whether k is one of advTree's bind mounts or below one.
+func bound(k string) bool {
+	return k == "srv/bind" || strings.HasPrefix(k, "srv/bind/") || k == "etc/hosts"
 }
 
 // TestRunAdversarialTree: on the tree advTree builds, the relabel (every way of naming
 // objects) neither fails nor hangs nor touches anything outside the root, and every label
 // is the one Debian's setfiles writes on an identical copy — where setfiles can: it leaves
 // objects whose path reaches PATH_MAX unlabelled (and exits 0), so those must have what
-// file_contexts says for them. The bind mount of a directory of the same filesystem is the
-// documented difference: setfiles (comparing st_dev) enters it, nsinit (comparing mounts)
-// does not, so it is compared apart: untouched.
+// file_contexts says for them. Bind mounts of the same filesystem (a directory, and a file
+// as a runtime mounts /etc/hosts) are the documented difference: setfiles (comparing
+// st_dev) enters them, nsinit (comparing mounts) does not, so they are compared apart:
+// untouched. Every way of naming objects runs with one call per object and with a statx
+// of each (onecall.go).
 func TestRunAdversarialTree(t *testing.T) {
 	if !inMountNS(t) {
 		return
@@ -147,7 +159,7 @@ func TestRunAdversarialTree(t *testing.T) {
 	beyond := 0
 	for k, mode := range relabeltest.Modes(t, a) {
 		switch {
-		case k == "srv/bind" || strings.HasPrefix(k, "srv/bind/"):
+		case bound(k):
 			delete(want, k)
 		case len(a)+1+len(k) >= unix.PathMax:
 			beyond++
@@ -162,7 +174,9 @@ func TestRunAdversarialTree(t *testing.T) {
 		o    Options
 	}{
 		{"getxattrat", Options{}},
+		{"getxattrat, statx of every object", Options{statxAlways: true}},
 		{"working directory", Options{noXattrAt: true, Jobs: 3}},
+		{"working directory, statx of every object", Options{noXattrAt: true, Jobs: 3, statxAlways: true}},
 		{"/proc/self/fd", Options{procPath: true, Jobs: 1}},
 	} {
 		stripLabels(t, b)
@@ -184,10 +198,10 @@ func TestRunAdversarialTree(t *testing.T) {
 		}
 		got := labelsOf(t, b)
 		for k, l := range got {
-			if (k == "srv/bind" || strings.HasPrefix(k, "srv/bind/")) && l != "<none>" {
+			if bound(k) && l != "<none>" {
 				t.Errorf("%s: %s (a bind mount of outside the root) labelled %q", v.name, k, l)
 			}
-			if k == "srv/bind" || strings.HasPrefix(k, "srv/bind/") {
+			if bound(k) {
 				delete(got, k)
 			}
 		}

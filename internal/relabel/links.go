@@ -103,8 +103,9 @@ func comparePos(order []uint32, idx uint32, pos []uint32) int {
 	return cmp.Compare(len(order)+1, len(pos))
 }
 
-// labelLinks labels every recorded inode through its first name and returns the counters.
-func (w *walk) labelLinks() *Stats {
+// labelLinks labels every recorded inode through its first name and returns the counters
+// and the number of inodes it labelled (or tried to).
+func (w *walk) labelLinks() (*Stats, uint64) {
 	entries := make([]*linkEntry, 0, len(w.links.m))
 	for _, e := range w.links.m {
 		entries = append(entries, e)
@@ -114,19 +115,21 @@ func (w *walk) labelLinks() *Stats {
 	k := newWorker(w)
 	k.late = true
 	if len(entries) == 0 {
-		return &k.stats
+		return &k.stats, 0
 	}
 	var wg sync.WaitGroup
+	var linked uint64
 	k.start(&wg, func() {
 		for _, e := range entries {
 			if w.stopped() {
 				return
 			}
 			k.link(e)
+			linked++
 		}
 	})
 	wg.Wait()
-	return &k.stats
+	return &k.stats, linked
 }
 
 // errReplaced reports a name that no longer leads to the inode found during the walk.
@@ -136,7 +139,9 @@ var errReplaced = errors.New("replaced during the relabel")
 // names.
 func (k *worker) link(e *linkEntry) {
 	win := e.winner()
-	k.stats.Skipped += uint64(e.names - 1)
+	if !k.w.oneCall {
+		k.stats.Skipped += uint64(e.names - 1)
+	}
 	if len(e.first) > 1 {
 		k.stats.Conflicts++
 	}

@@ -11,6 +11,7 @@
 package relabel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,7 +75,13 @@ type Options struct {
 	// order of the parallel walk. The lines of objects labelled ahead of the oldest pending
 	// directory are held until its turn; the labels do not depend on it.
 	Ordered bool
+	// ProcDir is where procfs is mounted ("" is /proc): the mount table tells the walk
+	// which non-directories are mount points (onecall.go).
+	ProcDir string
 
+	// statxAlways, in tests, labels every non-directory after a statx, as where the mount
+	// table cannot be read.
+	statxAlways bool
 	// hook, in tests, runs at points of the walk (to swap files under the walker).
 	hook func(point hookPoint, key string)
 	// procPath, in tests, names objects through /proc/self/fd/N/ as where getxattrat is
@@ -290,6 +297,9 @@ func (r *run) hostPath(key string) string {
 	}
 	return r.root + key
 }
+
+// procDir is Options.ProcDir, /proc by default.
+func (r *run) procDir() string { return cmp.Or(r.o.ProcDir, "/proc") }
 
 // excluded reports whether the directory key is an exclude or under one.
 func (r *run) excluded(key []byte) bool {

@@ -76,6 +76,15 @@ type walk struct {
 
 	links hardlinks
 	seq   *sequencer // Options.Ordered: the report in setfiles' order
+
+	// oneCall: non-directories are labelled without a statx (onecall.go); fileMounts are
+	// then the non-directory mount points, deferred the inodes left to collectNames.
+	oneCall    bool
+	fileMounts mountTable
+	deferred   deferred
+	// collect, set in the second walk of a one-call walk, holds the deferred inodes whose
+	// names it collects; it labels nothing.
+	collect map[inodeKey]bool
 }
 
 // walk labels the tree at key and returns its counters.
@@ -134,6 +143,9 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 		w.startFd.refs.Store(1)
 		defer w.startFd.release()
 		j = &job{key: key}
+		if !r.o.DryRun && r.report == nil && !r.o.statxAlways {
+			w.fileMounts, w.oneCall = fileMounts(r.procDir(), r.root, r.hostPath(key))
+		}
 	}
 	w.push(j)
 	workers := make([]*worker, r.jobs())
@@ -149,8 +161,18 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	if w.seq != nil {
 		r.log.Debug("ordered report", zap.String("path", r.hostPath(key)), zap.Int("most_changes_held", w.seq.peak))
 	}
+	if len(w.deferred.m) > 0 && !w.stop.Load() {
+		cs := w.collectNames(&job{key: key})
+		s.Add(&cs)
+	}
 	if !w.stop.Load() {
-		s.Add(w.labelLinks())
+		ls, linked := w.labelLinks()
+		s.Add(ls)
+		if w.oneCall {
+			// Every name was counted when the walk met it; the inode's label replaces
+			// one of its skipped names.
+			s.Skipped -= linked
+		}
 	}
 	s.Add(w.labelStart())
 	return s
@@ -264,6 +286,7 @@ type worker struct {
 	later    []*job // ordered walk: subdirectories found by the current job, pushed when it ends
 	unseen   uint64 // seen objects not yet added to run.seen
 	create   bool   // forced relabel: try to create the label before reading it (label)
+	unstated bool   // the object being labelled has not been statx'ed (quick; label asks admit)
 	streak   int    // objects in a row where create was the wrong guess (mispredict)
 }
 
@@ -333,6 +356,9 @@ func (k *worker) flushSeen() {
 }
 
 func (k *worker) see() {
+	if k.w.collect != nil {
+		return // the second walk meets objects the first one counted
+	}
 	k.stats.Seen++
 	if k.unseen++; k.unseen == 256 {
 		k.flushSeen()
@@ -392,6 +418,10 @@ func (k *worker) run(j *job) {
 			return
 		}
 		k.see()
+	}
+	if k.w.collect != nil {
+		k.entries(dir, j.order)
+		return
 	}
 	ctx, ok := k.w.o.Labeler.Lookup(j.key, unix.S_IFDIR)
 	switch {
@@ -464,9 +494,12 @@ func (k *worker) records(dir *dirRef, buf []byte, order []uint32, idx uint32) ui
 		}
 		idx++
 		k.key = append(append(k.key[:base], '/'), name[:nl]...)
-		if typ == unix.DT_DIR {
+		switch mode := dtMode(typ); {
+		case typ == unix.DT_DIR:
 			k.subdir(dir, name[:nl+1], order, idx)
-		} else {
+		case mode != 0 && k.w.oneCall:
+			k.quick(dir, &name[0], mode, order, idx)
+		default:
 			k.entry(dir, &name[0], order, idx)
 		}
 	}
@@ -544,6 +577,10 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 		k.stats.Skipped++
 		return
 	}
+	if k.w.collect != nil {
+		k.collectName(mode)
+		return
+	}
 	key := unsafe.String(unsafe.SliceData(k.key), len(k.key))
 	ctx, ok := k.w.o.Labeler.Lookup(key, mode)
 	if !ok {
@@ -551,6 +588,9 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 		return
 	}
 	if k.st.Nlink > 1 {
+		if k.w.oneCall {
+			k.stats.Skipped++ // counted now, as quick's deferred names are
+		}
 		k.w.links.add(&k.st, order, idx, k.key, ctx)
 		if k.w.seq != nil {
 			k.foretell(dir, name, ctx, &inodeKey{k.st.Dev_major, k.st.Dev_minor, k.st.Ino})
@@ -663,6 +703,9 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 	if !o.DryRun {
 		if k.w.readOnly.Load() {
 			k.stats.NotWritable++
+			return
+		}
+		if k.unstated && !k.admit(dir, name) {
 			return
 		}
 		k.val = append(append(k.val[:0], next...), 0)
