@@ -1,14 +1,14 @@
 package relabel
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsinit/nsinit/internal/mountinfo"
 )
 
 // One call per object. A labeller needs, for each non-directory, its type, whether it is a
@@ -39,7 +39,7 @@ type mountTable map[string]bool
 // below the host directory start, keyed relative to root (lookup keys); ok is false when
 // the table or the paths cannot be resolved, and the walk then uses statx.
 func fileMounts(procDir, root, start string) (mountTable, bool) {
-	data, err := os.ReadFile(filepath.Join(procDir, "self", "mountinfo"))
+	mounts, err := mountinfo.Read(procDir)
 	if err != nil {
 		return nil, false
 	}
@@ -52,18 +52,13 @@ func fileMounts(procDir, root, start string) (mountTable, bool) {
 		return nil, false
 	}
 	t := mountTable{}
-	for line := range bytes.Lines(data) {
-		fields := bytes.Fields(line)
-		if len(fields) < 5 {
-			return nil, false // not a mount table this code understands
-		}
-		mp := unescapeMountPath(string(fields[4]))
-		if !below(mp, realStart) {
+	for _, m := range mounts {
+		if !below(m.Point, realStart) {
 			continue
 		}
-		key := mp
+		key := m.Point
 		if realRoot != "/" {
-			key = mp[len(realRoot):]
+			key = m.Point[len(realRoot):]
 		}
 		t[key] = true
 	}
@@ -78,42 +73,15 @@ func below(p, dir string) bool {
 	return strings.HasPrefix(p, dir) && len(p) > len(dir) && p[len(dir)] == '/'
 }
 
-// unescapeMountPath undoes mountinfo's octal escapes of space, tab, newline and backslash
-// (the kernel's show_path, mangle()).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+// dtModes are the file types of getdents d_types (DT_* in include/linux/fs_types.h); 0 for
+// DT_UNKNOWN and directories (walked, not labelled here), which need a statx.
+var dtModes = [...]uint32{unix.DT_REG: unix.S_IFREG, unix.DT_LNK: unix.S_IFLNK, unix.DT_CHR: unix.S_IFCHR,
+	unix.DT_BLK: unix.S_IFBLK, unix.DT_FIFO: unix.S_IFIFO, unix.DT_SOCK: unix.S_IFSOCK, unix.DT_WHT: 0}
 
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
-
-// dtMode is the file type of a getdents d_type, 0 for DT_UNKNOWN and the types that need
-// a statx (directories are walked, not labelled here).
+// dtMode is the file type of d_type typ, 0 when a statx must tell.
 func dtMode(typ uint8) uint32 {
-	switch typ {
-	case unix.DT_REG:
-		return unix.S_IFREG
-	case unix.DT_LNK:
-		return unix.S_IFLNK
-	case unix.DT_CHR:
-		return unix.S_IFCHR
-	case unix.DT_BLK:
-		return unix.S_IFBLK
-	case unix.DT_FIFO:
-		return unix.S_IFIFO
-	case unix.DT_SOCK:
-		return unix.S_IFSOCK
+	if int(typ) < len(dtModes) {
+		return dtModes[typ]
 	}
 	return 0
 }
@@ -193,15 +161,8 @@ func (w *walk) collectNames(root *job) Stats {
 		return Stats{Errors: 1}
 	}
 	c.push(root)
-	workers := make([]*worker, w.jobs())
-	var wg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(c)
-		workers[i].start(&wg, workers[i].loop)
-	}
-	wg.Wait()
 	var s Stats
-	for _, k := range workers {
+	for _, k := range c.work() {
 		s.Errors += k.stats.Errors
 	}
 	if c.stop.Load() {

@@ -64,20 +64,3 @@ func TestFileMounts(t *testing.T) {
 		})
 	}
 }
-
-// TestUnescapeMountPath: mountinfo's four octal escapes, and backslashes that are not one.
-func TestUnescapeMountPath(t *testing.T) {
-	for in, want := range map[string]string{
-		`/plain`:          "/plain",
-		`/a\040b`:         "/a b",
-		`/t\011n\012l`:    "/t\tn\nl",
-		`/back\134slash`:  `/back\slash`,
-		`/short\04`:       `/short\04`,
-		`/not\999octal\`:  `/not\999octal\`,
-		`\040\040\040end`: "   end",
-	} {
-		if got := unescapeMountPath(in); got != want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -148,14 +148,7 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 		}
 	}
 	w.push(j)
-	workers := make([]*worker, r.jobs())
-	var wg sync.WaitGroup
-	for i := range workers {
-		workers[i] = newWorker(w)
-		workers[i].start(&wg, workers[i].loop)
-	}
-	wg.Wait()
-	for _, wk := range workers {
+	for _, wk := range w.work() {
 		s.Add(&wk.stats)
 	}
 	if w.seq != nil {
@@ -176,6 +169,18 @@ func (r *run) walk(ctx context.Context, key string) Stats {
 	}
 	s.Add(w.labelStart())
 	return s
+}
+
+// work runs the walk's workers until its jobs are done and returns them (their counters).
+func (w *walk) work() []*worker {
+	workers := make([]*worker, w.jobs())
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = newWorker(w)
+		workers[i].start(&wg, workers[i].loop)
+	}
+	wg.Wait()
+	return workers
 }
 
 // labelStart labels the start directory, after everything below it: an interrupted walk
