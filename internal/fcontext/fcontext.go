@@ -765,6 +765,35 @@ func (h *Handle) Lookup(path string, mode uint32) (context string, ok bool) {
 	return e.ctx, true
 }
 
+// Ambiguous reports whether libselinux 3.4 and 3.11 could answer a lookup of path with mode
+// (0: any) differently. They differ only in which of several plain-literal specs of one key
+// wins (Semantics), so with fewer than two that apply, and without the final newline 3.4
+// also matches, the answer is the same under both: a caller may then load file_contexts
+// without finding the image's release first (the first start's check, whose probes never
+// are ambiguous on Debian's policy).
+func (h *Handle) Ambiguous(path string, mode uint32) bool {
+	key, ok := h.key(path)
+	if !ok {
+		return false
+	}
+	if n := len(key); n > 0 && key[n-1] == '\n' {
+		return true
+	}
+	stem := int32(-2)
+	if id, ok := h.stems[stemOfKey(key)]; ok {
+		stem = id
+	}
+	n := 0
+	for i, ok := h.exact[key]; ok; i, ok = h.entries[i].aux, h.entries[i].aux >= 0 {
+		if h.entries[i].applies(mode&sIFMT, stem) {
+			if n++; n == 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // lookupEntry returns the winning entry, or nil.
 func (h *Handle) lookupEntry(path string, mode uint32) *entry {
 	key, ok := h.key(path)

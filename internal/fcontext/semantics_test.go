@@ -109,3 +109,46 @@ func TestSemanticsNewline(t *testing.T) {
 		}
 	}
 }
+
+// TestAmbiguous: only keys with two or more exact specs that apply (or a final newline)
+// may be answered differently by 3.4 and 3.11, through aliases too; every other lookup
+// agrees under both (checked on the same keys).
+func TestAmbiguous(t *testing.T) {
+	dir := t.TempDir()
+	fc := filepath.Join(dir, "file_contexts")
+	os.WriteFile(fc, []byte("/two\tsystem_u:object_r:a_t:s0\n/two\tsystem_u:object_r:b_t:s0\n"+
+		"/typed\t-d\tsystem_u:object_r:a_t:s0\n/typed\tsystem_u:object_r:b_t:s0\n"+
+		"/kinds\t-d\tsystem_u:object_r:a_t:s0\n/kinds\t--\tsystem_u:object_r:b_t:s0\n"+
+		"/one\tsystem_u:object_r:a_t:s0\n/re(/.*)?\tsystem_u:object_r:a_t:s0\n/re/x\tsystem_u:object_r:b_t:s0\n"), 0o644)
+	os.WriteFile(fc+".subs", []byte("/alias /two\n"), 0o644)
+	h := map[Semantics]*Handle{}
+	for _, sem := range []Semantics{Libselinux34, Libselinux311} {
+		var err error
+		if h[sem], err = LoadOptions(fc, Options{Semantics: sem}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const dirMode, fileMode = 0o040000, 0o100000
+	for _, tc := range []struct {
+		path string
+		mode uint32
+		want bool
+	}{
+		{"/two", 0, true}, {"/two", fileMode, true}, {"/alias", 0, true},
+		{"/typed", dirMode, true}, {"/typed", fileMode, false}, {"/typed", 0, true},
+		{"/kinds", dirMode, false}, {"/kinds", fileMode, false}, {"/kinds", 0, true},
+		{"/one", 0, false}, {"/re/x", 0, false}, {"/re/y", 0, false}, {"/none", 0, false},
+		{"/one\n", 0, true},
+	} {
+		for sem, hh := range h {
+			if got := hh.Ambiguous(tc.path, tc.mode); got != tc.want {
+				t.Errorf("%v: Ambiguous(%q, %o) = %v, want %v", sem, tc.path, tc.mode, got, tc.want)
+			}
+		}
+		a, aok := h[Libselinux34].Lookup(tc.path, tc.mode)
+		b, bok := h[Libselinux311].Lookup(tc.path, tc.mode)
+		if !tc.want && (a != b || aok != bok) {
+			t.Errorf("%q %o not ambiguous, but 3.4 says %q, 3.11 %q", tc.path, tc.mode, a, b)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -198,6 +199,19 @@ func trigger(o Options, m marker) string {
 // `nsinit relabel` defaults to (the first start labels as the image's restorecon would):
 // for the lookup keys only when keys is not nil (fcontext.Options.Keys).
 func labelerFor(fc, root string, keys []string, log *zap.Logger) (relabel.Labeler, error) {
+	if keys != nil {
+		// The image's release decides only between several exact specs of one key: for
+		// keys without them it need not be found (reading the image's libselinux.so.1 was
+		// half of this step under emulation, docs/performance.md).
+		h, err := fcontext.LoadOptions(fc, fcontext.Options{Semantics: fcontext.Newest, Keys: keys})
+		if err != nil {
+			return nil, fmt.Errorf("firstboot: %w", err)
+		}
+		if !slices.ContainsFunc(keys, func(k string) bool { return h.Ambiguous(k, 0) }) {
+			log.Debug("file_contexts lookup rules", zap.String("libselinux", "any (no key has two exact specs)"), zap.Int("specs", h.Len()))
+			return h, nil
+		}
+	}
 	sem, why, err := fcontext.SemanticsFor("auto", root)
 	if err != nil {
 		return nil, fmt.Errorf("firstboot: %w", err)

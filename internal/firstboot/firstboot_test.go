@@ -293,3 +293,39 @@ func TestFirstBootFollowsTheImagesLibselinux(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoFollowsTheImagesLibselinux: the first start's check looks a probe with two exact
+// specs up with the image's release (3.4: the last that fits; 3.9-3.11: the first), and
+// finds no relabel needed only where that release's answer is on disk.
+func TestAutoFollowsTheImagesLibselinux(t *testing.T) {
+	testutil.RequireRoot(t)
+	const rootT, first, second = "system_u:object_r:root_t:s0", "system_u:object_r:first_t:s0", "system_u:object_r:second_t:s0"
+	fc := filepath.Join(t.TempDir(), "file_contexts")
+	os.WriteFile(fc, []byte("/\t"+rootT+"\n/etc\t-d\t"+first+"\n/etc\t"+second+"\n"), 0o644)
+	for _, tc := range []struct {
+		name, lib, etc string
+		ran            bool
+	}{
+		{"3.4, last line on disk", "LIBSELINUX_3.4\x00", second, false},
+		{"3.4, first line on disk", "LIBSELINUX_3.4\x00", first, true},
+		{"3.11, first line on disk", "LIBSELINUX_3.9\x00LIBSELINUX_3.10\x00", first, false},
+		{"3.11, last line on disk", "LIBSELINUX_3.9\x00LIBSELINUX_3.10\x00", second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			lib := filepath.Join(root, "usr/lib/x86_64-linux-gnu")
+			os.MkdirAll(lib, 0o755)
+			os.WriteFile(filepath.Join(lib, "libselinux.so.1"), []byte(tc.lib), 0o644)
+			os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+			relabeltest.SetLabel(t, root, rootT)
+			relabeltest.SetLabel(t, filepath.Join(root, "etc"), tc.etc)
+			res, err := Run(context.Background(), Options{Root: root, FileContexts: fc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ran != tc.ran {
+				t.Fatalf("ran=%v (%s), want %v", res.Ran, res.Reason, tc.ran)
+			}
+		})
+	}
+}
