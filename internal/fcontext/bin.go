@@ -174,16 +174,18 @@ func (l *loader) parseBinV5(data []byte, file string, mapped bool) error {
 	}
 	l.reserve(min(int(nspecs), len(data)/binMinSpec))
 	for i := uint32(0); i < nspecs && r.err == nil; i++ {
+		// A length of 0, or a string that ends at its first byte (cbytes stops at the
+		// first NUL), is empty.
 		cl := r.u32()
-		if r.err == nil && cl == 0 {
+		ctx := r.cbytes(uint64(max(cl, 1)), "context")
+		if r.err == nil && len(ctx) == 0 {
 			r.fail("empty context")
 		}
-		ctx := r.cbytes(uint64(cl), "context")
 		rl := r.u32()
-		if r.err == nil && rl == 0 {
+		re := r.cbytes(uint64(max(rl, 1)), "regex")
+		if r.err == nil && len(re) == 0 {
 			r.fail("empty regex")
 		}
-		re := r.cbytes(uint64(rl), "regex")
 		mode := r.u32() // uint32 from v3; mode_t (also 4 bytes on Linux) before
 		stemID := int32(r.u32())
 		meta := r.u32()

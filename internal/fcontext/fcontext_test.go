@@ -1,6 +1,7 @@
 package fcontext
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -366,6 +367,29 @@ func TestBinV5Truncated(t *testing.T) {
 		// Truncations inside the trailing blob of the last spec are errors too.
 		if err := newLoader().parseBinV5(data[:n], "x", false); err == nil {
 			t.Fatalf("truncated v5 (%d of %d bytes) accepted", n, len(data))
+		}
+	}
+}
+
+// TestBinV5EmptyStrings: a regex or context whose stored string starts with its NUL is
+// empty, and refused as such (it used to make the loader index an empty string: a panic
+// FuzzParseBin found, testdata/fuzz/FuzzParseBin/32d632d11afe9c0b).
+func TestBinV5EmptyStrings(t *testing.T) {
+	fc := writeFiles(t, map[string]string{"file_contexts": "/a u:r:a_t:s0\n"})
+	compileBin(t, fc)
+	data, err := os.ReadFile(fc + ".bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ str, reason string }{{"/a\x00", "empty regex"}, {"u:r:a_t:s0\x00", "empty context"}} {
+		i := bytes.Index(data, []byte(tc.str))
+		if i < 0 {
+			t.Fatalf("%q not in the compiled file", tc.str)
+		}
+		b := slices.Clone(data)
+		b[i] = 0
+		if err := newLoader().parseBinV5(b, "x", false); err == nil || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("%q cut to nothing: %v, want %q", tc.str, err, tc.reason)
 		}
 	}
 }
