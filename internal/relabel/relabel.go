@@ -82,6 +82,9 @@ type Options struct {
 	// statxAlways, in tests, labels every non-directory after a statx, as where the mount
 	// table cannot be read.
 	statxAlways bool
+	// unknownType, in tests, makes getdents report DT_UNKNOWN for the keys it returns true
+	// for, as filesystems without d_type do.
+	unknownType func(key string) bool
 	// hook, in tests, runs at points of the walk (to swap files under the walker).
 	hook func(point hookPoint, key string)
 	// procPath, in tests, names objects through /proc/self/fd/N/ as where getxattrat is

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,10 +248,12 @@ func TestRunHardLinksFirstNameWins(t *testing.T) {
 		pos[k] = i
 	}
 	for _, tc := range []struct {
-		jobs   int
-		statx  bool
-		labels bool // the tree is labelled already (with the wrong first name's contexts)
-	}{{1, false, false}, {3, false, false}, {1, true, false}, {3, true, false}, {3, false, true}} {
+		jobs    int
+		statx   bool
+		labels  bool // the tree is labelled already (with the wrong first name's contexts)
+		unknown bool // the names after the first of each inode have no d_type
+	}{{1, false, false, false}, {3, false, false, false}, {1, true, false, false}, {3, true, false, false},
+		{3, false, true, false}, {1, false, false, true}, {3, false, true, true}} {
 		jobs := tc.jobs
 		stripLabels(t, root)
 		if tc.labels {
@@ -259,7 +262,19 @@ func TestRunHardLinksFirstNameWins(t *testing.T) {
 				setLabel(t, filepath.Join(root, g[0]), ctx)
 			}
 		}
-		s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, statxAlways: tc.statx})
+		o := Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: jobs, statxAlways: tc.statx}
+		if tc.unknown {
+			// A mix: each inode's first-made name has a d_type, its other names none.
+			o.unknownType = func(key string) bool {
+				for _, g := range groups {
+					if slices.Contains(g[1:], key[1:]) {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		s, err := Run(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -499,6 +499,9 @@ func (k *worker) records(dir *dirRef, buf []byte, order []uint32, idx uint32) ui
 		}
 		idx++
 		k.key = append(append(k.key[:base], '/'), name[:nl]...)
+		if h := k.w.o.unknownType; h != nil && h(string(k.key)) {
+			typ = unix.DT_UNKNOWN
+		}
 		switch mode := dtMode(typ); {
 		case typ == unix.DT_DIR:
 			k.subdir(dir, name[:nl+1], order, idx)
@@ -594,7 +597,11 @@ func (k *worker) entry(dir *dirRef, name *byte, order []uint32, idx uint32) {
 	}
 	if k.st.Nlink > 1 {
 		if k.w.oneCall {
-			k.stats.Skipped++ // counted now, as quick's deferred names are
+			// Its other names may have been labelled without a statx: the second walk
+			// collects them all (onecall.go).
+			k.w.deferred.add(inodeKey{k.st.Dev_major, k.st.Dev_minor, k.st.Ino})
+			k.stats.Skipped++
+			return
 		}
 		k.w.links.add(&k.st, order, idx, k.key, ctx)
 		if k.w.seq != nil {
