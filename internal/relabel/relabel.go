@@ -106,6 +106,8 @@ const (
 	hookBeforeOpenDir hookPoint = iota
 	// hookBeforeEntries runs after a directory is opened and labelled, before its entries.
 	hookBeforeEntries
+	// hookBeforeObject runs when getdents has listed a non-directory, before it is handled.
+	hookBeforeObject
 )
 
 // Stats counts what a relabel did. Every object seen ends in exactly one of the other

@@ -566,3 +566,40 @@ func TestSummarySaysXattrCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestRunVanishedObjects: an object removed after getdents listed it is skipped, not an
+// error, with one call per object as with a statx of each, on an unlabelled tree (create
+// first) and on a labelled one (read first).
+func TestRunVanishedObjects(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, tc := range []struct {
+		name           string
+		statx, labeled bool
+	}{{"one call", false, false}, {"one call, labelled", false, true}, {"statx", true, false}, {"statx, labelled", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+			for i := range 40 {
+				os.WriteFile(filepath.Join(root, "etc", fmt.Sprintf("f%02d", i)), nil, 0o644)
+			}
+			if tc.labeled {
+				// Wrong labels: every object must be rewritten, after its label is read.
+				for i := range 40 {
+					setLabel(t, filepath.Join(root, "etc", fmt.Sprintf("f%02d", i)), "system_u:object_r:tmp_t:s0")
+				}
+			}
+			removed := 0
+			hook := func(p hookPoint, key string) {
+				if p == hookBeforeObject && strings.HasSuffix(key, "5") {
+					if os.Remove(filepath.Join(root, key)) == nil {
+						removed++
+					}
+				}
+			}
+			s, err := Run(context.Background(), Options{Root: root, Labeler: fakeLabeler{}, Force: true, Jobs: 1, hook: hook, statxAlways: tc.statx})
+			if err != nil || s.Errors != 0 || s.Skipped != uint64(removed) || removed != 4 {
+				t.Fatalf("%d removed: %+v, %v", removed, s, err)
+			}
+		})
+	}
+}

@@ -502,6 +502,9 @@ func (k *worker) records(dir *dirRef, buf []byte, order []uint32, idx uint32) ui
 		if h := k.w.o.unknownType; h != nil && h(string(k.key)) {
 			typ = unix.DT_UNKNOWN
 		}
+		if h := k.w.o.hook; h != nil && typ != unix.DT_DIR {
+			h(hookBeforeObject, string(k.key))
+		}
 		switch mode := dtMode(typ); {
 		case typ == unix.DT_DIR:
 			k.subdir(dir, name[:nl+1], order, idx)
@@ -688,6 +691,9 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 	}
 	cur, has, err := k.current(dir, name)
 	switch {
+	case err == unix.ENOENT:
+		k.stats.Skipped++ // vanished since it was listed (before its statx, if it has one)
+		return
 	case err == nil && !has:
 		if o.Force && !o.DryRun && !k.create {
 			k.mispredict()
@@ -728,6 +734,9 @@ func (k *worker) label(dir *dirRef, name *byte, want string) {
 			err = k.setLabel(dir, name, k.val, 0)
 		}
 		switch {
+		case err == unix.ENOENT:
+			k.stats.Skipped++ // vanished since it was read
+			return
 		case err == unix.EROFS:
 			k.stats.NotWritable++
 			k.w.markReadOnly()
