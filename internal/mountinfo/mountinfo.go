@@ -63,6 +63,15 @@ func Parse(r io.Reader) ([]Mount, error) {
 	return out, sc.Err()
 }
 
+// Below reports whether path p is strictly below directory dir (both clean and absolute):
+// "/priv/x" is below "/priv", "/privx" is not.
+func Below(p, dir string) bool {
+	if dir == "/" {
+		return p != "/"
+	}
+	return len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir)
+}
+
 // unescape undoes the kernel's octal escapes in a mountinfo path (\040 space, \011 tab,
 // \012 newline, \134 backslash: show_path's mangle()).
 func unescape(s string) string {

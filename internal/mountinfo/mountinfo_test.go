@@ -48,6 +48,20 @@ func TestUnescape(t *testing.T) {
 	}
 }
 
+func TestBelow(t *testing.T) {
+	for _, tc := range []struct {
+		p, dir string
+		want   bool
+	}{
+		{"/priv/x", "/priv", true}, {"/privx", "/priv", false}, {"/priv", "/priv", false},
+		{"/a", "/", true}, {"/", "/", false}, {"/a/b/c", "/a", true}, {"/b", "/a", false},
+	} {
+		if got := Below(tc.p, tc.dir); got != tc.want {
+			t.Errorf("Below(%q, %q) = %v, want %v", tc.p, tc.dir, got, tc.want)
+		}
+	}
+}
+
 // TestReadNamesThePath: errors say which table.
 func TestReadNamesThePath(t *testing.T) {
 	proc := t.TempDir()

@@ -2,7 +2,6 @@ package relabel
 
 import (
 	"path/filepath"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -53,7 +52,7 @@ func fileMounts(procDir, root, start string) (mountTable, bool) {
 	}
 	t := mountTable{}
 	for _, m := range mounts {
-		if !below(m.Point, realStart) {
+		if !mountinfo.Below(m.Point, realStart) {
 			continue
 		}
 		key := m.Point
@@ -63,14 +62,6 @@ func fileMounts(procDir, root, start string) (mountTable, bool) {
 		t[key] = true
 	}
 	return t, true
-}
-
-// below reports whether path p is strictly below directory dir (both clean and absolute).
-func below(p, dir string) bool {
-	if dir == "/" {
-		return p != "/"
-	}
-	return strings.HasPrefix(p, dir) && len(p) > len(dir) && p[len(dir)] == '/'
 }
 
 // dtModes are the file types of getdents d_types (DT_* in include/linux/fs_types.h); 0 for

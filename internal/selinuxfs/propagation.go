@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -49,7 +48,7 @@ func MakePrivate(procDir, dir string) (string, error) {
 func holdingMount(mounts []mountinfo.Mount, target string) (string, bool) {
 	holder := ""
 	for _, m := range mounts {
-		if m.Point != target && isAncestor(m.Point, target) && len(m.Point) > len(holder) {
+		if mountinfo.Below(target, m.Point) && len(m.Point) > len(holder) {
 			holder = m.Point
 		}
 	}
@@ -60,9 +59,4 @@ func holdingMount(mounts []mountinfo.Mount, target string) (string, bool) {
 		}
 	}
 	return holder, shared
-}
-
-// isAncestor reports whether directory a contains path p (both clean and absolute).
-func isAncestor(a, p string) bool {
-	return a == "/" || p == a || strings.HasPrefix(p, a+"/")
 }
