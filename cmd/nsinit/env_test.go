@@ -13,6 +13,7 @@ import (
 	"github.com/nsinit/nsinit/internal/boot"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/resume"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
@@ -119,6 +120,8 @@ func (m *fakeMachine) system(procDir, selinuxfsDir string) boot.System {
 		MountSelinuxfs: func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error) {
 			return nil, selinuxfs.MountResult{}, &os.PathError{Op: "mount", Path: dir, Err: errors.New("fake machine")}
 		},
+		// The real prefetch: it only reads ahead under the image root.
+		Prefetch:       imagefile.Prefetch,
 		CurrentContext: func() (string, error) { return "", errors.New("fake machine") },
 		FileContext:    func(string) (string, error) { return "", errors.New("fake machine") },
 		// The real reader: a typed --resume-fd names no state memfd of this process.

@@ -192,9 +192,10 @@ func (b *bringUp) run(ctx context.Context) int {
 		if ctx.Err() != nil {
 			return b.aborted(ctx)
 		}
-		t := time.Now()
+		t, before := time.Now(), usage()
 		b.fields, b.details = nil, nil
 		f := s.run(b, ctx)
+		spent := usage().since(before)
 		if ctx.Err() != nil {
 			return b.aborted(ctx) // a step that was interrupted reports the interruption
 		}
@@ -208,10 +209,8 @@ func (b *bringUp) run(ctx context.Context) int {
 			continue
 		}
 		b.log.Info(s.name, append(b.fields, zap.Duration("took", time.Since(t).Round(time.Microsecond)))...)
-		if len(b.details) > 0 {
-			if ce := b.log.Check(zap.DebugLevel, s.name+": details"); ce != nil {
-				ce.Write(b.details...)
-			}
+		if ce := b.log.Check(zap.DebugLevel, s.name+": details"); ce != nil {
+			ce.Write(append(b.details, spent...)...)
 		}
 	}
 	return b.handoff(ctx)
@@ -292,6 +291,9 @@ func (b *bringUp) configure(context.Context) *Failure {
 		b.log.Warn(w)
 	}
 	b.plan = Decide(b.facts)
+	if b.plan.Load {
+		go prefetch(b.sys.Prefetch, b.plan.Layout.PolicyDir(), b.relabelRequest().options())
+	}
 	b.fields = append(b.fields, zap.Stringer("mode", b.plan.Mode), zap.String("from", string(b.plan.ModeSource)), zap.String("init", b.facts.Init.Path))
 	b.details = append(b.details, zap.String("policy", b.plan.Layout.Dir), zap.String("plan", b.plan.Reason))
 	if b.plan.Mode == config.ModeDisabled {

@@ -6,15 +6,19 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/exitcode"
+	"github.com/nsinit/nsinit/internal/fcontext"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/policydb/policytest"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
 	"github.com/nsinit/nsinit/internal/supervise"
@@ -45,6 +49,14 @@ type world struct {
 	policy  *fakePolicy
 	// reexecs records the re-execs: the target and the state.
 	reexecs []reexec
+	// prefetched receives each System.Prefetch (a goroutine of the bring-up makes it).
+	prefetched chan prefetchCall
+}
+
+// prefetchCall is one recorded System.Prefetch.
+type prefetchCall struct {
+	files   []imagefile.Ahead
+	lookups []string
 }
 
 // reexec is one recorded System.Reexec.
@@ -57,7 +69,7 @@ type reexec struct {
 func newWorld(t *testing.T, configText string) *world {
 	t.Helper()
 	w := &world{t: t, root: t.TempDir(), sfs: t.TempDir(), verdict: detect.Boot, pid1: true, env: map[string]string{},
-		context: kernelT, labels: map[string]string{}}
+		context: kernelT, labels: map[string]string{}, prefetched: make(chan prefetchCall, 1)}
 	w.write("etc/selinux/config", configText, 0o644)
 	w.write("etc/selinux/default/policy/policy.33", string(policytest.Image(33)), 0o644)
 	w.write("sbin/init", "#!/bin/sh\n", 0o755)
@@ -110,6 +122,9 @@ func (w *world) system() System {
 			}
 			w.mounted = true
 			return selinuxfs.Open(w.sfs), selinuxfs.MountResult{}, nil
+		},
+		Prefetch: func(files []imagefile.Ahead, lookups []string) {
+			w.prefetched <- prefetchCall{files, lookups}
 		},
 		Relabel: func(ctx context.Context, req RelabelRequest) (string, error) {
 			if w.relabel == nil {
@@ -289,6 +304,45 @@ func TestRelabelOrderAndFailure(t *testing.T) {
 	}
 	if !strings.Contains(w.console.String(), "3 objects could not be relabelled") {
 		t.Fatalf("console: %s", w.console.String())
+	}
+}
+
+// TestPrefetch: a bring-up that loads has the policy it will read, then the relabel check's
+// inputs, read ahead (the probes and the marker are looked up under the root); one that
+// loads nothing prefetches nothing.
+func TestPrefetch(t *testing.T) {
+	w := newWorld(t, "SELINUX=enforcing\nSELINUXTYPE=default\n")
+	w.write("etc/selinux/default/policy/policy.31", string(policytest.Image(31)), 0o644)
+	w.run(context.Background(), Options{})
+	var got prefetchCall
+	select {
+	case got = <-w.prefetched:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no prefetch")
+	}
+	dir := filepath.Join(w.root, "etc/selinux/default")
+	want := append([]string{dir + "/policy/policy.33", dir + "/contexts/customizable_types"}, fcontext.TextFiles(dir+"/contexts/files/file_contexts")...)
+	var files []string
+	for _, f := range got.files {
+		files = append(files, f.Path)
+	}
+	if !slices.Equal(files, want) {
+		t.Errorf("prefetched files\n%q\nwant\n%q", files, want)
+	}
+	for _, p := range []string{"/.autorelabel", "/sbin/init", "/usr/bin"} {
+		if !slices.Contains(got.lookups, filepath.Join(w.root, p)) {
+			t.Errorf("lookups %q lack %s under the root", got.lookups, p)
+		}
+	}
+
+	w = newWorld(t, "SELINUX=disabled\nSELINUXTYPE=default\n")
+	w.run(context.Background(), Options{})
+	w.verdict = detect.Initialized
+	w.run(context.Background(), Options{Mode: config.ModeEnforcing})
+	select {
+	case got := <-w.prefetched:
+		t.Fatalf("a bring-up that loads nothing prefetched %v", got)
+	default:
 	}
 }
 

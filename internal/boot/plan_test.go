@@ -274,6 +274,21 @@ func TestStepLogsAreShort(t *testing.T) {
 	if len(details) != 1 || details[0].Level != zap.DebugLevel || details[0].ContextMap()["evidence"] == nil {
 		t.Errorf("detect: details = %v, want one debug line with the evidence", details)
 	}
+	// Every step's details say what it cost the process (where a boot's time went under
+	// emulation: docs/performance.md), whether or not the step has evidence of its own.
+	for _, s := range sequence {
+		for _, e := range logs.FilterMessage(s.name + ": details").All() {
+			m := e.ContextMap()
+			for _, k := range []string{"user", "system", "minor_faults", "major_faults", "blocks_read"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("%s: details lacks %s: %v", s.name, k, m)
+				}
+			}
+		}
+	}
+	if n := len(logs.FilterMessageSnippet(": details").All()); n < 5 {
+		t.Errorf("%d details lines, want one per step that ran", n)
+	}
 }
 
 // TestStatusSeesTheAdmissionRefusal: a policy whose header is valid but whose body is not

@@ -26,11 +26,9 @@ type RelabelRequest struct {
 	Log       *zap.Logger
 }
 
-// FirstBootRelabel is the real relabel step: firstboot.Run with the image's
-// file_contexts. It returns a one-line summary for the log; an error means labels may be
-// incomplete.
-func FirstBootRelabel(ctx context.Context, req RelabelRequest) (string, error) {
-	res, err := firstboot.Run(ctx, firstboot.Options{
+// options are the firstboot options of req.
+func (req RelabelRequest) options() firstboot.Options {
+	return firstboot.Options{
 		Root:               req.Root,
 		FileContexts:       req.Layout.FileContexts(),
 		CustomizableTypes:  req.Layout.CustomizableTypes(),
@@ -39,7 +37,14 @@ func FirstBootRelabel(ctx context.Context, req RelabelRequest) (string, error) {
 		Namespace:          req.Namespace,
 		Jobs:               req.Jobs,
 		Log:                req.Log,
-	})
+	}
+}
+
+// FirstBootRelabel is the real relabel step: firstboot.Run with the image's
+// file_contexts. It returns a one-line summary for the log; an error means labels may be
+// incomplete.
+func FirstBootRelabel(ctx context.Context, req RelabelRequest) (string, error) {
+	res, err := firstboot.Run(ctx, req.options())
 	if err != nil {
 		return "", err
 	}

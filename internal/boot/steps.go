@@ -10,6 +10,8 @@ import (
 
 	"github.com/nsinit/nsinit/internal/config"
 	"github.com/nsinit/nsinit/internal/detect"
+	"github.com/nsinit/nsinit/internal/firstboot"
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/loadpolicy"
 )
 
@@ -36,15 +38,7 @@ func (b *bringUp) loadPolicy(context.Context) *Failure {
 // and in a fresh namespace the API filesystems the runtime mounted with host labels.
 func (b *bringUp) relabel(ctx context.Context) *Failure {
 	b.resumeGC()
-	sum, err := b.sys.Relabel(ctx, RelabelRequest{
-		Root:      b.o.Root,
-		Layout:    b.plan.Layout,
-		Policy:    b.o.Relabel,
-		Jobs:      b.o.Jobs,
-		Cmdline:   b.facts.Cmdline,
-		Namespace: b.plan.Verdict == detect.Unshared,
-		Log:       b.log,
-	})
+	sum, err := b.sys.Relabel(ctx, b.relabelRequest())
 	if err != nil {
 		return &Failure{What: "relabel", Err: err, Hint: "run `nsinit relabel` by hand to see every error; the /.autorelabel marker is kept so the next start retries"}
 	}
@@ -53,6 +47,33 @@ func (b *bringUp) relabel(ctx context.Context) *Failure {
 	}
 	b.fields = append(b.fields, zap.String("result", sum), zap.String("context", b.currentContext()))
 	return nil
+}
+
+// relabelRequest is what the relabel step asks of System.Relabel.
+func (b *bringUp) relabelRequest() RelabelRequest {
+	return RelabelRequest{
+		Root:      b.o.Root,
+		Layout:    b.plan.Layout,
+		Policy:    b.o.Relabel,
+		Jobs:      b.o.Jobs,
+		Cmdline:   b.facts.Cmdline,
+		Namespace: b.plan.Verdict == detect.Unshared,
+		Log:       b.log,
+	}
+}
+
+// prefetch has the kernel read, in the background, what the steps after configure read
+// from the image: the policy file in policyDir, then what the relabel step reads before it
+// decides (firstboot.Inputs of relabel). The bring-up goes on meanwhile (it runs in a
+// goroutine of its own, on copies): on a cold disk the reads it would wait for are in memory
+// by the time the steps make them (docs/performance.md).
+func prefetch(do func([]imagefile.Ahead, []string), policyDir string, relabel firstboot.Options) {
+	var files []imagefile.Ahead
+	if p := loadpolicy.Likely(policyDir); p != "" {
+		files = append(files, imagefile.Ahead{Path: p, Limit: loadpolicy.MaxImageSize})
+	}
+	more, lookups := firstboot.Inputs(relabel)
+	do(append(files, more...), lookups)
 }
 
 // setMode switches to the plan's mode.

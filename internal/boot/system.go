@@ -11,6 +11,7 @@ import (
 
 	"github.com/nsinit/nsinit/internal/detect"
 	"github.com/nsinit/nsinit/internal/handoff"
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/procattr"
 	"github.com/nsinit/nsinit/internal/resume"
 	"github.com/nsinit/nsinit/internal/selinuxfs"
@@ -30,6 +31,9 @@ type System struct {
 	Detect   func(detect.Options) detect.Result
 	// MountSelinuxfs mounts a fresh selinuxfs (selinuxfs.Mount).
 	MountSelinuxfs func(dir string) (*selinuxfs.FS, selinuxfs.MountResult, error)
+	// Prefetch requests reads of files and lookups of paths ahead of the steps that make them
+	// (imagefile.Prefetch); the bring-up runs it in a goroutine of its own.
+	Prefetch func(files []imagefile.Ahead, lookups []string)
 	// Relabel is the relabel step (FirstBootRelabel).
 	Relabel func(ctx context.Context, req RelabelRequest) (string, error)
 	// CurrentContext and FileContext read our context and a file's label.
@@ -77,6 +81,7 @@ func RealSystem(procDir, selinuxfsDir string) System {
 		},
 		// go-selinux's xattr reader holds no cached selinuxfs state, so it is safe here
 		// (go-dependencies-and-pid1.md §1.2); our context is read directly (procattr).
+		Prefetch:       imagefile.Prefetch,
 		Relabel:        FirstBootRelabel,
 		CurrentContext: procattr.Current,
 		FileContext:    selinux.FileLabel,

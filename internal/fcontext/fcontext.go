@@ -115,11 +115,11 @@ func Load(path string) (*Handle, error) { return LoadOptions(path, Options{}) }
 
 // LoadOptions is Load with the rules of opt.Semantics.
 func LoadOptions(path string, opt Options) (*Handle, error) {
-	distList, err := loadSubs(path + ".subs_dist")
+	distList, err := loadSubs(path + distSubsSuffix)
 	if err != nil {
 		return nil, err
 	}
-	subList, err := loadSubs(path + ".subs")
+	subList, err := loadSubs(path + subsSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func LoadOptions(path string, opt Options) (*Handle, error) {
 			}
 		}
 	}
-	for i, suffix := range []string{"", ".homedirs", ".local"} {
+	for i, suffix := range inputSuffixes {
 		err := l.input(path + suffix)
 		if err != nil && (i == 0 || !errors.Is(err, fs.ErrNotExist)) {
 			return nil, err
@@ -146,6 +146,24 @@ func LoadOptions(path string, opt Options) (*Handle, error) {
 	}
 	h.subs, h.distSubs = subs, distSubs
 	return h, nil
+}
+
+// distSubsSuffix and subsSuffix name the alias files, read before the inputs.
+const distSubsSuffix, subsSuffix = ".subs_dist", ".subs"
+
+// inputSuffixes name Load's inputs after the aliases, in their order: path (required), then
+// path.homedirs and path.local.
+var inputSuffixes = []string{"", ".homedirs", ".local"}
+
+// TextFiles returns the text files Load reads for path, in its order: the aliases
+// path.subs_dist and path.subs, then path, path.homedirs and path.local (each input may be
+// read from its .bin form instead). The boot prefetches them (firstboot.Prefetch).
+func TextFiles(path string) []string {
+	files := []string{path + distSubsSuffix, path + subsSuffix}
+	for _, suffix := range inputSuffixes {
+		files = append(files, path+suffix)
+	}
+	return files
 }
 
 // Sources returns the specification files the handle was built from, in input order (for

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsinit/nsinit/internal/fcontext"
+	"github.com/nsinit/nsinit/internal/imagefile"
 	"github.com/nsinit/nsinit/internal/relabel"
 )
 
@@ -179,6 +180,24 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// Inputs returns what Run reads before it decides, for a prefetch (imagefile.Prefetch):
+// file_contexts' text files and customizable_types, and the marker and probes it only looks
+// up; nothing with RelabelNever.
+func Inputs(o Options) ([]imagefile.Ahead, []string) {
+	if o.Policy == RelabelNever {
+		return nil, nil
+	}
+	files := []imagefile.Ahead{{Path: o.CustomizableTypes, Limit: relabel.MaxCustomizableTypesSize}}
+	for _, p := range fcontext.TextFiles(o.FileContexts) {
+		files = append(files, imagefile.Ahead{Path: p, Limit: fcontext.MaxTextSize})
+	}
+	lookups := []string{filepath.Join(o.Root, Marker)}
+	for _, p := range probes {
+		lookups = append(lookups, filepath.Join(o.Root, p))
+	}
+	return files, lookups
 }
 
 // trigger returns why the root needs a relabel whatever its labels, or "": the labels

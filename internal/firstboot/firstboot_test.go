@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsinit/nsinit/internal/fcontext"
 	"github.com/nsinit/nsinit/internal/relabel"
 	"github.com/nsinit/nsinit/internal/relabel/relabeltest"
 	"github.com/nsinit/nsinit/internal/testutil"
@@ -327,5 +329,32 @@ func TestAutoFollowsTheImagesLibselinux(t *testing.T) {
 				t.Fatalf("ran=%v (%s), want %v", res.Ran, res.Reason, tc.ran)
 			}
 		})
+	}
+}
+
+// TestInputs: what the prefetch reads ahead is what Run reads before it decides (the
+// fcontext text files, customizable_types) and looks up (the marker, the probes), under the
+// root; nothing when the relabel never runs.
+func TestInputs(t *testing.T) {
+	o := Options{Root: "/img", FileContexts: "/img/fc", CustomizableTypes: "/img/ct", Policy: RelabelAuto}
+	files, lookups := Inputs(o)
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, f.Path)
+	}
+	want := append([]string{"/img/ct"}, fcontext.TextFiles("/img/fc")...)
+	if !slices.Equal(paths, want) {
+		t.Errorf("files %q, want %q", paths, want)
+	}
+	wantLookups := []string{"/img/" + Marker}
+	for _, p := range probes {
+		wantLookups = append(wantLookups, filepath.Join("/img", p))
+	}
+	if !slices.Equal(lookups, wantLookups) {
+		t.Errorf("lookups %q, want %q", lookups, wantLookups)
+	}
+	o.Policy = RelabelNever
+	if files, lookups := Inputs(o); files != nil || lookups != nil {
+		t.Errorf("--relabel=never: %v %v, want nothing", files, lookups)
 	}
 }

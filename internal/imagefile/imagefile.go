@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -94,4 +95,37 @@ func describe(m fs.FileMode) string {
 		return "a socket"
 	}
 	return m.Type().String()
+}
+
+// Ahead is one file for Prefetch: its path and the most of it worth reading (the limit its
+// reader enforces).
+type Ahead struct {
+	Path  string
+	Limit int64
+}
+
+// Prefetch requests the reads that files' readers will make and returns once they are
+// requested, not done: each regular file is opened as Open opens it and handed to the
+// kernel's readahead (posix_fadvise POSIX_FADV_WILLNEED, up to its limit); each of lookups
+// is only looked up (lstat, no symlink followed), which brings its inode, and so its label,
+// into memory. Nothing is returned: a prefetch is a hint, and what it could not do the real
+// read reports.
+//
+// Why: on a cold disk every first read waits for the device; at boot under emulation those
+// waits were a third of the relabel check (docs/performance.md). Run in its own goroutine,
+// Prefetch has the kernel fill the page cache while the caller works on something else, and
+// a lookup that waits for the disk blocks only that goroutine.
+func Prefetch(files []Ahead, lookups []string) {
+	for _, a := range files {
+		f, st, err := Open(a.Path, math.MaxInt64)
+		if err != nil {
+			continue
+		}
+		_ = unix.Fadvise(int(f.Fd()), 0, min(st.Size(), a.Limit), unix.FADV_WILLNEED)
+		f.Close()
+	}
+	for _, p := range lookups {
+		var st unix.Stat_t
+		_ = unix.Lstat(p, &st)
+	}
 }

@@ -217,6 +217,17 @@ func newest(present []int, v int) int {
 	return v
 }
 
+// Likely returns the file Read picks in dir when the kernel takes the newest version there
+// (a current kernel and policy: the usual case), or "" when dir lists no policy.N. The boot
+// prefetches it before the kernel's maximum is known.
+func Likely(dir string) string {
+	present, err := versions(dir)
+	if err != nil || len(present) == 0 {
+		return ""
+	}
+	return filepath.Join(dir, "policy."+strconv.Itoa(present[len(present)-1]))
+}
+
 // versions lists the N of every policy.N in dir, ascending. (os.ReadDir opens dir with
 // O_DIRECTORY: a FIFO or a device at its path is refused at once, ENOTDIR.)
 func versions(dir string) ([]int, error) {

@@ -288,3 +288,39 @@ func TestLoadAdmissionDebian(t *testing.T) {
 		}
 	}
 }
+
+// TestLikely: the file the boot prefetches is the one Read picks when the kernel takes the
+// newest version present.
+func TestLikely(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files map[string][]byte
+		want  int // 0: none
+	}{
+		{"two", map[string][]byte{"policy.33": policytest.Image(33), "policy.32": policytest.Image(32)}, 33},
+		{"numeric order", map[string][]byte{"policy.9": policytest.Image(30), "policy.30": policytest.Image(30)}, 30},
+		{"not a version", map[string][]byte{"policy.33": policytest.Image(33), "policy.34.bak": nil, "policy.035": nil}, 33},
+		{"none", map[string][]byte{"README": []byte("x")}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := policyDir(t, tt.files)
+			got := Likely(dir)
+			if tt.want == 0 {
+				if got != "" {
+					t.Fatalf("Likely = %q, want none", got)
+				}
+				return
+			}
+			img, err := Read(dir, tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != img.Path || got != filepath.Join(dir, "policy."+strconv.Itoa(tt.want)) {
+				t.Fatalf("Likely = %q, Read for kernel %d picks %q", got, tt.want, img.Path)
+			}
+		})
+	}
+	if got := Likely(filepath.Join(t.TempDir(), "missing")); got != "" {
+		t.Fatalf("Likely of a missing directory = %q", got)
+	}
+}
